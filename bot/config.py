@@ -1,0 +1,157 @@
+"""The team's settings: `app.yaml`, validated by pydantic at start.
+
+Secrets never live here; they come from the environment (`bot.settings`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.i18n import Lang
+
+CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{6,}$")
+
+
+class ConfigError(Exception):
+    """app.yaml cannot be used; the message names the key and what to put there."""
+
+
+def _check_user_ids(ids: list[str]) -> list[str]:
+    bad = [i for i in ids if not USER_ID_RE.match(i)]
+    if bad:
+        raise ValueError(f"not Slack user ids (they look like U0123ABCD): {', '.join(bad)}")
+    return ids
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalizedLabel(_Strict):
+    ja: Annotated[str, Field(min_length=1, max_length=75)]
+    en: Annotated[str, Field(min_length=1, max_length=75)]
+
+    def get(self, lang: Lang) -> str:
+        return self.ja if lang is Lang.JA else self.en
+
+
+class SelectOption(_Strict):
+    value: Annotated[str, Field(pattern=r"^[a-z0-9_\-]{1,64}$")]
+    label: LocalizedLabel
+
+
+class ChannelsConfig(_Strict):
+    fs: str = Field(description="channel id where toss-up notices are posted")
+
+    @field_validator("fs")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        if not CHANNEL_ID_RE.match(value or ""):
+            raise ValueError(
+                "set it to the ID of your FS channel (like C0123456789: in Slack, open the channel's "
+                "details; the ID is at the bottom)"
+            )
+        return value
+
+
+class RolesConfig(_Strict):
+    inside_sales: list[str] = Field(default_factory=list)
+    field_sales: list[str] = Field(default_factory=list)
+    managers: list[str] = Field(default_factory=list)
+
+    _ids = field_validator("inside_sales", "field_sales", "managers")(_check_user_ids)
+
+
+DEFAULT_LEAD_SOURCES = (
+    SelectOption(value="web_inquiry", label=LocalizedLabel(ja="Webお問い合わせ", en="Web inquiry")),
+    SelectOption(value="seminar", label=LocalizedLabel(ja="セミナー・イベント", en="Seminar / event")),
+    SelectOption(value="content", label=LocalizedLabel(ja="資料ダウンロード", en="Content download")),
+    SelectOption(value="outbound", label=LocalizedLabel(ja="アウトバウンド", en="Outbound")),
+    SelectOption(value="referral", label=LocalizedLabel(ja="紹介", en="Referral")),
+    SelectOption(value="partner", label=LocalizedLabel(ja="パートナー", en="Partner")),
+    SelectOption(value="other", label=LocalizedLabel(ja="その他", en="Other")),
+)
+
+
+class MemoConfig(_Strict):
+    lead_sources: list[SelectOption] = Field(default_factory=lambda: list(DEFAULT_LEAD_SOURCES))
+
+    @field_validator("lead_sources")
+    @classmethod
+    def _unique_and_bounded(cls, options: list[SelectOption]) -> list[SelectOption]:
+        values = [o.value for o in options]
+        if len(set(values)) != len(values):
+            raise ValueError("lead source values must be unique")
+        if not 1 <= len(options) <= 100:
+            raise ValueError("give between 1 and 100 lead sources (Slack's limit for a select)")
+        return options
+
+
+class DeliveryConfig(_Strict):
+    """How messages that Slack refused (rate limit, outage) are retried."""
+
+    poll_seconds: Annotated[float, Field(gt=0, le=3600)] = 15
+    first_retry_seconds: Annotated[float, Field(gt=0, le=3600)] = 10
+    max_retry_seconds: Annotated[float, Field(gt=0, le=86400)] = 900
+    give_up_after_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
+
+
+class AppConfig(_Strict):
+    locale: Lang = Lang.JA
+    timezone: str = "Asia/Tokyo"
+    channels: ChannelsConfig
+    roles: RolesConfig = Field(default_factory=RolesConfig)
+    memo: MemoConfig = Field(default_factory=MemoConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Tokyo)") from exc
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def lead_source_values(self) -> frozenset[str]:
+        return frozenset(o.value for o in self.memo.lead_sources)
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{where}: {message}{suffix}"
+
+
+def load_config(path: Path) -> AppConfig:
+    """Read and validate app.yaml; any problem raises ConfigError naming the file and the key."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found (set TOSSUP_CONFIG to your app.yaml)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc)}") from exc
