@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+
+from bot.domain.memo import HandoffMemo
 
 
 class HandoffStatus(StrEnum):
@@ -56,3 +60,25 @@ def may_decide(
     if fs_members:
         return actor_id in fs_members
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffSnapshot:
+    """A toss-up as the rest of the bot sees it: what builders render and handlers decide on."""
+
+    id: int
+    team_id: str
+    is_user_id: str  # the IS rep who tossed it up
+    fs_user_id: str | None  # the assigned FS rep, if any
+    channel_id: str  # the FS channel the notice goes to
+    status: HandoffStatus
+    memo: HandoffMemo
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    return_reason: ReturnReason | None = None
+    return_note: str | None = None
+    notice_channel_id: str | None = None  # where the channel notice was posted, once it was
+    notice_ts: str | None = None
+    dm_channel_id: str | None = None  # the FS rep's DM copy of the notice
+    dm_ts: str | None = None
