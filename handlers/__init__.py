@@ -1,0 +1,13 @@
+"""Slack listeners, one module per group; each exposes `register(app, services)`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.services import Services
+from handlers import command, memo, notice
+
+
+def register_all(app: AsyncApp, services: Services) -> None:
+    for group in (command, memo, notice):
+        group.register(app, services)

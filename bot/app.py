@@ -1,0 +1,98 @@
+"""The app factory: settings + app.yaml in, a wired Bolt app, web server and background tasks out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import AppConfig
+from bot.delivery import Clock, Delivery, utc_now
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack import LocaleResolver, make_client
+from handlers import register_all
+from store.db import make_engine, make_sessionmaker, migrate
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    services: Services
+    app: AsyncApp
+    engine: AsyncEngine
+
+    @property
+    def delivery(self) -> Delivery:
+        return self.services.delivery
+
+    def web_app(self) -> web.Application:
+        """The HTTP side: Slack posts to /slack/events; /healthz answers 200 while the database does."""
+        web_app = web.Application()
+        web_app.router.add_post(EVENTS_PATH, self._slack_events)
+        web_app.router.add_get(HEALTH_PATH, self._health)
+        return web_app
+
+    async def _slack_events(self, request: web.Request) -> web.Response:
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("health check: database unreachable: %s", exc)
+            return web.json_response({"ok": False, "database": "unreachable"}, status=503)
+        return web.json_response({"ok": True})
+
+    @contextlib.asynccontextmanager
+    async def background(self) -> AsyncIterator[None]:
+        """Run the outbox retry loop for as long as the block lasts."""
+        task = asyncio.create_task(self.delivery.run_forever(), name="tossup-outbox")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc_now) -> Bot:
+    """Migrate the database and wire every listener. Nothing is posted to Slack here."""
+    engine = make_engine(settings.database_url)
+    await migrate(engine)
+    sessions = make_sessionmaker(engine)
+    client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    locales = LocaleResolver(client=client, default=config.locale)
+    delivery = Delivery(client=client, sessions=sessions, config=config, locales=locales, clock=clock)
+    services = Services(config=config, sessions=sessions, delivery=delivery, locales=locales, clock=clock)
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",  # unused in Socket Mode
+        # Bolt's own "ignoring self events" etc. stay on; its error page must not leak a stack trace.
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.error
+    async def on_error(error: Exception, body: dict) -> None:
+        log.exception("unhandled error in a listener (type=%s)", body.get("type"), exc_info=error)
+
+    register_all(app, services)
+    return Bot(settings=settings, services=services, app=app, engine=engine)

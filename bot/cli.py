@@ -1,0 +1,81 @@
+"""`tossup` command line: `tossup run` starts the bot; `tossup check` only validates the set-up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from bot.app import EVENTS_PATH, HEALTH_PATH, Bot, build_bot
+from bot.config import AppConfig, ConfigError, load_config
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("tossup")
+
+
+def _load() -> tuple[Settings, AppConfig]:
+    settings = load_settings()
+    return settings, load_config(settings.tossup_config)
+
+
+async def serve(bot: Bot, *, stop: asyncio.Event | None = None) -> None:
+    """Serve until cancelled (or `stop` is set): HTTP events or Socket Mode, plus the retry loop."""
+    settings = bot.settings
+    runner = web.AppRunner(bot.web_app())
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    socket_handler = None
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token)
+            await socket_handler.connect_async()
+            log.info("tossup is up in Socket Mode (health on :%s%s)", settings.port, HEALTH_PATH)
+        else:
+            log.info("tossup is up: Slack posts to :%s%s (health on %s)", settings.port, EVENTS_PATH, HEALTH_PATH)
+        async with bot.background():
+            await (stop.wait() if stop is not None else asyncio.Event().wait())
+    finally:
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        await runner.cleanup()
+
+
+async def _run() -> None:
+    settings, config = _load()
+    bot = await build_bot(settings, config)
+    try:
+        await serve(bot)
+    finally:
+        await bot.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tossup", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="start the bot (the default)")
+    sub.add_parser("check", help="validate the environment and app.yaml, then exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "check":
+            _, config = _load()
+            print(f"tossup: configuration OK (notices go to {config.channels.fs}, language {config.locale})")
+            return 0
+        asyncio.run(_run())
+    except (SettingsError, ConfigError) as exc:
+        print(f"tossup: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Everything the bot posts about a toss-up goes through the outbox.
+
+Handlers store what must be said (an `OutboxMessage` row, in the same transaction as the change it
+reports) and then ask `Delivery` to send it at once. What Slack refuses for a while (429, 5xx, network)
+stays in the table and the background loop retries it with backoff, so a Slack outage loses nothing;
+the unique dedupe key and the lease on each row mean nothing is sent twice, even with several replicas.
+
+Messages are rendered when they are sent, from the toss-up's current state, so a late notice never
+shows a stale status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import AppConfig
+from bot.domain.handoff import HandoffSnapshot
+from bot.slack import LocaleResolver, is_permanent, slack_error_code
+from modals.messages import build_decision_dm, build_is_confirmation, build_question_message
+from modals.notice import build_notice
+from store.handoffs import NewOutbox, get_handoff, record_notice
+from store.outbox import OutboxItem, claim_due, mark_done, mark_failed
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PostKind(StrEnum):
+    NOTICE_CHANNEL = "notice_channel"  # the toss-up notice in the FS channel
+    NOTICE_DM = "notice_dm"  # its copy in the assigned FS rep's DM
+    IS_CONFIRMATION = "is_confirmation"  # "sent", with a link, to the IS rep
+    NOTICE_REFRESH = "notice_refresh"  # chat.update of both notices after a decision
+    DECISION_DM = "decision_dm"  # accepted / returned, to the IS rep
+    QUESTION = "question"  # an FS question in the notice's thread
+
+
+class NotReady(Exception):
+    """The message depends on another one not posted yet (a thread reply needs its parent)."""
+
+
+def submission_posts(*, submission_key: str, has_assignee: bool) -> list[NewOutbox]:
+    """What a new toss-up posts: the notice, its DM copy, the IS rep's confirmation."""
+    kinds = [PostKind.NOTICE_CHANNEL]
+    if has_assignee:
+        kinds.append(PostKind.NOTICE_DM)
+    kinds.append(PostKind.IS_CONFIRMATION)
+    return [NewOutbox(kind=kind, dedupe_key=f"{kind}:{submission_key}") for kind in kinds]
+
+
+def decision_posts(*, handoff_id: int, decision: str) -> list[NewOutbox]:
+    """What a decision posts: the notices updated in place, and the IS rep told."""
+    return [
+        NewOutbox(kind=PostKind.NOTICE_REFRESH, dedupe_key=f"{PostKind.NOTICE_REFRESH}:{handoff_id}:{decision}"),
+        NewOutbox(kind=PostKind.DECISION_DM, dedupe_key=f"{PostKind.DECISION_DM}:{handoff_id}:{decision}"),
+    ]
+
+
+def question_post(*, handoff_id: int, question_key: str, asker_id: str, question: str) -> NewOutbox:
+    return NewOutbox(
+        kind=PostKind.QUESTION,
+        dedupe_key=f"{PostKind.QUESTION}:{handoff_id}:{question_key}",
+        payload={"asker_id": asker_id, "question": question},
+    )
+
+
+@dataclass
+class Delivery:
+    client: AsyncWebClient
+    sessions: async_sessionmaker[AsyncSession]
+    config: AppConfig
+    locales: LocaleResolver
+    clock: Clock = utc_now
+    lease: timedelta = timedelta(seconds=120)
+    owner: str = field(default_factory=lambda: f"tossup-{uuid.uuid4().hex[:12]}")
+
+    async def deliver_for(self, handoff_id: int) -> int:
+        """Send what is due for one toss-up now (right after the change that queued it)."""
+        return await self._drain(handoff_id=handoff_id)
+
+    async def drain(self) -> int:
+        """Send everything due; returns how many messages went out."""
+        return await self._drain(handoff_id=None)
+
+    async def run_forever(self) -> None:
+        """The retry loop: drain every `delivery.poll_seconds`; never dies of one bad message."""
+        while True:
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("outbox drain failed; retrying at the next poll")
+            await asyncio.sleep(self.config.delivery.poll_seconds)
+
+    async def _drain(self, *, handoff_id: int | None) -> int:
+        sent = 0
+        while True:
+            async with self.sessions() as session:
+                items = await claim_due(
+                    session=session, now=self.clock(), owner=self.owner, lease=self.lease, handoff_id=handoff_id
+                )
+            if not items:
+                return sent
+            for item in items:
+                sent += await self._attempt(item)
+
+    async def _attempt(self, item: OutboxItem) -> int:
+        try:
+            await self._send(item)
+        except Exception as exc:
+            await self._record_failure(item, exc)
+            return 0
+        async with self.sessions() as session:
+            await mark_done(session=session, item_id=item.id, owner=self.owner, now=self.clock())
+        return 1
+
+    async def _record_failure(self, item: OutboxItem, exc: Exception) -> None:
+        now = self.clock()
+        settings = self.config.delivery
+        retry_at: datetime | None
+        if isinstance(exc, NotReady):
+            retry_at = now + timedelta(seconds=settings.first_retry_seconds)
+        elif is_permanent(exc) or now - item.created_at > timedelta(hours=settings.give_up_after_hours):
+            retry_at = None
+        else:
+            backoff = min(settings.first_retry_seconds * 2**item.attempts, settings.max_retry_seconds)
+            retry_at = now + timedelta(seconds=backoff)
+        error = f"{slack_error_code(exc)}: {exc}"[:1000]
+        if retry_at is None:
+            log.error("giving up on %s %s: %s", item.kind, item.dedupe_key, error)
+        else:
+            log.warning("could not send %s %s (%s); retrying at %s", item.kind, item.dedupe_key, error, retry_at)
+        async with self.sessions() as session:
+            await mark_failed(
+                session=session, item_id=item.id, owner=self.owner, now=now, error=error, retry_at=retry_at
+            )
+
+    async def _load(self, item: OutboxItem) -> HandoffSnapshot:
+        if item.handoff_id is None:
+            raise ValueError(f"outbox item {item.id} has no toss-up")
+        async with self.sessions() as session:
+            handoff = await get_handoff(session=session, handoff_id=item.handoff_id)
+        if handoff is None:
+            raise ValueError(f"toss-up {item.handoff_id} is gone")
+        return handoff
+
+    async def _send(self, item: OutboxItem) -> None:
+        handoff = await self._load(item)
+        match item.kind:
+            case PostKind.NOTICE_CHANNEL:
+                await self._post_notice(handoff)
+            case PostKind.NOTICE_DM:
+                await self._post_notice_dm(handoff)
+            case PostKind.IS_CONFIRMATION:
+                await self._confirm_to_is(handoff)
+            case PostKind.NOTICE_REFRESH:
+                await self._refresh_notices(handoff)
+            case PostKind.DECISION_DM:
+                await self._tell_is_of_decision(handoff)
+            case PostKind.QUESTION:
+                await self._post_question(handoff, item.payload)
+            case _:
+                raise ValueError(f"unknown outbox kind {item.kind!r}")
+
+    async def _post_notice(self, handoff: HandoffSnapshot) -> None:
+        if handoff.notice_ts:
+            return  # posted by an earlier attempt whose completion was not recorded
+        text, blocks = build_notice(handoff=handoff, lang=self.config.locale, tz=self.config.tz)
+        response = await self.client.chat_postMessage(
+            channel=handoff.channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        )
+        async with self.sessions() as session:
+            await record_notice(
+                session=session,
+                handoff_id=handoff.id,
+                where="channel",
+                channel_id=response["channel"],
+                ts=response["ts"],
+                now=self.clock(),
+            )
+
+    async def _post_notice_dm(self, handoff: HandoffSnapshot) -> None:
+        if handoff.dm_ts or not handoff.fs_user_id:
+            return
+        lang = await self.locales.for_user(handoff.fs_user_id)
+        text, blocks = build_notice(handoff=handoff, lang=lang, tz=self.config.tz)
+        channel = await self._dm_channel(handoff.fs_user_id)
+        response = await self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        )
+        async with self.sessions() as session:
+            await record_notice(
+                session=session,
+                handoff_id=handoff.id,
+                where="dm",
+                channel_id=response["channel"],
+                ts=response["ts"],
+                now=self.clock(),
+            )
+
+    async def _confirm_to_is(self, handoff: HandoffSnapshot) -> None:
+        if not (handoff.notice_channel_id and handoff.notice_ts):
+            raise NotReady("the notice is not posted yet")
+        permalink = await self._permalink(handoff.notice_channel_id, handoff.notice_ts)
+        lang = await self.locales.for_user(handoff.is_user_id)
+        text, blocks = build_is_confirmation(handoff=handoff, lang=lang, permalink=permalink)
+        await self._dm(handoff.is_user_id, text, blocks)
+
+    async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
+        # A notice not posted yet needs no update: it will be rendered in its current state.
+        if handoff.notice_channel_id and handoff.notice_ts:
+            text, blocks = build_notice(handoff=handoff, lang=self.config.locale, tz=self.config.tz)
+            await self.client.chat_update(
+                channel=handoff.notice_channel_id, ts=handoff.notice_ts, text=text, blocks=blocks
+            )
+        if handoff.dm_channel_id and handoff.dm_ts and handoff.fs_user_id:
+            lang = await self.locales.for_user(handoff.fs_user_id)
+            text, blocks = build_notice(handoff=handoff, lang=lang, tz=self.config.tz)
+            await self.client.chat_update(channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks)
+
+    async def _tell_is_of_decision(self, handoff: HandoffSnapshot) -> None:
+        lang = await self.locales.for_user(handoff.is_user_id)
+        text, blocks = build_decision_dm(handoff=handoff, lang=lang, tz=self.config.tz)
+        await self._dm(handoff.is_user_id, text, blocks)
+
+    async def _post_question(self, handoff: HandoffSnapshot, payload: dict) -> None:
+        if not (handoff.notice_channel_id and handoff.notice_ts):
+            raise NotReady("the notice is not posted yet")
+        text, blocks = build_question_message(
+            handoff=handoff,
+            lang=self.config.locale,
+            asker_id=str(payload["asker_id"]),
+            question=str(payload["question"]),
+        )
+        await self.client.chat_postMessage(
+            channel=handoff.notice_channel_id, thread_ts=handoff.notice_ts, text=text, blocks=blocks
+        )
+
+    async def _dm(self, user_id: str, text: str, blocks: list) -> None:
+        channel = await self._dm_channel(user_id)
+        await self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        )
+
+    async def _dm_channel(self, user_id: str) -> str:
+        response = await self.client.conversations_open(users=user_id)
+        return str(response["channel"]["id"])
+
+    async def _permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        except Exception as exc:  # a missing link must not hold the confirmation back
+            log.info("no permalink for %s/%s: %s", channel, ts, slack_error_code(exc))
+            return None
+        return response.get("permalink")

@@ -1,0 +1,100 @@
+"""Secrets and deployment knobs from the environment (never from app.yaml)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from store.db import DEFAULT_DATABASE_URL
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """The environment cannot start the bot; the message names the variable to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str = Field(description="Bot token (xoxb-…) from OAuth & Permissions")
+    slack_signing_secret: str | None = Field(
+        default=None, description="Signing secret from Basic Information (HTTP mode)"
+    )
+    slack_app_token: str | None = Field(default=None, description="App-level token (xapp-…): Socket Mode")
+    slack_api_url: str = SLACK_API_DEFAULT
+    database_url: str = DEFAULT_DATABASE_URL
+    tossup_config: Path = Path("app.yaml")
+    port: int = Field(default=3000, ge=1, le=65535)
+    host: str = "0.0.0.0"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str) -> str:
+        if not value.startswith("xoxb-"):
+            raise ValueError("must start with xoxb- (the Bot User OAuth Token)")
+        return value
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.fullmatch(r"[0-9a-zA-Z]{8,}", value):
+            raise ValueError("must be the app's Signing Secret (letters and digits)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith("xapp-"):
+            raise ValueError("must start with xapp- (an app-level token with connections:write)")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError("must be an http(s) URL")
+        # slack_sdk joins with urljoin: without the trailing slash the last path part is dropped.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "environment"
+        if first["type"] == "missing":
+            raise SettingsError(f"{name} is not set: {_HOW_TO_GET.get(name, 'see README')}") from exc
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name} {message}") from exc
+    if not settings.socket_mode and settings.slack_signing_secret is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
+            f"({_HOW_TO_GET['SLACK_SIGNING_SECRET']}), or set SLACK_APP_TOKEN for Socket Mode"
+        )
+    return settings
+
+
+_HOW_TO_GET = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page",
+    "SLACK_SIGNING_SECRET": "copy the Signing Secret from your app's Basic Information page",
+}

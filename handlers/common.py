@@ -1,0 +1,65 @@
+"""Small pieces every handler group shares: who is asking, where, in which language, and how to answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.i18n import Lang
+from bot.services import Services
+from bot.slack import slack_error_code
+
+log = logging.getLogger(__name__)
+
+
+def actor_id(body: dict[str, Any]) -> str:
+    user = body.get("user") or {}
+    return str(user.get("id") or body.get("user_id") or "")
+
+
+def locale_hint(body: dict[str, Any]) -> str | None:
+    """Slack sends a locale on some payloads (`user.locale`, `locale`); when it does, it wins."""
+    user = body.get("user") or {}
+    return user.get("locale") or body.get("locale")
+
+
+async def user_lang(services: Services, body: dict[str, Any]) -> Lang:
+    return await services.locales.for_user(actor_id(body), hint=locale_hint(body))
+
+
+def source_channel(body: dict[str, Any]) -> str | None:
+    """The channel a button was clicked in (a channel notice or the FS rep's DM copy)."""
+    container = body.get("container") or {}
+    channel = body.get("channel") or {}
+    return container.get("channel_id") or channel.get("id")
+
+
+def source_message_ts(body: dict[str, Any]) -> str | None:
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    return container.get("message_ts") or message.get("ts")
+
+
+def action_value(body: dict[str, Any]) -> str | None:
+    actions = body.get("actions") or [{}]
+    return actions[0].get("value")
+
+
+async def tell(
+    client: AsyncWebClient, *, channel: str | None, user: str, message: tuple[str, list[Any]]
+) -> None:
+    """An ephemeral answer where the user is; falls back to a DM when the channel refuses it."""
+    text, blocks = message
+    if channel:
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+            return
+        except Exception as exc:
+            log.info("ephemeral to %s in %s failed (%s); sending a DM", user, channel, slack_error_code(exc))
+    try:
+        opened = await client.conversations_open(users=user)
+        await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks)
+    except Exception as exc:
+        log.warning("could not tell %s anything (%s)", user, slack_error_code(exc))

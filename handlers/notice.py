@@ -1,0 +1,193 @@
+"""The toss-up notice's buttons: Accept, Return to IS, Ask a question, View memo — and their modals."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.delivery import decision_posts, question_post
+from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason, may_decide
+from bot.i18n import Lang
+from bot.services import Services
+from handlers.common import actor_id, source_channel, source_message_ts, tell, user_lang
+from modals.decision import (
+    build_question_modal,
+    build_return_modal,
+    parse_question_submission,
+    parse_return_submission,
+    question_errors,
+    return_errors,
+)
+from modals.ids import ActionId, BlockId, CallbackId
+from modals.memo_view import build_memo_view
+from modals.messages import build_already_decided, build_handoff_missing, build_not_allowed
+from modals.metadata import HandoffActionMeta, load_meta
+from store.handoffs import decide_handoff, get_handoff, record_event
+
+log = logging.getLogger(__name__)
+
+
+def _handoff_id(body: dict[str, Any]) -> int | None:
+    try:
+        return int((body.get("actions") or [{}])[0].get("value") or "")
+    except ValueError:
+        return None
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    config = services.config
+
+    async def load(handoff_id: int | None) -> HandoffSnapshot | None:
+        if handoff_id is None:
+            return None
+        async with services.sessions() as session:
+            return await get_handoff(session=session, handoff_id=handoff_id)
+
+    def refusal(handoff: HandoffSnapshot, actor: str, lang: Lang) -> tuple[str, list[Any]] | None:
+        """Why `actor` may not decide on this toss-up, or None when they may."""
+        if handoff.status is not HandoffStatus.PENDING:
+            return build_already_decided(handoff=handoff, lang=lang)
+        allowed = may_decide(
+            actor_id=actor,
+            assignee_id=handoff.fs_user_id,
+            fs_members=config.roles.field_sales,
+            managers=config.roles.managers,
+        )
+        return None if allowed else build_not_allowed(lang=lang, assignee_id=handoff.fs_user_id)
+
+    async def decide(
+        handoff: HandoffSnapshot,
+        *,
+        actor: str,
+        decision: EventKind,
+        lang: Lang,
+        reason: ReturnReason | None = None,
+        note: str | None = None,
+    ) -> tuple[str, list[Any]] | None:
+        """Store the decision and queue its messages; returns a refusal to show instead, if any."""
+        async with services.sessions() as session:
+            result = await decide_handoff(
+                session=session,
+                handoff_id=handoff.id,
+                actor_id=actor,
+                decision=decision,
+                now=services.clock(),
+                reason=reason,
+                note=note,
+                outbox=decision_posts(handoff_id=handoff.id, decision=decision.value),
+            )
+        if result.outcome == "not_found":
+            return build_handoff_missing(lang=lang)
+        if result.outcome == "already_decided" and result.handoff is not None:
+            return build_already_decided(handoff=result.handoff, lang=lang)
+        return None
+
+    def action_meta(body: dict[str, Any], handoff: HandoffSnapshot, lang: Lang) -> HandoffActionMeta:
+        return HandoffActionMeta(
+            handoff_id=handoff.id,
+            channel_id=source_channel(body),
+            message_ts=source_message_ts(body),
+            lang=lang,
+        )
+
+    @app.action(ActionId.HANDOFF_ACCEPT)
+    async def accept(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        actor, lang = actor_id(body), await user_lang(services, body)
+        handoff = await load(_handoff_id(body))
+        problem = build_handoff_missing(lang=lang) if handoff is None else refusal(handoff, actor, lang)
+        if problem is None and handoff is not None:
+            problem = await decide(handoff, actor=actor, decision=EventKind.ACCEPTED, lang=lang)
+        if problem is not None:
+            await tell(client, channel=source_channel(body), user=actor, message=problem)
+            return
+        assert handoff is not None
+        await services.delivery.deliver_for(handoff.id)
+
+    @app.action(ActionId.HANDOFF_RETURN)
+    async def open_return(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        actor, lang = actor_id(body), await user_lang(services, body)
+        handoff = await load(_handoff_id(body))
+        problem = build_handoff_missing(lang=lang) if handoff is None else refusal(handoff, actor, lang)
+        if problem is not None or handoff is None:
+            await tell(client, channel=source_channel(body), user=actor, message=problem or build_handoff_missing(lang=lang))
+            return
+        view = build_return_modal(lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or "")
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(CallbackId.RETURN_REASON)
+    async def submit_return(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
+        submission = parse_return_submission(view["state"]["values"])
+        errors = return_errors(submission, meta.lang)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        actor = actor_id(body)
+        handoff = await load(meta.handoff_id)
+        problem = build_handoff_missing(lang=meta.lang) if handoff is None else refusal(handoff, actor, meta.lang)
+        if problem is None and handoff is not None:
+            problem = await decide(
+                handoff,
+                actor=actor,
+                decision=EventKind.RETURNED,
+                lang=meta.lang,
+                reason=submission.reason,
+                note=submission.note,
+            )
+        if problem is not None:
+            # Said on the form itself, where the rep is looking.
+            await ack(response_action="errors", errors={BlockId.RETURN_REASON.value: problem[0]})
+            return
+        await ack()
+        await services.delivery.deliver_for(meta.handoff_id)
+
+    @app.action(ActionId.HANDOFF_ASK)
+    async def open_question(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        actor, lang = actor_id(body), await user_lang(services, body)
+        handoff = await load(_handoff_id(body))
+        if handoff is None:
+            await tell(client, channel=source_channel(body), user=actor, message=build_handoff_missing(lang=lang))
+            return
+        view = build_question_modal(lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or "")
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(CallbackId.QUESTION)
+    async def submit_question(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
+        question = parse_question_submission(view["state"]["values"])
+        errors = question_errors(question, meta.lang)
+        if errors or question is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        actor = actor_id(body)
+        async with services.sessions() as session:
+            await record_event(
+                session=session,
+                handoff_id=meta.handoff_id,
+                kind=EventKind.QUESTION_ASKED,
+                actor_id=actor,
+                now=services.clock(),
+                detail={"question": question},
+                outbox=[
+                    question_post(handoff_id=meta.handoff_id, question_key=view["id"], asker_id=actor, question=question)
+                ],
+            )
+        await ack()
+        await services.delivery.deliver_for(meta.handoff_id)
+
+    @app.action(ActionId.HANDOFF_VIEW)
+    async def view_memo(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        actor, lang = actor_id(body), await user_lang(services, body)
+        handoff = await load(_handoff_id(body))
+        if handoff is None:
+            await tell(client, channel=source_channel(body), user=actor, message=build_handoff_missing(lang=lang))
+            return
+        view = build_memo_view(handoff=handoff, lang=lang, tz=config.tz, config=config)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -1,0 +1,247 @@
+"""The handoff memo modal (引き継ぎメモ): build it, read its submission, word its field errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DatePickerElement,
+    DateTimePickerElement,
+    EmailInputElement,
+    HeaderBlock,
+    InputBlock,
+    InputInteractiveElement,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    StaticSelectElement,
+    UrlInputElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.config import AppConfig
+from bot.domain.memo import (
+    MEMO_SECTIONS,
+    MULTILINE_FIELDS,
+    REQUIRED_FIELDS,
+    TEXT_LIMITS,
+    FieldProblem,
+    HandoffMemo,
+    MemoField,
+    MemoSection,
+    clean_text,
+)
+from bot.i18n import Lang, has, t
+from modals.common import ENUM_FIELDS, build_modal, field_label, plain, section_title
+from modals.ids import CallbackId, memo_action_id, memo_block_id
+from modals.metadata import MemoModalMeta, dump_meta
+from modals.text import enum_label, escape_mrkdwn, format_datetime, truncate
+
+YES = "yes"
+NO = "no"
+
+
+# ---------------------------------------------------------------- building
+
+
+def _option(text: str, value: str) -> Option:
+    return Option(text=plain(truncate(text, 75)), value=value)
+
+
+def _select(action_id: str, lang: Lang, options: list[Option]) -> StaticSelectElement:
+    return StaticSelectElement(
+        action_id=action_id, placeholder=plain(t(lang, "memo.select_placeholder")), options=options
+    )
+
+
+def _text_placeholder(lang: Lang, field: MemoField) -> PlainTextObject:
+    return plain(truncate(t(lang, f"memo.field.{field.value}.placeholder"), 150))
+
+
+def _element(field: MemoField, lang: Lang, config: AppConfig, initial: str | None) -> InputInteractiveElement:
+    """The input element that answers `field`: its kind follows the field's type in HandoffMemo."""
+    action_id = memo_action_id(field)
+    if field is MemoField.CONTACT_EMAIL:
+        return EmailInputElement(action_id=action_id, placeholder=_text_placeholder(lang, field))
+    if field is MemoField.CRM_URL:
+        return UrlInputElement(action_id=action_id, placeholder=_text_placeholder(lang, field))
+    if field is MemoField.MEETING_AT:
+        return DateTimePickerElement(action_id=action_id)
+    if field is MemoField.FIRST_CONTACT_ON:
+        return DatePickerElement(action_id=action_id, placeholder=plain(t(lang, "memo.date_placeholder")))
+    if field is MemoField.FS_USER_ID:
+        return UserSelectElement(action_id=action_id, placeholder=plain(t(lang, "memo.user_placeholder")))
+    if field is MemoField.LEAD_SOURCE:
+        options = [_option(o.label.get(lang), o.value) for o in config.memo.lead_sources]
+        return _select(action_id, lang, options)
+    if field in ENUM_FIELDS:
+        return _select(action_id, lang, [_option(enum_label(lang, m), m.value) for m in ENUM_FIELDS[field]])
+    if field is MemoField.HANDOFF_CALL_WANTED:
+        no = _option(t(lang, "memo.call.no"), NO)
+        return RadioButtonsElement(
+            action_id=action_id, options=[_option(t(lang, "memo.call.yes"), YES), no], initial_option=no
+        )
+    limit = TEXT_LIMITS[field]
+    return PlainTextInputElement(
+        action_id=action_id,
+        placeholder=_text_placeholder(lang, field),
+        multiline=field in MULTILINE_FIELDS or None,
+        max_length=limit,
+        initial_value=truncate(initial, limit) if initial else None,
+    )
+
+
+def memo_input(field: MemoField, *, lang: Lang, config: AppConfig, initial: str | None = None) -> InputBlock:
+    """The labelled input block of one memo field (block_id = the field's value)."""
+    return InputBlock(
+        block_id=memo_block_id(field),
+        label=plain(field_label(lang, field)),
+        hint=plain(t(lang, f"memo.field.{field.value}.hint")),
+        element=_element(field, lang, config, initial),
+        optional=field not in REQUIRED_FIELDS,
+    )
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def _intro(lang: Lang, config: AppConfig, now: datetime | None) -> ContextBlock:
+    lines = [t(lang, "memo.intro")]
+    if now is not None:
+        lines.append(t(lang, "memo.tz_note", now=format_datetime(now, config.tz, lang)))
+    return _context(escape_mrkdwn("\n".join(lines)))
+
+
+def _section_blocks(
+    section: MemoSection, *, lang: Lang, config: AppConfig, prefill_company: str | None
+) -> list[Block]:
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(section_title(lang, section))),
+        _context(escape_mrkdwn(t(lang, f"memo.section.{section.value}.intro"))),
+    ]
+    for field in MEMO_SECTIONS[section]:
+        initial = prefill_company if field is MemoField.COMPANY else None
+        blocks.append(memo_input(field, lang=lang, config=config, initial=initial))
+    return blocks
+
+
+def build_memo_modal(
+    *,
+    lang: Lang,
+    config: AppConfig,
+    meta: MemoModalMeta,
+    prefill_company: str | None = None,
+    now: datetime | None = None,
+) -> View:
+    """The handoff memo modal, grouped by the seed template's six sections.
+
+    `now`, when given, shows the team's current time beside the time-zone note (the datetimepicker
+    works in the rep's own Slack time zone; FS reads the meeting time in the team's).
+    """
+    company = clean_text(prefill_company)
+    blocks: list[Block] = [_intro(lang, config, now)]
+    for section in MemoSection:
+        blocks.extend(_section_blocks(section, lang=lang, config=config, prefill_company=company))
+    return build_modal(
+        callback_id=CallbackId.HANDOFF_MEMO,
+        title=t(lang, "memo.title"),
+        submit=t(lang, "memo.submit"),
+        close=t(lang, "common.cancel"),
+        private_metadata=dump_meta(meta),
+        blocks=blocks,
+    )
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _state(values: object, field: MemoField) -> Mapping[str, Any]:
+    """The state of one memo input: {} when Slack sent nothing usable."""
+    if not isinstance(values, Mapping):
+        return {}
+    block = values.get(memo_block_id(field))
+    if not isinstance(block, Mapping):
+        return {}
+    state = block.get(memo_action_id(field))
+    return state if isinstance(state, Mapping) else {}
+
+
+def _selected_value(state: Mapping[str, Any]) -> str | None:
+    option = state.get("selected_option")
+    if not isinstance(option, Mapping):
+        return None
+    value = option.get("value")
+    return clean_text(value) if isinstance(value, str) else None
+
+
+def _enum_value(enum: type[StrEnum], raw: str | None) -> StrEnum | None:
+    try:
+        return enum(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _datetime_value(raw: object) -> datetime | None:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(raw, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _date_value(raw: object) -> date | None:
+    if not isinstance(raw, str) or len(raw) != 10:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _parse_field(field: MemoField, state: Mapping[str, Any]) -> object:
+    if field is MemoField.MEETING_AT:
+        return _datetime_value(state.get("selected_date_time"))
+    if field is MemoField.FIRST_CONTACT_ON:
+        return _date_value(state.get("selected_date"))
+    if field is MemoField.FS_USER_ID:
+        user = state.get("selected_user")
+        return clean_text(user) if isinstance(user, str) else None
+    if field is MemoField.HANDOFF_CALL_WANTED:
+        return _selected_value(state) == YES
+    if field in ENUM_FIELDS:
+        return _enum_value(ENUM_FIELDS[field], _selected_value(state))
+    if field is MemoField.LEAD_SOURCE:
+        return _selected_value(state)
+    value = state.get("value")
+    return clean_text(value) if isinstance(value, str) else None
+
+
+def parse_memo_submission(values: dict, *, config: AppConfig) -> HandoffMemo:
+    """The memo from a submission's `view.state.values`; anything missing or odd reads as unanswered.
+
+    A lead source outside `config.memo.lead_sources` is kept as sent, so that `validate_memo` (given
+    `config.lead_source_values`) reports it on the field rather than it vanishing silently.
+    """
+    del config  # kept in the signature for option lookups; validation owns the allowed values
+    return HandoffMemo(**{field.value: _parse_field(field, _state(values, field)) for field in MemoField})
+
+
+# ---------------------------------------------------------------- errors
+
+
+def memo_errors(problems: list[FieldProblem], lang: Lang) -> dict[str, str]:
+    """`response_action: errors` payload: input block_id → message in the rep's language."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        key = problem.key if has(lang, problem.key) else "error.invalid"
+        errors[memo_block_id(problem.field)] = t(lang, key, **dict(problem.params))
+    return errors

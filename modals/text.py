@@ -1,0 +1,99 @@
+"""Text helpers for Block Kit: mrkdwn escaping, truncation, dates and times in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.domain.handoff import HandoffStatus, ReturnReason
+from bot.domain.memo import AuthorityLevel, BudgetStatus, Temperature, Timeline
+from bot.i18n import Lang, t
+
+ELLIPSIS = "…"
+_MRKDWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+# The catalog prefix holding each enum's labels: `budget_status.confirmed`, `status.pending`, …
+ENUM_LABEL_PREFIXES: dict[type[StrEnum], str] = {
+    BudgetStatus: "budget_status",
+    AuthorityLevel: "authority",
+    Timeline: "timeline",
+    Temperature: "temperature",
+    ReturnReason: "return_reason",
+    HandoffStatus: "status",
+}
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Make user text inert in mrkdwn: `<!channel>` shows literally and pings nobody."""
+    return "".join(_MRKDWN_ESCAPES.get(ch, ch) for ch in text)
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending with "…" when something was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+
+
+def escape_within(text: str, limit: int) -> str:
+    """`text` escaped for mrkdwn and at most `limit` characters long, never cutting an entity in half."""
+    escaped = escape_mrkdwn(text)
+    if len(escaped) <= limit:
+        return escaped
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        piece = _MRKDWN_ESCAPES.get(ch, ch)
+        if used + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out).rstrip() + ELLIPSIS
+
+
+def enum_label(lang: Lang, member: StrEnum) -> str:
+    return t(lang, f"{ENUM_LABEL_PREFIXES[type(member)]}.{member.value}")
+
+
+def user_mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def channel_mention(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
+def format_date(d: date, lang: Lang) -> str:
+    """ja "2026年12月1日(火)", en "Tue, Dec 1, 2026"."""
+    weekdays = t(lang, "format.weekdays").split()
+    months = t(lang, "format.months").split()
+    return t(
+        lang,
+        "format.date",
+        year=d.year,
+        month=months[d.month - 1],
+        day=d.day,
+        weekday=weekdays[d.weekday()],
+    )
+
+
+def _zone_name(local: datetime, tz: ZoneInfo) -> str:
+    abbreviation = local.tzname() or ""
+    if abbreviation and abbreviation[0] not in "+-":
+        return abbreviation
+    return tz.key
+
+
+def format_datetime(dt: datetime, tz: ZoneInfo, lang: Lang) -> str:
+    """ja "2026年12月1日(火) 14:00 JST", en "Tue, Dec 1, 2026 14:00 JST" (naive datetimes are UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo("UTC"))
+    local = dt.astimezone(tz)
+    return t(
+        lang,
+        "format.datetime",
+        date=format_date(local.date(), lang),
+        time=f"{local.hour:02d}:{local.minute:02d}",
+        tz=_zone_name(local, tz),
+    )

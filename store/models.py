@@ -1,0 +1,171 @@
+"""SQLAlchemy 2 models of the toss-up store.
+
+Every datetime column is a `UTCDateTime`: it accepts only timezone-aware values, stores them in UTC and
+always returns aware UTC datetimes, on SQLite (which has no time zones) as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from bot.domain.handoff import EventKind, HandoffStatus, ReturnReason
+
+E = TypeVar("E", bound=StrEnum)
+
+# Deterministic constraint names, so migrations name things the same on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL stores `timestamptz`. SQLite has no time zones: the value is stored as naive UTC text, so
+    string comparisons in SQL order correctly, and UTC is attached again on the way out. Naive datetimes
+    are refused: they are ambiguous and always a bug in the caller.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UTCDateTime expects a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A `StrEnum` stored as its plain string value in a VARCHAR (no database enum type to migrate)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_cls = enum_cls
+        self.length = length
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self.enum_cls(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        if value is None:
+            return None
+        return self.enum_cls(value)
+
+    @property
+    def python_type(self) -> type[E]:
+        return self.enum_cls
+
+
+def json_type() -> TypeEngine[Any]:
+    """Portable JSON: `JSON` (text) on SQLite, `JSONB` on PostgreSQL."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Handoff(Base):
+    """One toss-up: the memo as submitted, its decision, and where its notices were posted."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The modal's view.id: the same view submitted twice is one handoff.
+    submission_key: Mapped[str] = mapped_column(String(255), unique=True)
+    team_id: Mapped[str] = mapped_column(String(64), index=True)
+    is_user_id: Mapped[str] = mapped_column(String(64))
+    fs_user_id: Mapped[str | None] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[HandoffStatus] = mapped_column(StrEnumType(HandoffStatus, 16), index=True)
+    company: Mapped[str] = mapped_column(String(255))  # denormalized from the memo, for listings
+    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    memo: Mapped[dict[str, Any]] = mapped_column(json_type())  # HandoffMemo.model_dump(mode="json")
+    lang: Mapped[str] = mapped_column(String(8))  # the IS rep's language at submission
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_reason: Mapped[ReturnReason | None] = mapped_column(StrEnumType(ReturnReason, 32))
+    return_note: Mapped[str | None] = mapped_column(Text)
+    notice_channel_id: Mapped[str | None] = mapped_column(String(64))
+    notice_ts: Mapped[str | None] = mapped_column(String(32))
+    dm_channel_id: Mapped[str | None] = mapped_column(String(64))
+    dm_ts: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)  # incremented on each status change
+
+
+class HandoffEvent(Base):
+    """The audit trail of a toss-up: who did what, when."""
+
+    __tablename__ = "handoff_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EventKind] = mapped_column(StrEnumType(EventKind, 32))
+    actor_user_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detail: Mapped[dict[str, Any]] = mapped_column(json_type())
+
+
+class OutboxMessage(Base):
+    """A Slack post still to make, drained by a background worker so an outage never loses a toss-up."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_due", "done_at", "given_up_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    # Enqueueing the same key twice is a no-op: this is how nothing gets posted twice.
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(json_type())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    given_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
