@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
+    PlainTextObject,
     RadioButtonsElement,
     StaticSelectElement,
     UrlInputElement,
@@ -231,7 +232,6 @@ def parse_memo_submission(values: dict, *, config: AppConfig) -> HandoffMemo:
     A lead source outside `config.memo.lead_sources` is kept as sent, so that `validate_memo` (given
     `config.lead_source_values`) reports it on the field rather than it vanishing silently.
     """
-    del config  # kept in the signature for option lookups; validation owns the allowed values
     return HandoffMemo(**{field.value: _parse_field(field, _state(values, field)) for field in MemoField})
 
 

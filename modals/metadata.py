@@ -46,4 +46,5 @@ def load_meta(cls: type[Meta], raw: str | None) -> Meta:
     try:
         return cls.model_validate_json(raw)
     except ValidationError as exc:
-        raise ValueError(f"private_metadata is not a valid {cls.__name__}: {exc.error_count()} problem(s)") from exc
+        problems = exc.error_count()
+        raise ValueError(f"private_metadata is not a valid {cls.__name__} ({problems} problems)") from exc

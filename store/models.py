@@ -15,7 +15,6 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -151,8 +150,6 @@ class OutboxMessage(Base):
     """A Slack post still to make, drained by a background worker so an outage never loses a toss-up."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_due", "done_at", "given_up_at", "next_attempt_at"),)
-
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     handoff_id: Mapped[int | None] = mapped_column(
         ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
