@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, PlainTextObject
@@ -19,6 +20,7 @@ from bot.domain.memo import (
     MemoSection,
     Temperature,
     Timeline,
+    clean_text,
 )
 from bot.i18n import Lang, t
 from modals.limits import VIEW_TEXT_MAX
@@ -106,3 +108,29 @@ def field_mrkdwn(
     if field is MemoField.LEAD_SOURCE:
         return escape_within(lead_source_label(str(value), lead_sources, lang), limit)
     return escape_within(str(value), limit)
+
+
+# ---------------------------------------------------------------- reading view.state.values
+
+
+def input_state(values: object, block_id: str, action_id: str) -> Mapping[str, Any]:
+    """The state of one input in `view.state.values`; {} when Slack sent nothing usable."""
+    if not isinstance(values, Mapping):
+        return {}
+    block = values.get(block_id)
+    if not isinstance(block, Mapping):
+        return {}
+    state = block.get(action_id)
+    return state if isinstance(state, Mapping) else {}
+
+
+def text_value(state: Mapping[str, Any], key: str = "value") -> str | None:
+    """A typed answer, trimmed; None when empty or not a string."""
+    raw = state.get(key)
+    return clean_text(raw) if isinstance(raw, str) else None
+
+
+def selected_value(state: Mapping[str, Any]) -> str | None:
+    """The value of a select's or radio group's chosen option."""
+    option = state.get("selected_option")
+    return text_value(option) if isinstance(option, Mapping) else None

@@ -40,7 +40,16 @@ from bot.domain.memo import (
     clean_text,
 )
 from bot.i18n import Lang, has, t
-from modals.common import ENUM_FIELDS, build_modal, field_label, plain, section_title
+from modals.common import (
+    ENUM_FIELDS,
+    build_modal,
+    field_label,
+    input_state,
+    plain,
+    section_title,
+    selected_value,
+    text_value,
+)
 from modals.ids import CallbackId, memo_action_id, memo_block_id
 from modals.metadata import MemoModalMeta, dump_meta
 from modals.text import enum_label, escape_mrkdwn, format_datetime, truncate
@@ -164,25 +173,6 @@ def build_memo_modal(
 # ---------------------------------------------------------------- parsing
 
 
-def _state(values: object, field: MemoField) -> Mapping[str, Any]:
-    """The state of one memo input: {} when Slack sent nothing usable."""
-    if not isinstance(values, Mapping):
-        return {}
-    block = values.get(memo_block_id(field))
-    if not isinstance(block, Mapping):
-        return {}
-    state = block.get(memo_action_id(field))
-    return state if isinstance(state, Mapping) else {}
-
-
-def _selected_value(state: Mapping[str, Any]) -> str | None:
-    option = state.get("selected_option")
-    if not isinstance(option, Mapping):
-        return None
-    value = option.get("value")
-    return clean_text(value) if isinstance(value, str) else None
-
-
 def _enum_value(enum: type[StrEnum], raw: str | None) -> StrEnum | None:
     try:
         return enum(raw) if raw is not None else None
@@ -214,16 +204,14 @@ def _parse_field(field: MemoField, state: Mapping[str, Any]) -> object:
     if field is MemoField.FIRST_CONTACT_ON:
         return _date_value(state.get("selected_date"))
     if field is MemoField.FS_USER_ID:
-        user = state.get("selected_user")
-        return clean_text(user) if isinstance(user, str) else None
+        return text_value(state, "selected_user")
     if field is MemoField.HANDOFF_CALL_WANTED:
-        return _selected_value(state) == YES
+        return selected_value(state) == YES
     if field in ENUM_FIELDS:
-        return _enum_value(ENUM_FIELDS[field], _selected_value(state))
+        return _enum_value(ENUM_FIELDS[field], selected_value(state))
     if field is MemoField.LEAD_SOURCE:
-        return _selected_value(state)
-    value = state.get("value")
-    return clean_text(value) if isinstance(value, str) else None
+        return selected_value(state)
+    return text_value(state)
 
 
 def parse_memo_submission(values: dict, *, config: AppConfig) -> HandoffMemo:
@@ -232,7 +220,11 @@ def parse_memo_submission(values: dict, *, config: AppConfig) -> HandoffMemo:
     A lead source outside `config.memo.lead_sources` is kept as sent, so that `validate_memo` (given
     `config.lead_source_values`) reports it on the field rather than it vanishing silently.
     """
-    return HandoffMemo(**{field.value: _parse_field(field, _state(values, field)) for field in MemoField})
+    answers = {
+        field.value: _parse_field(field, input_state(values, memo_block_id(field), memo_action_id(field)))
+        for field in MemoField
+    }
+    return HandoffMemo(**answers)
 
 
 # ---------------------------------------------------------------- errors

@@ -1,0 +1,152 @@
+"""The toss-up notice FS sees in the channel and as a DM: memo summary, status, and the decision buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.config import SelectOption
+from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.memo import MemoField
+from bot.i18n import Lang, t
+from modals.common import EMPTY, company_name, field_label, field_mrkdwn, plain
+from modals.ids import ActionId, BlockId
+from modals.limits import HEADER_TEXT_MAX
+from modals.text import enum_label, escape_within, format_datetime, truncate, user_mention
+
+# How much of each long answer the notice shows; the full memo is one click away (View memo).
+NEED_MAX = 300
+ISSUE_MAX = 400
+SHORT_MAX = 150
+RETURN_NOTE_MAX = 300
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def _labelled(label: str, value: str) -> MarkdownTextObject:
+    return _mrkdwn(f"*{label}*\n{value}")
+
+
+def _joined(*parts: str) -> str:
+    """Non-empty parts joined with " — "; "—" when every part is empty."""
+    kept = [p for p in parts if p and p != EMPTY]
+    return " — ".join(kept) or EMPTY
+
+
+def fs_rep_mrkdwn(handoff: HandoffSnapshot, lang: Lang) -> str:
+    return user_mention(handoff.fs_user_id) if handoff.fs_user_id else t(lang, "common.unassigned")
+
+
+def decision_line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> str:
+    """"Accepted by <@U> at …" / "Returned to IS by <@U> at …: reason — note" / the pending status."""
+    if handoff.status is HandoffStatus.PENDING:
+        return t(lang, "notice.status_line", status=enum_label(lang, handoff.status))
+    user = user_mention(handoff.decided_by) if handoff.decided_by else EMPTY
+    time = format_datetime(handoff.decided_at, tz, lang) if handoff.decided_at else EMPTY
+    if handoff.status is HandoffStatus.ACCEPTED:
+        return t(lang, "notice.accepted_line", user=user, time=time)
+    reason = enum_label(lang, handoff.return_reason) if handoff.return_reason else EMPTY
+    note = escape_within(handoff.return_note or "", RETURN_NOTE_MAX)
+    return t(lang, "notice.returned_line", user=user, time=time, reason=_joined(reason, note))
+
+
+def _summary_fields(
+    handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, lead_sources: Sequence[SelectOption]
+) -> list[MarkdownTextObject]:
+    def answer(field: MemoField) -> str:
+        return field_mrkdwn(handoff.memo, field, lang=lang, tz=tz, lead_sources=lead_sources, limit=SHORT_MAX)
+
+    return [
+        _labelled(t(lang, "notice.is_rep"), user_mention(handoff.is_user_id)),
+        _labelled(t(lang, "notice.fs_rep"), fs_rep_mrkdwn(handoff, lang)),
+        _labelled(
+            t(lang, "notice.contact"),
+            _joined(answer(MemoField.CONTACT_NAME), answer(MemoField.CONTACT_TITLE)),
+        ),
+        _labelled(field_label(lang, MemoField.MEETING_AT), answer(MemoField.MEETING_AT)),
+        _labelled(
+            field_label(lang, MemoField.LEAD_SOURCE),
+            _joined(answer(MemoField.LEAD_SOURCE), answer(MemoField.CAMPAIGN)),
+        ),
+        _labelled(field_label(lang, MemoField.TEMPERATURE), answer(MemoField.TEMPERATURE)),
+    ]
+
+
+def _bant_text(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> str:
+    def answer(field: MemoField, limit: int = SHORT_MAX) -> str:
+        return field_mrkdwn(handoff.memo, field, lang=lang, tz=tz, limit=limit)
+
+    lines = {
+        "budget": _joined(answer(MemoField.BUDGET_STATUS), answer(MemoField.BUDGET_NOTE)),
+        "authority": _joined(answer(MemoField.AUTHORITY), answer(MemoField.DECISION_MAKER)),
+        "need": answer(MemoField.NEED, NEED_MAX),
+        "timeline": answer(MemoField.TIMELINE),
+    }
+    title = f"*{t(lang, 'notice.bant.title')}*"
+    return "\n".join([title, *(f"• *{t(lang, f'notice.bant.{key}')}:* {v}" for key, v in lines.items())])
+
+
+def _button(lang: Lang, action_id: ActionId, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(
+        text=plain(t(lang, f"notice.button.{action_id.value}")), action_id=action_id, value=value, style=style
+    )
+
+
+def _buttons(handoff: HandoffSnapshot, lang: Lang) -> ActionsBlock:
+    """Accept / Ask / Return / View while pending; once decided only View memo is left."""
+    value = str(handoff.id)
+    view = _button(lang, ActionId.HANDOFF_VIEW, value)
+    if handoff.status is not HandoffStatus.PENDING:
+        return ActionsBlock(block_id=BlockId.NOTICE_ACTIONS, elements=[view])
+    elements = [
+        _button(lang, ActionId.HANDOFF_ACCEPT, value, style="primary"),
+        _button(lang, ActionId.HANDOFF_ASK, value),
+        _button(lang, ActionId.HANDOFF_RETURN, value, style="danger"),
+        view,
+    ]
+    return ActionsBlock(block_id=BlockId.NOTICE_ACTIONS, elements=elements)
+
+
+def build_notice(
+    *,
+    handoff: HandoffSnapshot,
+    lang: Lang,
+    tz: ZoneInfo,
+    lead_sources: Sequence[SelectOption] = (),
+) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) of the notice. Pass `config.memo.lead_sources` to show their labels."""
+    memo = handoff.memo
+    company = company_name(memo, lang)
+    issue = field_mrkdwn(memo, MemoField.CURRENT_ISSUE, lang=lang, tz=tz, limit=ISSUE_MAX)
+    context = [decision_line(handoff, lang, tz)]
+    if memo.handoff_call_wanted:
+        context.insert(0, t(lang, "notice.call_wanted"))
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(truncate(t(lang, "notice.header", company=company), HEADER_TEXT_MAX))),
+        SectionBlock(fields=_summary_fields(handoff, lang, tz, lead_sources)),
+        SectionBlock(text=_mrkdwn(_bant_text(handoff, lang, tz))),
+        SectionBlock(text=_labelled(field_label(lang, MemoField.CURRENT_ISSUE), issue)),
+        ContextBlock(elements=[_mrkdwn(line) for line in context]),
+        _buttons(handoff, lang),
+    ]
+    fallback = t(
+        lang,
+        "notice.fallback",
+        company=escape_within(company, SHORT_MAX),
+        user=user_mention(handoff.is_user_id),
+        status=enum_label(lang, handoff.status),
+    )
+    return fallback, blocks
+

@@ -1,0 +1,222 @@
+"""The outbox: Slack posts still to make.
+
+A handler writes the rows in the same transaction as the change they announce; a background worker
+claims due rows under a lease, posts them and marks them done or failed. A Slack outage delays posts
+but never loses them, and the unique `dedupe_key` keeps anything from being enqueued twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from store._tx import own_transaction, rowcount
+from store.models import OutboxMessage
+
+LAST_ERROR_MAX = 4000
+
+
+@dataclass(frozen=True)
+class NewOutbox:
+    """A Slack post to make. Enqueueing a `dedupe_key` that exists already does nothing."""
+
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    handoff_id: int | None
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+async def add_outbox_rows(
+    session: AsyncSession, messages: Sequence[NewOutbox], *, handoff_id: int | None, now: datetime
+) -> None:
+    """Insert outbox rows in the session's current transaction, skipping dedupe keys already present.
+
+    `INSERT … ON CONFLICT (dedupe_key) DO NOTHING` on both backends (SQLite has it since 3.24), so a
+    duplicate never aborts the surrounding transaction. Does not commit.
+    """
+    if not messages:
+        return
+    rows = [
+        {
+            "handoff_id": handoff_id,
+            "kind": message.kind,
+            "dedupe_key": message.dedupe_key,
+            "payload": dict(message.payload),
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+        }
+        for message in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pg_stmt = postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        await session.execute(pg_stmt, rows)
+    elif dialect == "sqlite":
+        lite_stmt = sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        await session.execute(lite_stmt, rows)
+    else:  # pragma: no cover - make_engine refuses other databases
+        raise NotImplementedError(f"outbox insert not implemented for {dialect}")
+
+
+async def enqueue(
+    *,
+    session: AsyncSession,
+    messages: Sequence[NewOutbox],
+    handoff_id: int | None,
+    now: datetime,
+) -> None:
+    """Add messages to the outbox and commit. Keys already enqueued (even done ones) are ignored."""
+    async with own_transaction(session):
+        await add_outbox_rows(session, messages, handoff_id=handoff_id, now=now)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        OutboxMessage.done_at.is_(None),
+        OutboxMessage.given_up_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+    )
+
+
+def _item(row: OutboxMessage) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        handoff_id=row.handoff_id,
+        kind=row.kind,
+        dedupe_key=row.dedupe_key,
+        payload=dict(row.payload or {}),
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )
+
+
+async def claim_due(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    owner: str,
+    lease: timedelta,
+    limit: int = 20,
+    handoff_id: int | None = None,
+) -> list[OutboxItem]:
+    """Lease up to `limit` due messages to `owner` until `now + lease`, oldest first, and commit.
+
+    Due: not done, not given up, `next_attempt_at <= now` and no live lease. Each candidate is taken by
+    a conditional UPDATE that re-checks those conditions; only rows it changed are returned, so two
+    workers never get the same message. Rows are locked in id order, so concurrent claimers on
+    PostgreSQL wait for each other instead of deadlocking. `handoff_id` restricts to one toss-up.
+    """
+    if limit <= 0:
+        return []
+    async with own_transaction(session):
+        candidates = select(OutboxMessage.id).where(_due(now))
+        if handoff_id is not None:
+            candidates = candidates.where(OutboxMessage.handoff_id == handoff_id)
+        ids = list((await session.scalars(candidates.order_by(OutboxMessage.id).limit(limit))).all())
+        claimed: list[int] = []
+        for item_id in ids:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item_id, _due(now))
+                .values(lease_owner=owner, lease_until=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if rowcount(result) == 1:
+                claimed.append(item_id)
+        items: list[OutboxItem] = []
+        if claimed:
+            rows = await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(claimed))
+                .order_by(OutboxMessage.id)
+                .execution_options(populate_existing=True)
+            )
+            items = [_item(row) for row in rows]
+    return items
+
+
+async def mark_done(*, session: AsyncSession, item_id: int, owner: str, now: datetime) -> bool:
+    """Record that the message was posted and release its lease; commits.
+
+    Applies whatever lease the row holds now: the post happened, so even a worker whose lease expired
+    records it (and stops a second worker from posting again). Returns False if it was done already
+    (or does not exist). `owner` is accepted for symmetry and logging by callers.
+    """
+    del owner  # the post happened; see the docstring
+    async with own_transaction(session):
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == item_id, OutboxMessage.done_at.is_(None))
+            .values(done_at=now, lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    return rowcount(result) == 1
+
+
+async def mark_failed(
+    *,
+    session: AsyncSession,
+    item_id: int,
+    owner: str,
+    now: datetime,
+    error: str,
+    retry_at: datetime | None,
+) -> bool:
+    """Record a failed attempt and release the lease; commits.
+
+    `retry_at` schedules the next attempt; None gives the message up (`given_up_at = now`). Only the
+    current lease holder can fail a message: a worker whose lease expired and was re-claimed by another
+    does not clobber that worker's state (returns False).
+    """
+    values: dict[str, Any] = {
+        "attempts": OutboxMessage.attempts + 1,
+        "last_error": error[:LAST_ERROR_MAX],
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if retry_at is None:
+        values["given_up_at"] = now
+    else:
+        values["next_attempt_at"] = retry_at
+    async with own_transaction(session):
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == item_id,
+                OutboxMessage.lease_owner == owner,
+                OutboxMessage.done_at.is_(None),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    return rowcount(result) == 1
+
+
+async def pending_count(*, session: AsyncSession) -> int:
+    """Messages neither done nor given up (including ones waiting for a retry or leased right now)."""
+    async with own_transaction(session):  # ends the read transaction: callers never sit in one
+        count = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.done_at.is_(None), OutboxMessage.given_up_at.is_(None))
+        )
+    return int(count or 0)

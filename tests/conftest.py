@@ -1,0 +1,110 @@
+"""Shared fixtures: a fake Slack over the wire, the real bot on a loopback port, a signed driver."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiohttp import web
+
+from bot.app import Bot, build_bot
+from bot.config import AppConfig
+from bot.settings import Settings
+from tests.db_fixtures import *  # noqa: F403  (session_factory and database fixtures for both backends)
+from tests.fake_slack import FakeSlack
+from tests.slack_driver import SlackDriver
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+FS_CHANNEL = "C0FSCHAN"
+IS_USER = "U0IS"
+FS_USER = "U0FS"
+OTHER_USER = "U0OTHER"
+MANAGER = "U0BOSS"
+
+
+class Clock:
+    """A clock the tests move by hand: retries and deadlines without sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def team_config(**overrides: object) -> AppConfig:
+    data: dict[str, object] = {"locale": "ja", "timezone": "Asia/Tokyo", "channels": {"fs": FS_CHANNEL}}
+    data.update(overrides)
+    return AppConfig.model_validate(data)
+
+
+@dataclass
+class Harness:
+    slack: FakeSlack
+    bot: Bot
+    driver: SlackDriver
+    clock: Clock
+    url: str
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start()
+    fake.users.update(
+        {
+            IS_USER: {"locale": "ja-JP", "real_name": "井上 IS"},
+            FS_USER: {"locale": "en-US", "real_name": "Fiona FS"},
+            OTHER_USER: {"locale": "en-US", "real_name": "Oscar Other"},
+            MANAGER: {"locale": "ja-JP", "real_name": "真壁 Manager"},
+        }
+    )
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+def config() -> AppConfig:
+    """Override in a test module (or parametrize) for other team settings."""
+    return team_config(roles={"managers": [MANAGER]})
+
+
+@pytest.fixture
+async def harness(slack: FakeSlack, tmp_path, config: AppConfig) -> AsyncIterator[Harness]:
+    port = free_port()
+    settings = Settings(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.base_url,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'tossup.db'}",
+        port=port,
+        host="127.0.0.1",
+    )
+    clock = Clock()
+    bot = await build_bot(settings, config, clock=clock)
+    runner = web.AppRunner(bot.web_app())
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    driver = SlackDriver(url, SIGNING_SECRET)
+    try:
+        yield Harness(slack=slack, bot=bot, driver=driver, clock=clock, url=url)
+    finally:
+        await driver.close()
+        await runner.cleanup()
+        await bot.close()

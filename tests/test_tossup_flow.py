@@ -1,0 +1,411 @@
+"""The foundation's round trip over the wire: /tossup → memo modal → stored → notice → accept / return."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import aiohttp
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.domain.handoff import EventKind, HandoffStatus
+from bot.domain.memo import REQUIRED_FIELDS, MemoField
+from modals.ids import ActionId, BlockId, CallbackId
+from modals.metadata import HandoffActionMeta, MemoModalMeta, dump_meta
+from store.handoffs import get_handoff, list_events
+from store.models import Handoff, OutboxMessage
+from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, OTHER_USER, SIGNING_SECRET, Harness
+from tests.memo_state import full_memo_answers, memo_state
+from tests.slack_driver import sign, static_state, text_state
+
+
+def answers(h: Harness, **changes: Any) -> dict[MemoField, Any]:
+    base = full_memo_answers(
+        meeting_at=h.clock().replace(microsecond=0) + timedelta(days=3),
+        first_contact_on=(h.clock() - timedelta(days=20)).date(),
+        fs_user_id=FS_USER,
+    )
+    base.update({MemoField(k): v for k, v in changes.items()})
+    return base
+
+
+def memo_meta(lang: str = "ja") -> str:
+    return dump_meta(MemoModalMeta.model_validate({"channel_id": "C0GENERAL", "lang": lang}))
+
+
+async def submit_memo(h: Harness, view_id: str | None = None, **changes: Any):
+    return await h.driver.view_submission(
+        CallbackId.HANDOFF_MEMO,
+        memo_state(answers(h, **changes)),
+        user_id=IS_USER,
+        view_id=view_id,
+        private_metadata=memo_meta(),
+    )
+
+
+async def count(h: Harness, model: type) -> int:
+    async with h.bot.services.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def only_handoff(h: Harness):
+    async with h.bot.services.sessions() as session:
+        ids = (await session.scalars(select(Handoff.id))).all()
+        assert len(ids) == 1, ids
+        return await get_handoff(session=session, handoff_id=ids[0])
+
+
+async def tossed_up(h: Harness, **changes: Any):
+    """A submitted toss-up whose notice reached the FS channel."""
+    response = await submit_memo(h, **changes)
+    assert response.status == 200, response.text
+    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == FS_CHANNEL)
+    handoff = await only_handoff(h)
+    assert handoff.notice_ts is not None
+    return handoff
+
+
+def notice_posts(h: Harness) -> list:
+    return [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == FS_CHANNEL and "thread_ts" not in c.args]
+
+
+def block_text(blocks: list[dict]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- the memo modal
+
+
+async def test_slash_opens_memo_modal_with_every_field_and_prefill(harness: Harness) -> None:
+    response = await harness.driver.slash("Acme Corp")
+    assert response.status == 200
+    (call,) = await harness.slack.wait_for("views.open")
+    view = call.args["view"]
+    assert view["callback_id"] == CallbackId.HANDOFF_MEMO
+    inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    assert set(inputs) == {f.value for f in MemoField}
+    assert inputs["company"]["element"]["initial_value"] == "Acme Corp"
+    for field in MemoField:
+        assert inputs[field.value].get("optional", False) is (field not in REQUIRED_FIELDS), field
+    element_types = {f: inputs[f.value]["element"]["type"] for f in MemoField}
+    assert element_types[MemoField.MEETING_AT] == "datetimepicker"
+    assert element_types[MemoField.FIRST_CONTACT_ON] == "datepicker"
+    assert element_types[MemoField.FS_USER_ID] == "users_select"
+    assert element_types[MemoField.CONTACT_EMAIL] == "email_text_input"
+    assert element_types[MemoField.CRM_URL] == "url_text_input"
+    for select_field in (MemoField.BUDGET_STATUS, MemoField.AUTHORITY, MemoField.TIMELINE, MemoField.TEMPERATURE):
+        assert element_types[select_field] == "static_select"
+
+
+async def test_slash_speaks_the_users_language(harness: Harness) -> None:
+    await harness.driver.slash(user_id=FS_USER)  # en-US in the fake's users.info
+    (call,) = await harness.slack.wait_for("views.open")
+    english = call.args["view"]["title"]["text"]
+    await harness.driver.slash(user_id=IS_USER)  # ja-JP
+    calls = await harness.slack.wait_for("views.open", count=2)
+    assert calls[1].args["view"]["title"]["text"] != english
+
+
+async def test_slash_help_answers_ephemerally(harness: Harness) -> None:
+    response = await harness.driver.slash("help")
+    body = response.json()
+    assert body is not None and body.get("response_type") == "ephemeral"
+    assert "/tossup" in json.dumps(body, ensure_ascii=False)
+    await harness.slack.assert_no_more("views.open", count=0)
+
+
+# ---------------------------------------------------------------- submission
+
+
+async def test_invalid_memo_gets_field_errors_and_stores_nothing(harness: Harness) -> None:
+    h = harness
+    response = await submit_memo(
+        h,
+        company=None,
+        contact_email="not-an-email",
+        crm_url="ftp//nope",
+        meeting_at=h.clock() - timedelta(days=2),
+        first_contact_on=(h.clock() + timedelta(days=5)).date(),
+        need="x" * 2001,
+    )
+    body = response.json()
+    assert body is not None and body["response_action"] == "errors"
+    assert set(body["errors"]) == {"company", "contact_email", "crm_url", "meeting_at", "first_contact_on", "need"}
+    assert await count(h, Handoff) == 0
+    assert await count(h, OutboxMessage) == 0
+    await h.slack.assert_no_more("chat.postMessage", count=0)
+
+
+async def test_field_errors_come_in_the_modals_language(harness: Harness) -> None:
+    h = harness
+    ja = (await submit_memo(h, company=None)).json()
+    en = (
+        await h.driver.view_submission(
+            CallbackId.HANDOFF_MEMO,
+            memo_state(answers(h, company=None)),
+            user_id=IS_USER,
+            private_metadata=memo_meta("en"),
+        )
+    ).json()
+    assert ja and en and ja["errors"]["company"] != en["errors"]["company"]
+
+
+async def test_valid_memo_is_stored_then_noticed_dmed_and_confirmed(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    assert handoff.status is HandoffStatus.PENDING
+    assert handoff.memo.company == "Acme Corp"
+    assert handoff.is_user_id == IS_USER and handoff.fs_user_id == FS_USER
+
+    (notice,) = notice_posts(h)
+    text = block_text(notice.args["blocks"])
+    assert "Acme Corp" in text and "山田 太郎" in text
+    actions = [b for b in notice.args["blocks"] if b.get("block_id") == BlockId.NOTICE_ACTIONS][0]
+    assert {e["action_id"] for e in actions["elements"]} == {
+        ActionId.HANDOFF_ACCEPT,
+        ActionId.HANDOFF_RETURN,
+        ActionId.HANDOFF_ASK,
+        ActionId.HANDOFF_VIEW,
+    }
+    dm = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{FS_USER}")
+    assert "Acme Corp" in block_text(dm[0].args["blocks"])
+    confirmation = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    assert "https://fake.slack.test/archives/" in block_text(confirmation[0].args["blocks"])
+
+    async with h.bot.services.sessions() as session:
+        events = await list_events(session=session, handoff_id=handoff.id)
+    assert [e.kind for e in events][:1] == [EventKind.SUBMITTED]
+    assert EventKind.NOTICE_POSTED in [e.kind for e in events]
+    assert handoff.dm_ts is not None
+
+
+async def test_same_view_submitted_twice_is_one_toss_up(harness: Harness) -> None:
+    h = harness
+    first = await submit_memo(h, view_id="V0DOUBLE")
+    second = await submit_memo(h, view_id="V0DOUBLE")
+    assert first.status == second.status == 200
+    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == FS_CHANNEL)
+    await h.slack.assert_no_more("chat.postMessage", count=3)  # notice, FS DM, IS confirmation: once each
+    assert await count(h, Handoff) == 1
+    assert len(notice_posts(h)) == 1
+
+
+async def test_notice_500_then_recovers_is_posted_exactly_once(harness: Harness) -> None:
+    h = harness
+    h.slack.fail_next("chat.postMessage", status=500)
+    await tossed_up(h)
+    assert len(notice_posts(h)) == 1
+    assert any(c.method == "chat.postMessage" and c.status == 500 for c in h.slack.calls)
+
+
+async def test_slack_outage_loses_nothing_and_the_retry_loop_posts_later(harness: Harness) -> None:
+    h = harness
+    h.slack.fail_next("chat.postMessage", status=503, times=3)  # the client's own retries give up
+    response = await submit_memo(h)
+    assert response.status == 200
+    handoff = await only_handoff(h)
+    assert handoff.notice_ts is None  # stored, not posted
+    assert notice_posts(h) == []
+
+    h.clock.advance(minutes=1)
+    await h.bot.delivery.drain()
+    assert len(notice_posts(h)) == 1
+    h.clock.advance(minutes=10)
+    await h.bot.delivery.drain()
+    assert len(notice_posts(h)) == 1  # never twice
+    assert (await only_handoff(h)).notice_ts is not None
+
+
+async def test_rate_limited_notice_honours_retry_after(harness: Harness) -> None:
+    h = harness
+    h.slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    started = time.monotonic()
+    await tossed_up(h)
+    assert time.monotonic() - started >= 1.0
+    assert len(notice_posts(h)) == 1
+
+
+async def test_company_named_channel_mention_is_escaped(harness: Harness) -> None:
+    h = harness
+    await tossed_up(h, company="<!channel> & Co")
+    (notice,) = notice_posts(h)
+    text = block_text(notice.args["blocks"]) + notice.args.get("text", "")
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt; &amp; Co" in text
+
+
+# ---------------------------------------------------------------- decisions
+
+
+async def click(h: Harness, action: str, handoff_id: int, *, user: str, channel: str = FS_CHANNEL, ts: str | None = None):
+    return await h.driver.block_action(
+        action, value=str(handoff_id), block_id=BlockId.NOTICE_ACTIONS, user_id=user, channel_id=channel, message_ts=ts
+    )
+
+
+async def test_accept_by_someone_else_is_refused_ephemerally(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=OTHER_USER, ts=handoff.notice_ts)
+    (ephemeral,) = await h.slack.wait_for("chat.postEphemeral")
+    assert ephemeral.args["user"] == OTHER_USER and ephemeral.args["channel"] == FS_CHANNEL
+    await h.slack.assert_no_more("chat.update", count=0)
+    assert (await only_handoff(h)).status is HandoffStatus.PENDING
+
+
+async def test_accept_by_assignee_updates_notices_and_tells_is(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    await h.slack.wait_for("chat.postMessage", count=3)
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER, ts=handoff.notice_ts)
+    updates = await h.slack.wait_for("chat.update", count=2)
+    assert {(u.args["channel"], u.args["ts"]) for u in updates} == {
+        (FS_CHANNEL, handoff.notice_ts),
+        (handoff.dm_channel_id, handoff.dm_ts),
+    }
+    refreshed = h.slack.message(FS_CHANNEL, handoff.notice_ts)
+    assert ActionId.HANDOFF_ACCEPT not in block_text(refreshed["blocks"])
+    dms = await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    assert FS_USER in block_text(dms[-1].args["blocks"]) + dms[-1].args.get("text", "")
+
+    after = await only_handoff(h)
+    assert after.status is HandoffStatus.ACCEPTED and after.decided_by == FS_USER
+    async with h.bot.services.sessions() as session:
+        events = await list_events(session=session, handoff_id=handoff.id)
+    accepted = [e for e in events if e.kind is EventKind.ACCEPTED]
+    assert len(accepted) == 1 and accepted[0].actor_user_id == FS_USER
+
+
+async def test_second_accept_is_told_it_was_already_decided(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER)
+    await h.slack.wait_for("chat.update")
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=MANAGER)
+    (ephemeral,) = await h.slack.wait_for("chat.postEphemeral")
+    assert ephemeral.args["user"] == MANAGER
+    async with h.bot.services.sessions() as session:
+        events = await list_events(session=session, handoff_id=handoff.id)
+    assert [e.kind for e in events].count(EventKind.ACCEPTED) == 1
+
+
+async def test_return_by_assignee_with_reason(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    await click(h, ActionId.HANDOFF_RETURN, handoff.id, user=FS_USER, ts=handoff.notice_ts)
+    (opened,) = await h.slack.wait_for("views.open")
+    modal = opened.args["view"]
+    assert modal["callback_id"] == CallbackId.RETURN_REASON
+
+    empty = await h.driver.view_submission(
+        CallbackId.RETURN_REASON,
+        {BlockId.RETURN_REASON: {ActionId.RETURN_REASON: static_state(None)}, BlockId.RETURN_NOTE: {ActionId.RETURN_NOTE: text_state(None)}},
+        user_id=FS_USER,
+        private_metadata=modal["private_metadata"],
+    )
+    assert (empty.json() or {}).get("response_action") == "errors"
+
+    response = await h.driver.view_submission(
+        CallbackId.RETURN_REASON,
+        {
+            BlockId.RETURN_REASON: {ActionId.RETURN_REASON: static_state("bant_incomplete")},
+            BlockId.RETURN_NOTE: {ActionId.RETURN_NOTE: text_state("予算の根拠を確認してください")},
+        },
+        user_id=FS_USER,
+        private_metadata=modal["private_metadata"],
+    )
+    assert response.status == 200 and not (response.json() or {}).get("errors")
+    await h.slack.wait_for("chat.update")
+    dms = await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    assert "予算の根拠を確認してください" in block_text(dms[-1].args["blocks"])
+    after = await only_handoff(h)
+    assert after.status is HandoffStatus.RETURNED
+    assert after.return_reason is not None and after.return_reason.value == "bant_incomplete"
+
+
+async def test_return_modal_refuses_someone_else_on_the_form(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    meta = dump_meta(HandoffActionMeta(handoff_id=handoff.id, channel_id=FS_CHANNEL, message_ts=handoff.notice_ts, lang="en"))
+    response = await h.driver.view_submission(
+        CallbackId.RETURN_REASON,
+        {
+            BlockId.RETURN_REASON: {ActionId.RETURN_REASON: static_state("other")},
+            BlockId.RETURN_NOTE: {ActionId.RETURN_NOTE: text_state("not mine")},
+        },
+        user_id=OTHER_USER,
+        private_metadata=meta,
+    )
+    body = response.json()
+    assert body is not None and body["response_action"] == "errors" and BlockId.RETURN_REASON in body["errors"]
+    assert (await only_handoff(h)).status is HandoffStatus.PENDING
+
+
+async def test_unassigned_toss_up_may_be_accepted_by_anyone(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h, fs_user_id=None)
+    assert handoff.dm_ts is None
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=OTHER_USER)
+    await h.slack.wait_for("chat.update")
+    assert (await only_handoff(h)).decided_by == OTHER_USER
+
+
+async def test_question_lands_in_the_notice_thread_mentioning_is(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    await click(h, ActionId.HANDOFF_ASK, handoff.id, user=FS_USER, ts=handoff.notice_ts)
+    (opened,) = await h.slack.wait_for("views.open")
+    modal = opened.args["view"]
+    assert modal["callback_id"] == CallbackId.QUESTION
+    await h.driver.view_submission(
+        CallbackId.QUESTION,
+        {BlockId.QUESTION_TEXT: {ActionId.QUESTION_TEXT: text_state("決裁者の方は商談に同席されますか？")}},
+        user_id=FS_USER,
+        private_metadata=modal["private_metadata"],
+    )
+    (reply,) = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == handoff.notice_ts)
+    content = block_text(reply.args["blocks"]) + reply.args.get("text", "")
+    assert f"<@{IS_USER}>" in content and "決裁者の方は商談に同席されますか？" in content
+    async with h.bot.services.sessions() as session:
+        events = await list_events(session=session, handoff_id=handoff.id)
+    assert EventKind.QUESTION_ASKED in [e.kind for e in events]
+
+
+async def test_view_memo_opens_the_full_memo(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    await click(h, ActionId.HANDOFF_VIEW, handoff.id, user=OTHER_USER)
+    (opened,) = await h.slack.wait_for("views.open")
+    view = opened.args["view"]
+    assert view["callback_id"] == CallbackId.MEMO_VIEW
+    text = block_text(view["blocks"])
+    for expected in ("A社SFAと比較検討中", "部長起案", "価格の値引き", "https://crm.example.com/leads/42"):
+        assert expected in text
+
+
+# ---------------------------------------------------------------- the HTTP endpoint
+
+
+async def test_forged_and_stale_signatures_are_refused(harness: Harness) -> None:
+    h = harness
+    body = b"command=%2Ftossup&text=&user_id=U0IS&trigger_id=t1&team_id=T0TEAM&channel_id=C1"
+    forged = await h.driver.send_raw(body, content_type="application/x-www-form-urlencoded", signature="v0=deadbeef")
+    assert forged.status == 401
+    stale_ts = int(time.time()) - 600
+    stale = await h.driver.send_raw(
+        body,
+        content_type="application/x-www-form-urlencoded",
+        timestamp=stale_ts,
+        signature=sign(SIGNING_SECRET, stale_ts, body),
+    )
+    assert stale.status == 401
+    await h.slack.assert_no_more("views.open", count=0)
+
+
+async def test_healthz_answers_200(harness: Harness) -> None:
+    async with aiohttp.ClientSession() as session, session.get(f"{harness.url}/healthz") as response:
+        assert response.status == 200
+        assert (await response.json())["ok"] is True
