@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     @classmethod
     def _api_url(cls, value: str) -> str:
         if not re.match(r"^https?://", value):
-            raise ValueError("must be an http(s) URL")
+            raise ValueError("must be an http(s) URL ending in /api/")
         # slack_sdk joins with urljoin: without the trailing slash the last path part is dropped.
         return value if value.endswith("/") else value + "/"
 
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+            raise ValueError("must be sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
         return value
 
     @property

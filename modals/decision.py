@@ -37,7 +37,9 @@ class ReturnSubmission(BaseModel):
 def _lead(lang: Lang, key: str, company: str) -> list[Block]:
     """The modal's opening: which toss-up this is about, and how to write a useful answer."""
     return [
-        SectionBlock(text=MarkdownTextObject(text=t(lang, f"{key}.lead", company=escape_within(company, COMPANY_MAX)))),
+        SectionBlock(
+            text=MarkdownTextObject(text=t(lang, f"{key}.lead", company=escape_within(company, COMPANY_MAX)))
+        ),
         ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(t(lang, f"{key}.guide")))]),
     ]
 
@@ -78,7 +80,9 @@ def build_return_modal(*, lang: Lang, meta: HandoffActionMeta, company: str) -> 
             options=reasons,
         ),
     )
-    note = _long_text(lang, "decision.return.note", BlockId.RETURN_NOTE, ActionId.RETURN_NOTE, RETURN_NOTE_MAX)
+    note = _long_text(
+        lang, "decision.return.note", BlockId.RETURN_NOTE, ActionId.RETURN_NOTE, RETURN_NOTE_MAX
+    )
     return build_modal(
         callback_id=CallbackId.RETURN_REASON,
         title=t(lang, "decision.return.title"),

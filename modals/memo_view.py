@@ -9,7 +9,7 @@ from slack_sdk.models.views import View
 
 from bot.config import AppConfig
 from bot.domain.handoff import HandoffSnapshot
-from bot.domain.memo import MEMO_SECTIONS, MULTILINE_FIELDS, MemoField, MemoSection
+from bot.domain.memo import MEMO_SECTIONS, MULTILINE_FIELDS, MemoSection
 from bot.i18n import Lang, t
 from modals.common import build_modal, company_name, field_label, field_mrkdwn, plain, section_title
 from modals.ids import CallbackId
@@ -20,7 +20,9 @@ from modals.text import truncate, user_mention
 _LABEL_ROOM = 200  # room kept for "*label*\n" within a section's text limits
 
 
-def _answers(handoff: HandoffSnapshot, section: MemoSection, lang: Lang, tz: ZoneInfo, config: AppConfig) -> list[Block]:
+def _answers(
+    handoff: HandoffSnapshot, section: MemoSection, lang: Lang, tz: ZoneInfo, config: AppConfig
+) -> list[Block]:
     """One section's answers in template order: short ones two-up as fields, long ones full width."""
     blocks: list[Block] = []
     short: list[MarkdownTextObject] = []
@@ -58,7 +60,10 @@ def build_memo_view(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, confi
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(company_name(handoff.memo, lang), HEADER_TEXT_MAX))),
         ContextBlock(
-            elements=[MarkdownTextObject(text=people), MarkdownTextObject(text=decision_line(handoff, lang, tz))]
+            elements=[
+                MarkdownTextObject(text=people),
+                MarkdownTextObject(text=decision_line(handoff, lang, tz)),
+            ]
         ),
     ]
     for section in MemoSection:
@@ -70,6 +75,3 @@ def build_memo_view(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, confi
         close=t(lang, "common.close"),
         blocks=blocks,
     )
-
-
-__all__ = ["MemoField", "build_memo_view"]

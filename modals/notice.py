@@ -50,7 +50,7 @@ def fs_rep_mrkdwn(handoff: HandoffSnapshot, lang: Lang) -> str:
 
 
 def decision_line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> str:
-    """"Accepted by <@U> at …" / "Returned to IS by <@U> at …: reason — note" / the pending status."""
+    """ "Accepted by <@U> at …" / "Returned to IS by <@U> at …: reason — note" / the pending status."""
     if handoff.status is HandoffStatus.PENDING:
         return t(lang, "notice.status_line", status=enum_label(lang, handoff.status))
     user = user_mention(handoff.decided_by) if handoff.decided_by else EMPTY
@@ -149,4 +149,3 @@ def build_notice(
         status=enum_label(lang, handoff.status),
     )
     return fallback, blocks
-

@@ -143,7 +143,9 @@ class SlackDriver:
             return Response(resp.status, await resp.text(), dict(resp.headers))
 
     async def _form(self, fields: dict[str, str]) -> Response:
-        return await self.send_raw(urlencode(fields).encode(), content_type="application/x-www-form-urlencoded")
+        return await self.send_raw(
+            urlencode(fields).encode(), content_type="application/x-www-form-urlencoded"
+        )
 
     async def _payload(self, payload: dict[str, Any]) -> Response:
         return await self._form({"payload": json.dumps(payload)})

@@ -56,11 +56,9 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def client(slack: FakeSlack) -> AsyncIterator[AsyncWebClient]:
-    web_client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
-    yield web_client
-    if web_client.session is not None:
-        await web_client.session.close()
+def client(slack: FakeSlack) -> AsyncWebClient:
+    # No shared session: slack_sdk opens (and closes) one aiohttp session per request.
+    return AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
 
 
 # ---------------------------------------------------------------------- Web API
@@ -103,7 +101,7 @@ async def test_post_update_permalink(slack: FakeSlack, client: AsyncWebClient) -
     with pytest.raises(SlackApiError) as err:
         await client.chat_update(channel="C1", ts="1.000000", text="x")
     assert err.value.response["error"] == "message_not_found"
-    with pytest.raises(SlackApiError) as err:
+    with pytest.raises(SlackApiError) as err, pytest.warns(UserWarning, match="text"):
         await client.chat_postMessage(channel="C1")
     assert err.value.response["error"] == "no_text"
 
@@ -150,7 +148,9 @@ async def test_rate_limit_retry_after_honoured(slack: FakeSlack, client: AsyncWe
     assert ok.status == 200
 
 
-async def test_rate_limit_without_handler_surfaces_retry_after(slack: FakeSlack, client: AsyncWebClient) -> None:
+async def test_rate_limit_without_handler_surfaces_retry_after(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
     slack.fail_next("chat.postMessage", status=429, retry_after=7, times=2)
     for _ in range(2):
         with pytest.raises(SlackApiError) as err:
@@ -267,7 +267,7 @@ async def test_wait_for_and_assert_no_more(slack: FakeSlack, client: AsyncWebCli
     assert calls[0].args["text"] == "b"
     await task
     await slack.assert_no_more("chat.postMessage", count=2, settle=0.05)
-    with pytest.raises(AssertionError, match="chat.postMessage -> ok"):
+    with pytest.raises(AssertionError, match=r"chat\.postMessage -> ok"):
         await slack.wait_for("chat.postMessage", count=3, timeout=0.1)
 
 
@@ -279,7 +279,9 @@ async def test_socket_mode_round_trip(slack: FakeSlack) -> None:
 
     async def listener(c: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
         received.append(req)
-        await c.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id, payload={"text": "ack"}))
+        await c.send_socket_mode_response(
+            SocketModeResponse(envelope_id=req.envelope_id, payload={"text": "ack"})
+        )
 
     sm.socket_mode_request_listeners.append(listener)
     try:
@@ -302,18 +304,24 @@ async def test_socket_mode_round_trip(slack: FakeSlack) -> None:
         assert (await slack.socket_ack(envelope_id))["envelope_id"] == envelope_id
     finally:
         await asyncio.wait_for(sm.close(), 3)
-        await web_client.session.close() if web_client.session else None
 
 
-async def test_socket_mode_fake_stops_first_without_hanging() -> None:
+@pytest.mark.parametrize("auto_reconnect", [False, True])
+async def test_socket_mode_fake_stops_first_without_hanging(auto_reconnect: bool) -> None:
     fake = FakeSlack()
     await fake.start()
     web_client = AsyncWebClient(base_url=fake.base_url)
-    sm = SocketModeClient(app_token="xapp-1-test", web_client=web_client, auto_reconnect_enabled=False)
+    sm = SocketModeClient(
+        app_token="xapp-1-test",
+        web_client=web_client,
+        auto_reconnect_enabled=auto_reconnect,
+        ping_interval=0.2,
+    )
     try:
         await sm.connect()
         await fake.wait_socket_connected()
         await asyncio.wait_for(fake.stop(), 3)
+        await asyncio.sleep(0.3)  # let the client notice and (try to) reconnect
     finally:
         await asyncio.wait_for(sm.close(), 3)
 
@@ -403,7 +411,8 @@ async def test_driver_requests_are_signed_and_shaped(recorder: tuple[_Recorder, 
         values = {"company": {"value": text_state("ACME")}, "owner": {"value": users_state("U3")}}
         await driver.view_submission("tossup_new", values, user_id="U1", private_metadata="{}")
         await driver.event({"type": "app_home_opened", "user": "U1", "tab": "home"}, retry_num=1)
-    assert len(rec.requests) == 4
+        await driver.block_action("pick", user_id="U2", view={"id": "V9", "callback_id": "tossup_new"})
+    assert len(rec.requests) == 5
     for headers, body in rec.requests:
         assert verifier.is_valid_request(body, headers)
 
@@ -422,6 +431,10 @@ async def test_driver_requests_are_signed_and_shaped(recorder: tuple[_Recorder, 
     headers, body = rec.requests[3]
     assert headers["X-Slack-Retry-Num"] == "1"
     assert json.loads(body)["event"]["type"] == "app_home_opened"
+
+    in_view = json.loads(parse_qs(rec.requests[4][1].decode())["payload"][0])
+    assert in_view["container"] == {"type": "view", "view_id": "V9"} and in_view["view"]["id"] == "V9"
+    assert "channel" not in in_view and "message" not in in_view
 
 
 async def test_driver_into_bolt_over_http(slack: FakeSlack) -> None:
@@ -471,9 +484,13 @@ async def test_driver_into_bolt_over_http(slack: FakeSlack) -> None:
 
             stale = int(time.time()) - 600
             body = b"command=%2Ftossup&text=x"
-            forged = await driver.send_raw(body, content_type="application/x-www-form-urlencoded", signature="v0=00")
+            forged = await driver.send_raw(
+                body, content_type="application/x-www-form-urlencoded", signature="v0=00"
+            )
             assert forged.status == 401
-            old = await driver.send_raw(body, content_type="application/x-www-form-urlencoded", timestamp=stale)
+            old = await driver.send_raw(
+                body, content_type="application/x-www-form-urlencoded", timestamp=stale
+            )
             assert old.status == 401
     finally:
         await runner.cleanup()

@@ -1,0 +1,118 @@
+"""Messages other than the notice: to the IS rep, in the notice thread, and ephemeral answers.
+
+Each builder returns (fallback text, blocks).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, PlainTextObject, SectionBlock
+
+from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.i18n import Lang, t
+from modals.common import EMPTY, company_name
+from modals.limits import SECTION_TEXT_MAX
+from modals.notice import fs_rep_mrkdwn
+from modals.text import (
+    channel_mention,
+    enum_label,
+    escape_mrkdwn,
+    escape_within,
+    format_datetime,
+    truncate,
+    user_mention,
+)
+
+COMPANY_MAX = 150
+NOTE_MAX = 1500
+
+Message = tuple[str, list[Block]]
+
+
+def _message(text: str) -> Message:
+    """A one-section message whose fallback text is the same mrkdwn."""
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def _company(handoff: HandoffSnapshot, lang: Lang) -> str:
+    return escape_within(company_name(handoff.memo, lang), COMPANY_MAX)
+
+
+def _decider(handoff: HandoffSnapshot) -> str:
+    return user_mention(handoff.decided_by) if handoff.decided_by else EMPTY
+
+
+def build_is_confirmation(*, handoff: HandoffSnapshot, lang: Lang, permalink: str | None) -> Message:
+    """To the IS rep: where the notice went (with a link), or that it is saved and will be posted."""
+    params = {
+        "company": _company(handoff, lang),
+        "channel": channel_mention(handoff.notice_channel_id or handoff.channel_id),
+        "fs_user": fs_rep_mrkdwn(handoff, lang),
+    }
+    if permalink:
+        return _message(t(lang, "message.confirm.sent", link=escape_mrkdwn(permalink), **params))
+    return _message(t(lang, "message.confirm.saved", **params))
+
+
+def build_decision_dm(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> Message:
+    """To the IS rep: FS accepted or returned the toss-up; a return comes with its reason and what next."""
+    params = {
+        "company": _company(handoff, lang),
+        "user": _decider(handoff),
+        "time": format_datetime(handoff.decided_at, tz, lang) if handoff.decided_at else EMPTY,
+    }
+    if handoff.status is HandoffStatus.ACCEPTED:
+        return _message(t(lang, "message.decision.accepted", **params))
+    if handoff.status is HandoffStatus.RETURNED:
+        reason = enum_label(lang, handoff.return_reason) if handoff.return_reason else EMPTY
+        note = escape_within(handoff.return_note, NOTE_MAX) if handoff.return_note else EMPTY
+        return _message(t(lang, "message.decision.returned", reason=reason, note=note, **params))
+    return _message(t(lang, "message.decision.pending", status=enum_label(lang, handoff.status), **params))
+
+
+def build_question_message(*, handoff: HandoffSnapshot, lang: Lang, asker_id: str, question: str) -> Message:
+    """A reply in the notice thread: the question (shown literally) and a nudge to the IS rep."""
+    lead = t(
+        lang,
+        "message.question.lead",
+        is_user=user_mention(handoff.is_user_id),
+        asker=user_mention(asker_id),
+        company=_company(handoff, lang),
+    )
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=lead)),
+        SectionBlock(text=PlainTextObject(text=truncate(question, SECTION_TEXT_MAX), emoji=False)),
+        ContextBlock(elements=[MarkdownTextObject(text=t(lang, "message.question.answer_here"))]),
+    ]
+    return f"{lead}\n{escape_within(question, SECTION_TEXT_MAX)}", blocks
+
+
+def build_not_allowed(*, lang: Lang, assignee_id: str | None) -> Message:
+    if assignee_id:
+        return _message(t(lang, "message.not_allowed.assigned", user=user_mention(assignee_id)))
+    return _message(t(lang, "message.not_allowed.unassigned"))
+
+
+def build_already_decided(*, handoff: HandoffSnapshot, lang: Lang) -> Message:
+    return _message(
+        t(
+            lang,
+            "message.already_decided",
+            company=_company(handoff, lang),
+            status=enum_label(lang, handoff.status),
+            user=_decider(handoff),
+        )
+    )
+
+
+def build_help(*, lang: Lang) -> Message:
+    return _message(t(lang, "message.help"))
+
+
+def build_handoff_missing(*, lang: Lang) -> Message:
+    return _message(t(lang, "message.handoff_missing"))
+
+
+def build_internal_error(*, lang: Lang) -> Message:
+    return _message(t(lang, "message.internal_error"))

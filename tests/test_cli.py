@@ -1,0 +1,98 @@
+"""Starting the bot: a missing or malformed setting stops it with one line naming what to set."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_ENV = {
+    "SLACK_BOT_TOKEN": "xoxb-123-abc",
+    "SLACK_SIGNING_SECRET": "abcdef0123456789",
+}
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def write_config(path: Path, fs_channel: str = "C0FSCHAN", extra: str = "") -> Path:
+    path.write_text(f"locale: en\ntimezone: Asia/Tokyo\nchannels:\n  fs: {fs_channel!r}\n{extra}", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN must start with xoxb-"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
+        ({**GOOD_ENV, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN must start with xapp-"),
+        ({**GOOD_ENV, "DATABASE_URL": "mysql://x"}, "DATABASE_URL must be sqlite+aiosqlite"),
+    ],
+)
+def test_bad_environment_stops_with_one_clear_line(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    result = run_cli("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tossup: ") and expected in lines[0]
+
+
+def test_shipped_app_yaml_asks_for_the_fs_channel(tmp_path: Path) -> None:
+    result = run_cli("check", env={**GOOD_ENV, "TOSSUP_CONFIG": str(ROOT / "app.yaml")}, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "channels.fs" in line and "C0123456789" in line
+
+
+def test_good_setup_passes_check(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "app.yaml")
+    result = run_cli("check", env={**GOOD_ENV, "TOSSUP_CONFIG": str(config)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout
+
+
+def test_shipped_app_yaml_is_valid_once_the_channel_is_set(tmp_path: Path) -> None:
+    text = (ROOT / "app.yaml").read_text(encoding="utf-8").replace('fs: ""', "fs: C0FSCHAN")
+    path = tmp_path / "app.yaml"
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    assert config.channels.fs == "C0FSCHAN"
+    assert len(config.memo.lead_sources) == 7
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("timezone2: x\n", "timezone2"),
+        ("roles:\n  managers: [bob]\n", "roles.managers"),
+        ("memo:\n  lead_sources: []\n", "memo.lead_sources"),
+        ("delivery:\n  poll_seconds: -1\n", "delivery.poll_seconds"),
+    ],
+)
+def test_bad_app_yaml_names_the_key(tmp_path: Path, extra: str, key: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path / "app.yaml", extra=extra))
+    assert key in str(error.value)
+
+
+def test_unknown_time_zone_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_text("timezone: Mars/Olympus\nchannels:\n  fs: C0FSCHAN\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="timezone: unknown time zone"):
+        load_config(path)
