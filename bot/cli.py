@@ -38,7 +38,9 @@ async def serve(bot: Bot, *, stop: asyncio.Event | None = None) -> None:
             await socket_handler.connect_async()
             log.info("tossup is up in Socket Mode (health on :%s%s)", settings.port, HEALTH_PATH)
         else:
-            log.info("tossup is up: Slack posts to :%s%s (health on %s)", settings.port, EVENTS_PATH, HEALTH_PATH)
+            log.info(
+                "tossup is up: Slack posts to :%s%s (health on %s)", settings.port, EVENTS_PATH, HEALTH_PATH
+            )
         async with bot.background():
             await (stop.wait() if stop is not None else asyncio.Event().wait())
     finally:

@@ -64,7 +64,9 @@ def submission_posts(*, submission_key: str, has_assignee: bool) -> list[NewOutb
 def decision_posts(*, handoff_id: int, decision: str) -> list[NewOutbox]:
     """What a decision posts: the notices updated in place, and the IS rep told."""
     return [
-        NewOutbox(kind=PostKind.NOTICE_REFRESH, dedupe_key=f"{PostKind.NOTICE_REFRESH}:{handoff_id}:{decision}"),
+        NewOutbox(
+            kind=PostKind.NOTICE_REFRESH, dedupe_key=f"{PostKind.NOTICE_REFRESH}:{handoff_id}:{decision}"
+        ),
         NewOutbox(kind=PostKind.DECISION_DM, dedupe_key=f"{PostKind.DECISION_DM}:{handoff_id}:{decision}"),
     ]
 
@@ -109,7 +111,11 @@ class Delivery:
         while True:
             async with self.sessions() as session:
                 items = await claim_due(
-                    session=session, now=self.clock(), owner=self.owner, lease=self.lease, handoff_id=handoff_id
+                    session=session,
+                    now=self.clock(),
+                    owner=self.owner,
+                    lease=self.lease,
+                    handoff_id=handoff_id,
                 )
             if not items:
                 return sent
@@ -141,7 +147,9 @@ class Delivery:
         if retry_at is None:
             log.error("giving up on %s %s: %s", item.kind, item.dedupe_key, error)
         else:
-            log.warning("could not send %s %s (%s); retrying at %s", item.kind, item.dedupe_key, error, retry_at)
+            log.warning(
+                "could not send %s %s (%s); retrying at %s", item.kind, item.dedupe_key, error, retry_at
+            )
         async with self.sessions() as session:
             await mark_failed(
                 session=session, item_id=item.id, owner=self.owner, now=now, error=error, retry_at=retry_at
@@ -228,7 +236,9 @@ class Delivery:
         if handoff.dm_channel_id and handoff.dm_ts and handoff.fs_user_id:
             lang = await self.locales.for_user(handoff.fs_user_id)
             text, blocks = build_notice(handoff=handoff, lang=lang, tz=self.config.tz)
-            await self.client.chat_update(channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks)
+            await self.client.chat_update(
+                channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks
+            )
 
     async def _tell_is_of_decision(self, handoff: HandoffSnapshot) -> None:
         lang = await self.locales.for_user(handoff.is_user_id)

@@ -51,13 +51,17 @@ def register(app: AsyncApp, services: Services) -> None:
                 result = await create_handoff(
                     session=session,
                     data=data,
-                    outbox=submission_posts(submission_key=view["id"], has_assignee=memo.fs_user_id is not None),
+                    outbox=submission_posts(
+                        submission_key=view["id"], has_assignee=memo.fs_user_id is not None
+                    ),
                     now=services.clock(),
                 )
         except Exception:
             log.exception("could not store the toss-up of %s", data.is_user_id)
             # The modal stays open with everything the rep typed: nothing is lost, they can submit again.
-            await ack(response_action="errors", errors={MemoField.COMPANY.value: t(lang, "handler.store_failed")})
+            await ack(
+                response_action="errors", errors={MemoField.COMPANY.value: t(lang, "handler.store_failed")}
+            )
             return
         await ack()
         await services.delivery.deliver_for(result.handoff.id)

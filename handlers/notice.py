@@ -114,9 +114,16 @@ def register(app: AsyncApp, services: Services) -> None:
         handoff = await load(_handoff_id(body))
         problem = build_handoff_missing(lang=lang) if handoff is None else refusal(handoff, actor, lang)
         if problem is not None or handoff is None:
-            await tell(client, channel=source_channel(body), user=actor, message=problem or build_handoff_missing(lang=lang))
+            await tell(
+                client,
+                channel=source_channel(body),
+                user=actor,
+                message=problem or build_handoff_missing(lang=lang),
+            )
             return
-        view = build_return_modal(lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or "")
+        view = build_return_modal(
+            lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or ""
+        )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(CallbackId.RETURN_REASON)
@@ -129,7 +136,9 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         actor = actor_id(body)
         handoff = await load(meta.handoff_id)
-        problem = build_handoff_missing(lang=meta.lang) if handoff is None else refusal(handoff, actor, meta.lang)
+        problem = (
+            build_handoff_missing(lang=meta.lang) if handoff is None else refusal(handoff, actor, meta.lang)
+        )
         if problem is None and handoff is not None:
             problem = await decide(
                 handoff,
@@ -152,9 +161,13 @@ def register(app: AsyncApp, services: Services) -> None:
         actor, lang = actor_id(body), await user_lang(services, body)
         handoff = await load(_handoff_id(body))
         if handoff is None:
-            await tell(client, channel=source_channel(body), user=actor, message=build_handoff_missing(lang=lang))
+            await tell(
+                client, channel=source_channel(body), user=actor, message=build_handoff_missing(lang=lang)
+            )
             return
-        view = build_question_modal(lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or "")
+        view = build_question_modal(
+            lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or ""
+        )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(CallbackId.QUESTION)
@@ -175,7 +188,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 now=services.clock(),
                 detail={"question": question},
                 outbox=[
-                    question_post(handoff_id=meta.handoff_id, question_key=view["id"], asker_id=actor, question=question)
+                    question_post(
+                        handoff_id=meta.handoff_id, question_key=view["id"], asker_id=actor, question=question
+                    )
                 ],
             )
         await ack()
@@ -187,7 +202,9 @@ def register(app: AsyncApp, services: Services) -> None:
         actor, lang = actor_id(body), await user_lang(services, body)
         handoff = await load(_handoff_id(body))
         if handoff is None:
-            await tell(client, channel=source_channel(body), user=actor, message=build_handoff_missing(lang=lang))
+            await tell(
+                client, channel=source_channel(body), user=actor, message=build_handoff_missing(lang=lang)
+            )
             return
         view = build_memo_view(handoff=handoff, lang=lang, tz=config.tz, config=config)
         await client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -151,9 +151,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_messages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    handoff_id: Mapped[int | None] = mapped_column(
-        ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
-    )
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     # Enqueueing the same key twice is a no-op: this is how nothing gets posted twice.
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)

@@ -27,7 +27,9 @@ SELECTS = {
 }
 
 
-def full_memo_answers(*, meeting_at: datetime, first_contact_on: date, fs_user_id: str | None) -> dict[MemoField, Any]:
+def full_memo_answers(
+    *, meeting_at: datetime, first_contact_on: date, fs_user_id: str | None
+) -> dict[MemoField, Any]:
     return {
         MemoField.COMPANY: "Acme Corp",
         MemoField.CONTACT_NAME: "山田 太郎",

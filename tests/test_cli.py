@@ -19,7 +19,9 @@ GOOD_ENV = {
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env={**clean, **env},
@@ -31,7 +33,9 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
 
 
 def write_config(path: Path, fs_channel: str = "C0FSCHAN", extra: str = "") -> Path:
-    path.write_text(f"locale: en\ntimezone: Asia/Tokyo\nchannels:\n  fs: {fs_channel!r}\n{extra}", encoding="utf-8")
+    path.write_text(
+        f"locale: en\ntimezone: Asia/Tokyo\nchannels:\n  fs: {fs_channel!r}\n{extra}", encoding="utf-8"
+    )
     return path
 
 
@@ -45,7 +49,9 @@ def write_config(path: Path, fs_channel: str = "C0FSCHAN", extra: str = "") -> P
         ({**GOOD_ENV, "DATABASE_URL": "mysql://x"}, "DATABASE_URL must be sqlite+aiosqlite"),
     ],
 )
-def test_bad_environment_stops_with_one_clear_line(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+def test_bad_environment_stops_with_one_clear_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
     result = run_cli("run", env=env, cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-
-import aiohttp
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from sqlalchemy import func, select
 
 from bot.domain.handoff import EventKind, HandoffStatus
@@ -69,7 +68,11 @@ async def tossed_up(h: Harness, **changes: Any):
 
 
 def notice_posts(h: Harness) -> list:
-    return [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == FS_CHANNEL and "thread_ts" not in c.args]
+    return [
+        c
+        for c in h.slack.calls_to("chat.postMessage")
+        if c.args["channel"] == FS_CHANNEL and "thread_ts" not in c.args
+    ]
 
 
 def block_text(blocks: list[dict]) -> str:
@@ -96,7 +99,12 @@ async def test_slash_opens_memo_modal_with_every_field_and_prefill(harness: Harn
     assert element_types[MemoField.FS_USER_ID] == "users_select"
     assert element_types[MemoField.CONTACT_EMAIL] == "email_text_input"
     assert element_types[MemoField.CRM_URL] == "url_text_input"
-    for select_field in (MemoField.BUDGET_STATUS, MemoField.AUTHORITY, MemoField.TIMELINE, MemoField.TEMPERATURE):
+    for select_field in (
+        MemoField.BUDGET_STATUS,
+        MemoField.AUTHORITY,
+        MemoField.TIMELINE,
+        MemoField.TEMPERATURE,
+    ):
         assert element_types[select_field] == "static_select"
 
 
@@ -133,7 +141,14 @@ async def test_invalid_memo_gets_field_errors_and_stores_nothing(harness: Harnes
     )
     body = response.json()
     assert body is not None and body["response_action"] == "errors"
-    assert set(body["errors"]) == {"company", "contact_email", "crm_url", "meeting_at", "first_contact_on", "need"}
+    assert set(body["errors"]) == {
+        "company",
+        "contact_email",
+        "crm_url",
+        "meeting_at",
+        "first_contact_on",
+        "need",
+    }
     assert await count(h, Handoff) == 0
     assert await count(h, OutboxMessage) == 0
     await h.slack.assert_no_more("chat.postMessage", count=0)
@@ -163,7 +178,7 @@ async def test_valid_memo_is_stored_then_noticed_dmed_and_confirmed(harness: Har
     (notice,) = notice_posts(h)
     text = block_text(notice.args["blocks"])
     assert "Acme Corp" in text and "山田 太郎" in text
-    actions = [b for b in notice.args["blocks"] if b.get("block_id") == BlockId.NOTICE_ACTIONS][0]
+    actions = next(b for b in notice.args["blocks"] if b.get("block_id") == BlockId.NOTICE_ACTIONS)
     assert {e["action_id"] for e in actions["elements"]} == {
         ActionId.HANDOFF_ACCEPT,
         ActionId.HANDOFF_RETURN,
@@ -172,7 +187,9 @@ async def test_valid_memo_is_stored_then_noticed_dmed_and_confirmed(harness: Har
     }
     dm = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{FS_USER}")
     assert "Acme Corp" in block_text(dm[0].args["blocks"])
-    confirmation = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    confirmation = await h.slack.wait_for(
+        "chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}"
+    )
     assert "https://fake.slack.test/archives/" in block_text(confirmation[0].args["blocks"])
 
     async with h.bot.services.sessions() as session:
@@ -240,9 +257,16 @@ async def test_company_named_channel_mention_is_escaped(harness: Harness) -> Non
 # ---------------------------------------------------------------- decisions
 
 
-async def click(h: Harness, action: str, handoff_id: int, *, user: str, channel: str = FS_CHANNEL, ts: str | None = None):
+async def click(
+    h: Harness, action: str, handoff_id: int, *, user: str, channel: str = FS_CHANNEL, ts: str | None = None
+):
     return await h.driver.block_action(
-        action, value=str(handoff_id), block_id=BlockId.NOTICE_ACTIONS, user_id=user, channel_id=channel, message_ts=ts
+        action,
+        value=str(handoff_id),
+        block_id=BlockId.NOTICE_ACTIONS,
+        user_id=user,
+        channel_id=channel,
+        message_ts=ts,
     )
 
 
@@ -268,7 +292,9 @@ async def test_accept_by_assignee_updates_notices_and_tells_is(harness: Harness)
     }
     refreshed = h.slack.message(FS_CHANNEL, handoff.notice_ts)
     assert ActionId.HANDOFF_ACCEPT not in block_text(refreshed["blocks"])
-    dms = await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    dms = await h.slack.wait_for(
+        "chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}"
+    )
     assert FS_USER in block_text(dms[-1].args["blocks"]) + dms[-1].args.get("text", "")
 
     after = await only_handoff(h)
@@ -302,7 +328,10 @@ async def test_return_by_assignee_with_reason(harness: Harness) -> None:
 
     empty = await h.driver.view_submission(
         CallbackId.RETURN_REASON,
-        {BlockId.RETURN_REASON: {ActionId.RETURN_REASON: static_state(None)}, BlockId.RETURN_NOTE: {ActionId.RETURN_NOTE: text_state(None)}},
+        {
+            BlockId.RETURN_REASON: {ActionId.RETURN_REASON: static_state(None)},
+            BlockId.RETURN_NOTE: {ActionId.RETURN_NOTE: text_state(None)},
+        },
         user_id=FS_USER,
         private_metadata=modal["private_metadata"],
     )
@@ -319,7 +348,9 @@ async def test_return_by_assignee_with_reason(harness: Harness) -> None:
     )
     assert response.status == 200 and not (response.json() or {}).get("errors")
     await h.slack.wait_for("chat.update")
-    dms = await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    dms = await h.slack.wait_for(
+        "chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}"
+    )
     assert "予算の根拠を確認してください" in block_text(dms[-1].args["blocks"])
     after = await only_handoff(h)
     assert after.status is HandoffStatus.RETURNED
@@ -329,7 +360,11 @@ async def test_return_by_assignee_with_reason(harness: Harness) -> None:
 async def test_return_modal_refuses_someone_else_on_the_form(harness: Harness) -> None:
     h = harness
     handoff = await tossed_up(h)
-    meta = dump_meta(HandoffActionMeta(handoff_id=handoff.id, channel_id=FS_CHANNEL, message_ts=handoff.notice_ts, lang="en"))
+    meta = dump_meta(
+        HandoffActionMeta(
+            handoff_id=handoff.id, channel_id=FS_CHANNEL, message_ts=handoff.notice_ts, lang="en"
+        )
+    )
     response = await h.driver.view_submission(
         CallbackId.RETURN_REASON,
         {
@@ -340,7 +375,9 @@ async def test_return_modal_refuses_someone_else_on_the_form(harness: Harness) -
         private_metadata=meta,
     )
     body = response.json()
-    assert body is not None and body["response_action"] == "errors" and BlockId.RETURN_REASON in body["errors"]
+    assert (
+        body is not None and body["response_action"] == "errors" and BlockId.RETURN_REASON in body["errors"]
+    )
     assert (await only_handoff(h)).status is HandoffStatus.PENDING
 
 
@@ -366,7 +403,9 @@ async def test_question_lands_in_the_notice_thread_mentioning_is(harness: Harnes
         user_id=FS_USER,
         private_metadata=modal["private_metadata"],
     )
-    (reply,) = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == handoff.notice_ts)
+    (reply,) = await h.slack.wait_for(
+        "chat.postMessage", where=lambda c: c.args.get("thread_ts") == handoff.notice_ts
+    )
     content = block_text(reply.args["blocks"]) + reply.args.get("text", "")
     assert f"<@{IS_USER}>" in content and "決裁者の方は商談に同席されますか？" in content
     async with h.bot.services.sessions() as session:
@@ -392,7 +431,9 @@ async def test_view_memo_opens_the_full_memo(harness: Harness) -> None:
 async def test_forged_and_stale_signatures_are_refused(harness: Harness) -> None:
     h = harness
     body = b"command=%2Ftossup&text=&user_id=U0IS&trigger_id=t1&team_id=T0TEAM&channel_id=C1"
-    forged = await h.driver.send_raw(body, content_type="application/x-www-form-urlencoded", signature="v0=deadbeef")
+    forged = await h.driver.send_raw(
+        body, content_type="application/x-www-form-urlencoded", signature="v0=deadbeef"
+    )
     assert forged.status == 401
     stale_ts = int(time.time()) - 600
     stale = await h.driver.send_raw(

@@ -1,0 +1,342 @@
+"""Toss-ups in the database: create, read, decide, and their audit trail.
+
+Every function that writes commits its own transaction (a caller never holds one across a Slack call)
+and is safe to repeat or race: submissions are unique by `submission_key`, decisions are applied by a
+conditional UPDATE, outbox rows are unique by `dedupe_key`. Reads return frozen snapshots, never ORM
+objects, and end their read transaction too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.handoff import DECISIONS, EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
+from bot.domain.memo import HandoffMemo
+from store._tx import own_transaction, rowcount
+from store.models import Handoff, HandoffEvent
+from store.outbox import NewOutbox, add_outbox_rows
+
+__all__ = [
+    "CreateResult",
+    "DecisionResult",
+    "EventRecord",
+    "HandoffNotFoundError",
+    "NewHandoff",
+    "NewOutbox",
+    "create_handoff",
+    "decide_handoff",
+    "get_handoff",
+    "list_events",
+    "record_event",
+    "record_notice",
+    "to_snapshot",
+]
+
+COMPANY_MAX = 255  # the column's length; the memo allows far less
+
+
+class HandoffNotFoundError(LookupError):
+    """No handoff has this id."""
+
+
+@dataclass(frozen=True)
+class NewHandoff:
+    submission_key: str  # the modal's view.id
+    team_id: str
+    is_user_id: str
+    fs_user_id: str | None
+    channel_id: str
+    memo: HandoffMemo
+    lang: str  # the IS rep's language at submission
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    handoff: HandoffSnapshot
+    created: bool  # False: this submission_key was stored before, nothing was written
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    outcome: Literal["applied", "already_decided", "not_found"]
+    handoff: HandoffSnapshot | None  # the handoff as it is now (None when not found)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    kind: EventKind
+    actor_user_id: str | None
+    at: datetime
+    detail: dict[str, Any]
+
+
+def to_snapshot(row: Handoff) -> HandoffSnapshot:
+    return HandoffSnapshot(
+        id=row.id,
+        team_id=row.team_id,
+        is_user_id=row.is_user_id,
+        fs_user_id=row.fs_user_id,
+        channel_id=row.channel_id,
+        status=HandoffStatus(row.status),
+        memo=HandoffMemo.model_validate(row.memo),
+        created_at=row.created_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        return_reason=ReturnReason(row.return_reason) if row.return_reason is not None else None,
+        return_note=row.return_note,
+        notice_channel_id=row.notice_channel_id,
+        notice_ts=row.notice_ts,
+        dm_channel_id=row.dm_channel_id,
+        dm_ts=row.dm_ts,
+    )
+
+
+async def _load(session: AsyncSession, handoff_id: int) -> Handoff | None:
+    # populate_existing: a session reused across calls must not answer from its identity map.
+    return await session.scalar(
+        select(Handoff).where(Handoff.id == handoff_id).execution_options(populate_existing=True)
+    )
+
+
+async def _load_by_key(session: AsyncSession, submission_key: str) -> Handoff | None:
+    return await session.scalar(
+        select(Handoff)
+        .where(Handoff.submission_key == submission_key)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _existing(session: AsyncSession, submission_key: str) -> HandoffSnapshot | None:
+    async with own_transaction(session):
+        row = await _load_by_key(session, submission_key)
+        return to_snapshot(row) if row is not None else None
+
+
+async def create_handoff(
+    *,
+    session: AsyncSession,
+    data: NewHandoff,
+    outbox: Sequence[NewOutbox] = (),
+    now: datetime,
+) -> CreateResult:
+    """Store a submitted toss-up with its SUBMITTED event and outbox rows, in one transaction.
+
+    The same `submission_key` again (a double click, Slack retrying, two replicas racing) returns the
+    stored handoff with `created=False` and writes nothing. Outbox rows get `next_attempt_at = now`;
+    their dedupe keys cannot contain the new id, so derive them from the submission key.
+    """
+    existing = await _existing(session, data.submission_key)
+    if existing is not None:
+        return CreateResult(handoff=existing, created=False)
+
+    try:
+        async with own_transaction(session):
+            row = Handoff(
+                submission_key=data.submission_key,
+                team_id=data.team_id,
+                is_user_id=data.is_user_id,
+                fs_user_id=data.fs_user_id,
+                channel_id=data.channel_id,
+                status=HandoffStatus.PENDING,
+                company=(data.memo.company or "")[:COMPANY_MAX],
+                meeting_at=data.memo.meeting_at,
+                memo=data.memo.model_dump(mode="json"),
+                lang=data.lang,
+                created_at=now,
+                version=1,
+            )
+            session.add(row)
+            await session.flush()  # the unique submission_key is checked here
+            session.add(
+                HandoffEvent(
+                    handoff_id=row.id,
+                    kind=EventKind.SUBMITTED,
+                    actor_user_id=data.is_user_id,
+                    at=now,
+                    detail={},
+                )
+            )
+            await add_outbox_rows(session, outbox, handoff_id=row.id, now=now)
+            snapshot = to_snapshot(row)
+    except IntegrityError:
+        # Lost a race with a concurrent submission of the same view (already rolled back).
+        existing = await _existing(session, data.submission_key)
+        if existing is None:
+            raise
+        return CreateResult(handoff=existing, created=False)
+    return CreateResult(handoff=snapshot, created=True)
+
+
+async def get_handoff(*, session: AsyncSession, handoff_id: int) -> HandoffSnapshot | None:
+    async with own_transaction(session):
+        row = await _load(session, handoff_id)
+        return to_snapshot(row) if row is not None else None
+
+
+async def decide_handoff(
+    *,
+    session: AsyncSession,
+    handoff_id: int,
+    actor_id: str,
+    decision: EventKind,
+    now: datetime,
+    reason: ReturnReason | None = None,
+    note: str | None = None,
+    outbox: Sequence[NewOutbox] = (),
+) -> DecisionResult:
+    """Accept or return a pending toss-up, exactly once.
+
+    A conditional `UPDATE … WHERE id = :id AND status = 'pending'` decides the race: of two concurrent
+    decisions exactly one is "applied"; the other gets "already_decided" and the handoff as the winner
+    left it. Only the applied one writes its event and outbox rows. `reason` and `note` are stored as
+    the return reason/note for RETURNED; for ACCEPTED a note goes to the event's detail only.
+    """
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be ACCEPTED or RETURNED, not {decision!r}")
+    if reason is not None and decision is not EventKind.RETURNED:
+        raise ValueError("a reason only goes with RETURNED")
+    returned = decision is EventKind.RETURNED
+    detail: dict[str, Any] = {}
+    if reason is not None:
+        detail["reason"] = ReturnReason(reason).value
+    if note is not None:
+        detail["note"] = note
+
+    async with own_transaction(session):
+        result = await session.execute(
+            update(Handoff)
+            .where(Handoff.id == handoff_id, Handoff.status == HandoffStatus.PENDING)
+            .values(
+                status=DECISIONS[decision],
+                decided_by=actor_id,
+                decided_at=now,
+                return_reason=reason if returned else None,
+                return_note=note if returned else None,
+                version=Handoff.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        applied = rowcount(result) == 1
+        if applied:
+            session.add(
+                HandoffEvent(
+                    handoff_id=handoff_id, kind=decision, actor_user_id=actor_id, at=now, detail=detail
+                )
+            )
+            await add_outbox_rows(session, outbox, handoff_id=handoff_id, now=now)
+            await session.flush()
+        row = await _load(session, handoff_id)
+        snapshot = to_snapshot(row) if row is not None else None
+
+    if applied:
+        return DecisionResult(outcome="applied", handoff=snapshot)
+    if snapshot is None:
+        return DecisionResult(outcome="not_found", handoff=None)
+    return DecisionResult(outcome="already_decided", handoff=snapshot)
+
+
+async def record_event(
+    *,
+    session: AsyncSession,
+    handoff_id: int,
+    kind: EventKind,
+    actor_id: str | None,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+    outbox: Sequence[NewOutbox] = (),
+) -> None:
+    """Append an event (e.g. QUESTION_ASKED) and its outbox rows in one transaction.
+
+    SUBMITTED, ACCEPTED and RETURNED belong to `create_handoff`/`decide_handoff` and are refused here.
+    Raises `HandoffNotFoundError` for an unknown id.
+    """
+    if kind is EventKind.SUBMITTED or kind in DECISIONS:
+        raise ValueError(f"{kind} is recorded by create_handoff/decide_handoff")
+    try:
+        async with own_transaction(session):
+            session.add(
+                HandoffEvent(
+                    handoff_id=handoff_id,
+                    kind=kind,
+                    actor_user_id=actor_id,
+                    at=now,
+                    detail=dict(detail or {}),
+                )
+            )
+            await session.flush()  # the foreign key is checked here
+            await add_outbox_rows(session, outbox, handoff_id=handoff_id, now=now)
+    except IntegrityError as exc:
+        raise HandoffNotFoundError(handoff_id) from exc
+
+
+async def record_notice(
+    *,
+    session: AsyncSession,
+    handoff_id: int,
+    where: Literal["channel", "dm"],
+    channel_id: str,
+    ts: str,
+    now: datetime,
+) -> bool:
+    """Remember where a notice was posted (the channel notice, or the FS rep's DM copy); commits.
+
+    A channel notice also records a NOTICE_POSTED event. Idempotent: recording the same channel and ts
+    again changes nothing and returns False; so does an unknown handoff id (a worker that posted for a
+    handoff deleted meanwhile has nothing to fix). Returns True when something was recorded.
+    """
+    if where == "channel":
+        channel_col, ts_col = Handoff.notice_channel_id, Handoff.notice_ts
+    elif where == "dm":
+        channel_col, ts_col = Handoff.dm_channel_id, Handoff.dm_ts
+    else:
+        raise ValueError(f"where must be 'channel' or 'dm', not {where!r}")
+
+    async with own_transaction(session):
+        result = await session.execute(
+            update(Handoff)
+            .where(
+                Handoff.id == handoff_id,
+                or_(channel_col.is_distinct_from(channel_id), ts_col.is_distinct_from(ts)),
+            )
+            .values({channel_col: channel_id, ts_col: ts})
+            .execution_options(synchronize_session=False)
+        )
+        changed = rowcount(result) == 1
+        if changed and where == "channel":
+            session.add(
+                HandoffEvent(
+                    handoff_id=handoff_id,
+                    kind=EventKind.NOTICE_POSTED,
+                    actor_user_id=None,
+                    at=now,
+                    detail={"channel_id": channel_id, "ts": ts},
+                )
+            )
+    return changed
+
+
+async def list_events(*, session: AsyncSession, handoff_id: int) -> list[EventRecord]:
+    """The handoff's audit trail, oldest first."""
+    async with own_transaction(session):
+        rows = await session.scalars(
+            select(HandoffEvent)
+            .where(HandoffEvent.handoff_id == handoff_id)
+            .order_by(HandoffEvent.at, HandoffEvent.id)
+            .execution_options(populate_existing=True)
+        )
+        return [
+            EventRecord(
+                kind=EventKind(row.kind),
+                actor_user_id=row.actor_user_id,
+                at=row.at,
+                detail=dict(row.detail or {}),
+            )
+            for row in rows
+        ]
