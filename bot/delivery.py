@@ -185,7 +185,12 @@ class Delivery:
     async def _post_notice(self, handoff: HandoffSnapshot) -> None:
         if handoff.notice_ts:
             return  # posted by an earlier attempt whose completion was not recorded
-        text, blocks = build_notice(handoff=handoff, lang=self.config.locale, tz=self.config.tz)
+        text, blocks = build_notice(
+            handoff=handoff,
+            lang=self.config.locale,
+            tz=self.config.tz,
+            lead_sources=self.config.memo.lead_sources,
+        )
         response = await self.client.chat_postMessage(
             channel=handoff.channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
         )
@@ -203,7 +208,9 @@ class Delivery:
         if handoff.dm_ts or not handoff.fs_user_id:
             return
         lang = await self.locales.for_user(handoff.fs_user_id)
-        text, blocks = build_notice(handoff=handoff, lang=lang, tz=self.config.tz)
+        text, blocks = build_notice(
+            handoff=handoff, lang=lang, tz=self.config.tz, lead_sources=self.config.memo.lead_sources
+        )
         channel = await self._dm_channel(handoff.fs_user_id)
         response = await self.client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
@@ -229,13 +236,20 @@ class Delivery:
     async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
         # A notice not posted yet needs no update: it will be rendered in its current state.
         if handoff.notice_channel_id and handoff.notice_ts:
-            text, blocks = build_notice(handoff=handoff, lang=self.config.locale, tz=self.config.tz)
+            text, blocks = build_notice(
+                handoff=handoff,
+                lang=self.config.locale,
+                tz=self.config.tz,
+                lead_sources=self.config.memo.lead_sources,
+            )
             await self.client.chat_update(
                 channel=handoff.notice_channel_id, ts=handoff.notice_ts, text=text, blocks=blocks
             )
         if handoff.dm_channel_id and handoff.dm_ts and handoff.fs_user_id:
             lang = await self.locales.for_user(handoff.fs_user_id)
-            text, blocks = build_notice(handoff=handoff, lang=lang, tz=self.config.tz)
+            text, blocks = build_notice(
+                handoff=handoff, lang=lang, tz=self.config.tz, lead_sources=self.config.memo.lead_sources
+            )
             await self.client.chat_update(
                 channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks
             )

@@ -57,7 +57,9 @@ def make_client(*, token: str, base_url: str, timeout: int = 10) -> AsyncWebClie
 
 def slack_error_code(exc: Exception) -> str:
     if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or f"http_{exc.response.status_code}")
+        data = exc.response.data  # a dict for Slack's JSON answers, a str for a bare 5xx page
+        error = data.get("error") if isinstance(data, dict) else None
+        return str(error or f"http_{exc.response.status_code}")
     return type(exc).__name__
 
 

@@ -97,7 +97,7 @@ def field_mrkdwn(
         return t(lang, "common.yes" if value else "common.no")
     if value is None or value == "":
         return EMPTY
-    if isinstance(value, StrEnum) and type(value) in ENUM_FIELDS.values():
+    if field in ENUM_FIELDS:
         return enum_label(lang, value)
     if isinstance(value, datetime):
         return format_datetime(value, tz, lang)

@@ -51,6 +51,7 @@ from modals.common import (
     text_value,
 )
 from modals.ids import CallbackId, memo_action_id, memo_block_id
+from modals.limits import OPTION_TEXT_MAX, PLACEHOLDER_MAX
 from modals.metadata import MemoModalMeta, dump_meta
 from modals.text import enum_label, escape_mrkdwn, format_datetime, truncate
 
@@ -62,7 +63,7 @@ NO = "no"
 
 
 def _option(text: str, value: str) -> Option:
-    return Option(text=plain(truncate(text, 75)), value=value)
+    return Option(text=plain(truncate(text, OPTION_TEXT_MAX)), value=value)
 
 
 def _select(action_id: str, lang: Lang, options: list[Option]) -> StaticSelectElement:
@@ -72,7 +73,7 @@ def _select(action_id: str, lang: Lang, options: list[Option]) -> StaticSelectEl
 
 
 def _text_placeholder(lang: Lang, field: MemoField) -> PlainTextObject:
-    return plain(truncate(t(lang, f"memo.field.{field.value}.placeholder"), 150))
+    return plain(truncate(t(lang, f"memo.field.{field.value}.placeholder"), PLACEHOLDER_MAX))
 
 
 def _element(field: MemoField, lang: Lang, config: AppConfig, initial: str | None) -> InputInteractiveElement:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,11 @@ def alembic_config() -> Config:
     return config
 
 
+# Alembic keeps its running context in module globals: two upgrades interleaved in one process (same
+# event loop or not) would trample each other, so they take turns. Across processes, env.py locks.
+_process_migration_lock = threading.Lock()
+
+
 def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
@@ -101,5 +108,12 @@ async def migrate(engine: AsyncEngine) -> None:
     Runs in one transaction. Concurrent callers (two replicas starting at once) are serialized by
     `migrations/env.py`: a transaction-scoped advisory lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite.
     """
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, alembic_config())
+    # Poll rather than block: the other upgrade may run on this very event loop; and unlike a thread
+    # waiting in lock.acquire(), a cancelled poll cannot leave the lock taken.
+    while not _process_migration_lock.acquire(blocking=False):  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade, alembic_config())
+    finally:
+        _process_migration_lock.release()

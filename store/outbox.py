@@ -122,26 +122,33 @@ async def claim_due(
 
     Due: not done, not given up, `next_attempt_at <= now` and no live lease. Each candidate is taken by
     a conditional UPDATE that re-checks those conditions; only rows it changed are returned, so two
-    workers never get the same message. Rows are locked in id order, so concurrent claimers on
-    PostgreSQL wait for each other instead of deadlocking. `handoff_id` restricts to one toss-up.
+    workers never get the same message, and one that loses a row to another goes on to later rows.
+    Rows are locked in id order, so concurrent claimers on PostgreSQL wait for each other instead of
+    deadlocking. `handoff_id` restricts to one toss-up.
     """
     if limit <= 0:
         return []
     async with own_transaction(session):
-        candidates = select(OutboxMessage.id).where(_due(now))
-        if handoff_id is not None:
-            candidates = candidates.where(OutboxMessage.handoff_id == handoff_id)
-        ids = list((await session.scalars(candidates.order_by(OutboxMessage.id).limit(limit))).all())
         claimed: list[int] = []
-        for item_id in ids:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == item_id, _due(now))
-                .values(lease_owner=owner, lease_until=now + lease)
-                .execution_options(synchronize_session=False)
-            )
-            if rowcount(result) == 1:
-                claimed.append(item_id)
+        after = 0  # ids are tried in ascending order; a lost race moves on to the next candidates
+        while len(claimed) < limit:
+            candidates = select(OutboxMessage.id).where(_due(now), OutboxMessage.id > after)
+            if handoff_id is not None:
+                candidates = candidates.where(OutboxMessage.handoff_id == handoff_id)
+            candidates = candidates.order_by(OutboxMessage.id).limit(limit - len(claimed))
+            ids = list((await session.scalars(candidates)).all())
+            if not ids:
+                break
+            for item_id in ids:
+                result = await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == item_id, _due(now))
+                    .values(lease_owner=owner, lease_until=now + lease)
+                    .execution_options(synchronize_session=False)
+                )
+                if rowcount(result) == 1:
+                    claimed.append(item_id)
+            after = ids[-1]
         items: list[OutboxItem] = []
         if claimed:
             rows = await session.scalars(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +47,13 @@ async def submit_memo(h: Harness, view_id: str | None = None, **changes: Any):
     )
 
 
+async def eventually(condition: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
 async def count(h: Harness, model: type) -> int:
     async with h.bot.services.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
@@ -61,7 +70,8 @@ async def tossed_up(h: Harness, **changes: Any):
     """A submitted toss-up whose notice reached the FS channel."""
     response = await submit_memo(h, **changes)
     assert response.status == 200, response.text
-    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == FS_CHANNEL)
+    # The IS rep's confirmation goes out last, once the notice (and its DM copy) are recorded.
+    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
     handoff = await only_handoff(h)
     assert handoff.notice_ts is not None
     return handoff
@@ -223,6 +233,12 @@ async def test_slack_outage_loses_nothing_and_the_retry_loop_posts_later(harness
     h.slack.fail_next("chat.postMessage", status=503, times=3)  # the client's own retries give up
     response = await submit_memo(h)
     assert response.status == 200
+
+    async def first_attempt_failed() -> bool:
+        async with h.bot.services.sessions() as session:
+            return bool(await session.scalar(select(func.max(OutboxMessage.attempts))))
+
+    await eventually(first_attempt_failed)
     handoff = await only_handoff(h)
     assert handoff.notice_ts is None  # stored, not posted
     assert notice_posts(h) == []
@@ -249,9 +265,19 @@ async def test_company_named_channel_mention_is_escaped(harness: Harness) -> Non
     h = harness
     await tossed_up(h, company="<!channel> & Co")
     (notice,) = notice_posts(h)
-    text = block_text(notice.args["blocks"]) + notice.args.get("text", "")
-    assert "<!channel>" not in text
-    assert "&lt;!channel&gt; &amp; Co" in text
+    # Slack parses mentions in mrkdwn text and in the fallback `text`; plain_text is shown literally.
+    markup = [notice.args["text"], *mrkdwn_texts(notice.args["blocks"])]
+    assert not any("<!channel>" in text for text in markup)
+    assert any("&lt;!channel&gt; &amp; Co" in text for text in markup)
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [text for child in node for text in mrkdwn_texts(child)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["text"]] if node.get("type") == "mrkdwn" else []
+    return own + [text for value in node.values() for text in mrkdwn_texts(value)]
 
 
 # ---------------------------------------------------------------- decisions

@@ -1,0 +1,231 @@
+"""Database fixtures: every store test runs on SQLite and on PostgreSQL.
+
+Import into a test module (or conftest.py) with `from tests.db_fixtures import *  # noqa: F403`.
+
+- `session_factory` (params "sqlite", "postgresql"): an `async_sessionmaker` on a migrated, empty
+  database. SQLite: a fresh file under tmp_path. PostgreSQL: one database per test session
+  (`tossup_test_<random>`, created on the server of `TOSSUP_TEST_POSTGRES_URL`, dropped at the end),
+  migrated once and emptied (TRUNCATE … RESTART IDENTITY CASCADE) before each test.
+- `database_url` (params "sqlite", "postgresql"): the URL of a fresh migrated database of its own,
+  for end-to-end tests that build their own engine; dropped after the test.
+- `fresh_database(kind, tmp_path)` / `drop_database(url)`: the same as plain functions.
+
+PostgreSQL unreachable: the test is skipped, except when the environment variable CI is set, where it
+fails, so CI never silently skips the PostgreSQL half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import secrets
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from store.db import make_engine, make_sessionmaker, migrate
+from store.models import Base
+
+__all__ = [
+    "BACKENDS",
+    "database_url",
+    "drop_database",
+    "fresh_database",
+    "postgres_test_url",
+    "session_factory",
+    "truncate_all",
+]
+
+T = TypeVar("T")
+
+BACKENDS = ("sqlite", "postgresql")
+POSTGRES_URL_ENV = "TOSSUP_TEST_POSTGRES_URL"
+DEFAULT_TEST_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DATABASE_PREFIX = "tossup_test_"
+CONNECT_TIMEOUT_S = 5.0
+
+# Databases created by fresh_database and not dropped yet; dropped at exit as a last resort.
+_undropped: set[str] = set()
+_undropped_lock = threading.Lock()
+
+
+def postgres_server_url() -> URL:
+    return make_url(os.environ.get(POSTGRES_URL_ENV) or DEFAULT_TEST_POSTGRES_URL).set(
+        drivername="postgresql+asyncpg"
+    )
+
+
+def _unreachable(url: URL, reason: BaseException) -> NoReturn:
+    message = (
+        f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: "
+        f"{type(reason).__name__}: {reason} (set {POSTGRES_URL_ENV} to point at a server)"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+async def _admin_connection(url: URL) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(
+            host=url.host or "127.0.0.1",
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            timeout=CONNECT_TIMEOUT_S,
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        _unreachable(url, exc)
+
+
+async def _create_postgres_database() -> str:
+    server = postgres_server_url()
+    name = f"{DATABASE_PREFIX}{secrets.token_hex(6)}"
+    connection = await _admin_connection(server)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    url = server.set(database=name).render_as_string(hide_password=False)
+    with _undropped_lock:
+        _undropped.add(url)
+    return url
+
+
+async def drop_database(url: str) -> None:
+    """Drop a PostgreSQL database made by `fresh_database` (SQLite files live in tmp_path: nothing)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    name = parsed.database or ""
+    if not name.startswith(DATABASE_PREFIX):
+        raise ValueError(f"refusing to drop {name!r}: not a test database")
+    connection = await _admin_connection(postgres_server_url())
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await connection.close()
+    with _undropped_lock:
+        _undropped.discard(url)
+
+
+async def fresh_database(kind: str, tmp_path: Path | None, *, migrated: bool = True) -> str:
+    """The URL of a new, empty database of `kind` ("sqlite" or "postgresql"), migrated by default.
+
+    SQLite: a new file under `tmp_path`. PostgreSQL: a new database on the test server; drop it with
+    `drop_database` (leftovers are dropped at interpreter exit).
+    """
+    if kind == "sqlite":
+        if tmp_path is None:
+            raise ValueError("sqlite needs tmp_path")
+        url = f"sqlite+aiosqlite:///{tmp_path / f'tossup-{secrets.token_hex(4)}.db'}"
+    elif kind == "postgresql":
+        url = await _create_postgres_database()
+    else:
+        raise ValueError(f"unknown database kind {kind!r}; use one of {BACKENDS}")
+    if migrated:
+        engine = make_engine(url)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+    return url
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    """Empty every store table (and restart ids) on PostgreSQL; delete all rows on SQLite."""
+    tables = list(reversed(Base.metadata.sorted_tables))
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            await connection.execute(text(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await connection.execute(table.delete())
+
+
+def run_in_thread(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine on a private event loop in its own thread.
+
+    Works whether or not the calling thread runs a loop (session fixtures may be set up from inside an
+    async fixture), and keeps asyncpg connections off the tests' loops.
+    """
+    outcome: dict[str, Any] = {}
+
+    async def main() -> T:
+        return await factory()
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(main())
+        except BaseException as exc:  # re-raised in the caller, including pytest's skip/fail
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="db-fixture")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@atexit.register
+def _drop_leftovers() -> None:
+    with _undropped_lock:
+        leftovers = list(_undropped)
+    for url in leftovers:
+        try:
+            run_in_thread(lambda url=url: drop_database(url))
+        except BaseException:  # best effort at exit
+            pass
+
+
+@pytest.fixture(scope="session")
+def postgres_test_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for the whole test session."""
+    url = run_in_thread(lambda: fresh_database("postgresql", None))
+    try:
+        yield url
+    finally:
+        run_in_thread(lambda: drop_database(url))
+
+
+@pytest.fixture(params=BACKENDS)
+async def session_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a migrated, empty database; the engine is `session_factory.kw["bind"]`."""
+    if request.param == "sqlite":
+        engine = make_engine(await fresh_database("sqlite", tmp_path, migrated=False))
+        await migrate(engine)
+    else:
+        engine = make_engine(request.getfixturevalue("postgres_test_url"))
+        await truncate_all(engine)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a migrated database of the test's own (not shared with other tests)."""
+    url = await fresh_database(request.param, tmp_path)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
