@@ -12,6 +12,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import AppConfig
@@ -74,10 +75,19 @@ class Bot:
         await self.engine.dispose()
 
 
+class DatabaseUnavailable(Exception):
+    """The database named by DATABASE_URL cannot be opened or migrated."""
+
+
 async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc_now) -> Bot:
     """Migrate the database and wire every listener. Nothing is posted to Slack here."""
     engine = make_engine(settings.database_url)
-    await migrate(engine)
+    try:
+        await migrate(engine)
+    except (OSError, SQLAlchemyError) as exc:
+        await engine.dispose()
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseUnavailable(f"DATABASE_URL: cannot open the database: {reason}") from exc
     sessions = make_sessionmaker(engine)
     client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     locales = LocaleResolver(client=client, default=config.locale)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from bot.app import EVENTS_PATH, HEALTH_PATH, Bot, build_bot
+from bot.app import EVENTS_PATH, HEALTH_PATH, Bot, DatabaseUnavailable, build_bot
 from bot.config import AppConfig, ConfigError, load_config
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"tossup: configuration OK (notices go to {config.channels.fs}, language {config.locale})")
             return 0
         asyncio.run(_run())
-    except (SettingsError, ConfigError) as exc:
+    except (SettingsError, ConfigError, DatabaseUnavailable) as exc:
         print(f"tossup: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

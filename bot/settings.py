@@ -85,7 +85,7 @@ def load_settings() -> Settings:
         if first["type"] == "missing":
             raise SettingsError(f"{name} is not set: {_HOW_TO_GET.get(name, 'see README')}") from exc
         message = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"{name} {message}") from exc
+        raise SettingsError(f"{name}: {message}") from exc
     if not settings.socket_mode and settings.slack_signing_secret is None:
         raise SettingsError(
             "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "

@@ -25,7 +25,7 @@ from modals.ids import ActionId, BlockId, CallbackId
 from modals.memo_view import build_memo_view
 from modals.messages import build_already_decided, build_handoff_missing, build_not_allowed
 from modals.metadata import HandoffActionMeta, load_meta
-from store.handoffs import decide_handoff, get_handoff, record_event
+from store.handoffs import HandoffNotFoundError, decide_handoff, get_handoff, record_event
 
 log = logging.getLogger(__name__)
 
@@ -179,20 +179,29 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=errors)
             return
         actor = actor_id(body)
-        async with services.sessions() as session:
-            await record_event(
-                session=session,
-                handoff_id=meta.handoff_id,
-                kind=EventKind.QUESTION_ASKED,
-                actor_id=actor,
-                now=services.clock(),
-                detail={"question": question},
-                outbox=[
-                    question_post(
-                        handoff_id=meta.handoff_id, question_key=view["id"], asker_id=actor, question=question
-                    )
-                ],
-            )
+        try:
+            async with services.sessions() as session:
+                # Keyed by the modal's view id: the same submission twice asks once.
+                await record_event(
+                    session=session,
+                    handoff_id=meta.handoff_id,
+                    kind=EventKind.QUESTION_ASKED,
+                    actor_id=actor,
+                    now=services.clock(),
+                    detail={"question": question},
+                    outbox=[
+                        question_post(
+                            handoff_id=meta.handoff_id,
+                            question_key=view["id"],
+                            asker_id=actor,
+                            question=question,
+                        )
+                    ],
+                )
+        except HandoffNotFoundError:
+            missing, _ = build_handoff_missing(lang=meta.lang)
+            await ack(response_action="errors", errors={BlockId.QUESTION_TEXT.value: missing})
+            return
         await ack()
         await services.delivery.deliver_for(meta.handoff_id)
 

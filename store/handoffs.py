@@ -251,16 +251,23 @@ async def record_event(
     now: datetime,
     detail: dict[str, Any] | None = None,
     outbox: Sequence[NewOutbox] = (),
-) -> None:
+) -> bool:
     """Append an event (e.g. QUESTION_ASKED) and its outbox rows in one transaction.
 
-    SUBMITTED, ACCEPTED and RETURNED belong to `create_handoff`/`decide_handoff` and are refused here.
-    Raises `HandoffNotFoundError` for an unknown id.
+    The outbox rows' dedupe keys make the call repeatable: when it brings outbox rows and every one of
+    them exists already (the same request again: a double click, a Slack retry), nothing is written and
+    False is returned. SUBMITTED, ACCEPTED and RETURNED belong to `create_handoff`/`decide_handoff` and
+    are refused here. Raises `HandoffNotFoundError` for an unknown id.
     """
     if kind is EventKind.SUBMITTED or kind in DECISIONS:
         raise ValueError(f"{kind} is recorded by create_handoff/decide_handoff")
     try:
         async with own_transaction(session):
+            if await _load(session, handoff_id) is None:
+                raise HandoffNotFoundError(handoff_id)
+            new_rows = await add_outbox_rows(session, outbox, handoff_id=handoff_id, now=now)
+            if outbox and new_rows == 0:
+                return False
             session.add(
                 HandoffEvent(
                     handoff_id=handoff_id,
@@ -270,10 +277,10 @@ async def record_event(
                     detail=dict(detail or {}),
                 )
             )
-            await session.flush()  # the foreign key is checked here
-            await add_outbox_rows(session, outbox, handoff_id=handoff_id, now=now)
+            await session.flush()
     except IntegrityError as exc:
         raise HandoffNotFoundError(handoff_id) from exc
+    return True
 
 
 async def record_notice(

@@ -45,14 +45,14 @@ class OutboxItem:
 
 async def add_outbox_rows(
     session: AsyncSession, messages: Sequence[NewOutbox], *, handoff_id: int | None, now: datetime
-) -> None:
+) -> int:
     """Insert outbox rows in the session's current transaction, skipping dedupe keys already present.
 
-    `INSERT … ON CONFLICT (dedupe_key) DO NOTHING` on both backends (SQLite has it since 3.24), so a
-    duplicate never aborts the surrounding transaction. Does not commit.
+    `INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id` on both backends (SQLite 3.35+), so a
+    duplicate never aborts the surrounding transaction. Returns how many rows were new. Does not commit.
     """
     if not messages:
-        return
+        return 0
     rows = [
         {
             "handoff_id": handoff_id,
@@ -67,13 +67,21 @@ async def add_outbox_rows(
     ]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        pg_stmt = postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        await session.execute(pg_stmt, rows)
+        insert = postgresql.insert
     elif dialect == "sqlite":
-        lite_stmt = sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        await session.execute(lite_stmt, rows)
+        insert = sqlite.insert
     else:  # pragma: no cover - make_engine refuses other databases
         raise NotImplementedError(f"outbox insert not implemented for {dialect}")
+    inserted = 0
+    for row in rows:  # one statement per row: RETURNING with executemany is not portable
+        statement = (
+            insert(OutboxMessage)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id)
+        )
+        inserted += len((await session.execute(statement)).all())
+    return inserted
 
 
 async def enqueue(

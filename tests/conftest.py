@@ -14,6 +14,7 @@ from bot.app import Bot, build_bot
 from bot.config import AppConfig
 from bot.settings import Settings
 from tests.db_fixtures import *  # noqa: F403  (session_factory and database fixtures for both backends)
+from tests.db_fixtures import drop_database, fresh_database
 from tests.fake_slack import FakeSlack
 from tests.slack_driver import SlackDriver
 
@@ -85,13 +86,20 @@ def config() -> AppConfig:
 
 
 @pytest.fixture
-async def harness(slack: FakeSlack, tmp_path, config: AppConfig) -> AsyncIterator[Harness]:
+def backend() -> str:
+    """The database the bot runs on; parametrize `backend` with "postgresql" to run a test there too."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def harness(slack: FakeSlack, tmp_path, config: AppConfig, backend: str) -> AsyncIterator[Harness]:
     port = free_port()
+    database_url = await fresh_database(backend, tmp_path, migrated=False)  # the bot migrates at start
     settings = Settings(
         slack_bot_token="xoxb-test",
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.base_url,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'tossup.db'}",
+        database_url=database_url,
         port=port,
         host="127.0.0.1",
     )
@@ -108,3 +116,4 @@ async def harness(slack: FakeSlack, tmp_path, config: AppConfig) -> AsyncIterato
         await driver.close()
         await runner.cleanup()
         await bot.close()
+        await drop_database(database_url)

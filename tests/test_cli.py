@@ -43,10 +43,10 @@ def write_config(path: Path, fs_channel: str = "C0FSCHAN", extra: str = "") -> P
     ("env", "expected"),
     [
         ({}, "SLACK_BOT_TOKEN is not set"),
-        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN must start with xoxb-"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN: must start with xoxb-"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
-        ({**GOOD_ENV, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN must start with xapp-"),
-        ({**GOOD_ENV, "DATABASE_URL": "mysql://x"}, "DATABASE_URL must be sqlite+aiosqlite"),
+        ({**GOOD_ENV, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN: must start with xapp-"),
+        ({**GOOD_ENV, "DATABASE_URL": "mysql://x"}, "DATABASE_URL: must be sqlite+aiosqlite"),
     ],
 )
 def test_bad_environment_stops_with_one_clear_line(
@@ -57,6 +57,20 @@ def test_bad_environment_stops_with_one_clear_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("tossup: ") and expected in lines[0]
+
+
+def test_unreachable_database_stops_with_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "app.yaml")
+    env = {
+        **GOOD_ENV,
+        "TOSSUP_CONFIG": str(config),
+        "DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    }
+    result = run_cli("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("tossup: ")]
+    assert len(lines) == 1 and "DATABASE_URL: cannot open the database" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_shipped_app_yaml_asks_for_the_fs_channel(tmp_path: Path) -> None:

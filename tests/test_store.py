@@ -453,6 +453,30 @@ async def test_record_event_with_outbox(session_factory: Factory) -> None:
     ]
 
 
+async def test_record_event_repeated_with_same_outbox_key_writes_nothing(
+    session_factory: Factory,
+) -> None:
+    handoff_id = await create(session_factory)
+    outbox = [NewOutbox(kind="question", dedupe_key="question:1:V1", payload={"text": "?"})]
+    results = []
+    for _ in range(2):
+        async with session_factory() as session:
+            results.append(
+                await record_event(
+                    session=session,
+                    handoff_id=handoff_id,
+                    kind=EventKind.QUESTION_ASKED,
+                    actor_id="UFS0001",
+                    now=NOW,
+                    outbox=outbox,
+                )
+            )
+    assert results == [True, False]
+    kinds = [e.kind for e in await _events(session_factory, handoff_id)]
+    assert kinds.count(EventKind.QUESTION_ASKED) == 1
+    assert await count(session_factory, OutboxMessage) == 1
+
+
 async def test_record_event_errors(session_factory: Factory) -> None:
     handoff_id = await create(session_factory)
     async with session_factory() as session:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from bot.domain.handoff import EventKind, HandoffStatus
@@ -19,6 +20,7 @@ from modals.metadata import HandoffActionMeta, MemoModalMeta, dump_meta
 from store.handoffs import get_handoff, list_events
 from store.models import Handoff, OutboxMessage
 from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, OTHER_USER, SIGNING_SECRET, Harness
+from tests.db_fixtures import BACKENDS
 from tests.memo_state import full_memo_answers, memo_state
 from tests.slack_driver import sign, static_state, text_state
 
@@ -209,6 +211,7 @@ async def test_valid_memo_is_stored_then_noticed_dmed_and_confirmed(harness: Har
     assert handoff.dm_ts is not None
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_same_view_submitted_twice_is_one_toss_up(harness: Harness) -> None:
     h = harness
     first = await submit_memo(h, view_id="V0DOUBLE")
@@ -306,6 +309,7 @@ async def test_accept_by_someone_else_is_refused_ephemerally(harness: Harness) -
     assert (await only_handoff(h)).status is HandoffStatus.PENDING
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_accept_by_assignee_updates_notices_and_tells_is(harness: Harness) -> None:
     h = harness
     handoff = await tossed_up(h)
@@ -344,6 +348,7 @@ async def test_second_accept_is_told_it_was_already_decided(harness: Harness) ->
     assert [e.kind for e in events].count(EventKind.ACCEPTED) == 1
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_return_by_assignee_with_reason(harness: Harness) -> None:
     h = harness
     handoff = await tossed_up(h)
@@ -437,6 +442,41 @@ async def test_question_lands_in_the_notice_thread_mentioning_is(harness: Harnes
     async with h.bot.services.sessions() as session:
         events = await list_events(session=session, handoff_id=handoff.id)
     assert EventKind.QUESTION_ASKED in [e.kind for e in events]
+
+
+async def test_same_question_submitted_twice_is_asked_once(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    meta = dump_meta(
+        HandoffActionMeta(
+            handoff_id=handoff.id, channel_id=FS_CHANNEL, message_ts=handoff.notice_ts, lang="ja"
+        )
+    )
+    values = {BlockId.QUESTION_TEXT: {ActionId.QUESTION_TEXT: text_state("予算の確度は？")}}
+    for _ in range(2):
+        response = await h.driver.view_submission(
+            CallbackId.QUESTION, values, user_id=FS_USER, view_id="V0QUESTION", private_metadata=meta
+        )
+        assert response.status == 200
+    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == handoff.notice_ts)
+    await h.slack.assert_no_more("chat.postMessage", count=4)  # notice, FS DM, IS confirmation, one question
+    async with h.bot.services.sessions() as session:
+        events = await list_events(session=session, handoff_id=handoff.id)
+    assert [e.kind for e in events].count(EventKind.QUESTION_ASKED) == 1
+
+
+async def test_question_about_a_missing_toss_up_is_answered_on_the_form(harness: Harness) -> None:
+    h = harness
+    meta = dump_meta(HandoffActionMeta(handoff_id=999, channel_id=FS_CHANNEL, message_ts=None, lang="en"))
+    response = await h.driver.view_submission(
+        CallbackId.QUESTION,
+        {BlockId.QUESTION_TEXT: {ActionId.QUESTION_TEXT: text_state("hello?")}},
+        user_id=FS_USER,
+        private_metadata=meta,
+    )
+    body = response.json()
+    assert body is not None and body["response_action"] == "errors"
+    assert BlockId.QUESTION_TEXT in body["errors"]
 
 
 async def test_view_memo_opens_the_full_memo(harness: Harness) -> None:
