@@ -34,6 +34,7 @@ __all__ = [
     "decide_handoff",
     "get_handoff",
     "list_events",
+    "list_handoffs",
     "record_event",
     "record_notice",
     "to_snapshot",
@@ -347,3 +348,25 @@ async def list_events(*, session: AsyncSession, handoff_id: int) -> list[EventRe
             )
             for row in rows
         ]
+
+
+async def list_handoffs(
+    *,
+    session: AsyncSession,
+    is_user_id: str | None = None,
+    fs_user_id: str | None = None,
+    statuses: Sequence[HandoffStatus] = (),
+    limit: int = 10,
+) -> list[HandoffSnapshot]:
+    """The newest toss-ups matching every filter given (an IS rep's, an FS rep's, by status)."""
+    query = select(Handoff)
+    if is_user_id is not None:
+        query = query.where(Handoff.is_user_id == is_user_id)
+    if fs_user_id is not None:
+        query = query.where(Handoff.fs_user_id == fs_user_id)
+    if statuses:
+        query = query.where(Handoff.status.in_([HandoffStatus(s).value for s in statuses]))
+    query = query.order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(limit)
+    async with own_transaction(session):
+        rows = await session.scalars(query.execution_options(populate_existing=True))
+        return [to_snapshot(row) for row in rows]

@@ -40,6 +40,7 @@ from modals.decision import (
     question_errors,
     return_errors,
 )
+from modals.home import build_home
 from modals.ids import ActionId, BlockId, CallbackId, memo_action_id
 from modals.limits import check_slack_limits
 from modals.memo import build_memo_modal, memo_errors, parse_memo_submission
@@ -724,3 +725,23 @@ def test_limit_checker_catches_what_slack_sdk_misses() -> None:
         assert any(what in p for p in problems), what
     assert check_slack_limits([{"type": "divider"}] * 51) == ["blocks: block count is 51, limit 50"]
     assert check_slack_limits({"type": "modal", "blocks": [{"type": "divider"}] * 100}) == []
+
+
+# ---------------------------------------------------------------- App Home
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_home_lists_both_roles_escaped_and_within_limits(lang: Lang) -> None:
+    mine = [sample_handoff(status, company=EVIL) for status in HandoffStatus]
+    waiting = [sample_handoff(HandoffStatus.PENDING, company="Globex")]
+    view = build_home(lang=lang, tz=TOKYO, tossed_up=mine, waiting=waiting).to_dict()
+    View(**view).to_dict()
+    assert view["type"] == "home" and check_slack_limits(view) == []
+    assert_escaped("", view)
+    assert "Globex" in json.dumps(view, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_empty_home_says_what_to_do(lang: Lang) -> None:
+    view = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[]).to_dict()
+    assert "/tossup" in json.dumps(view, ensure_ascii=False)

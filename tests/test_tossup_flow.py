@@ -491,6 +491,21 @@ async def test_view_memo_opens_the_full_memo(harness: Harness) -> None:
         assert expected in text
 
 
+async def test_app_home_lists_my_toss_ups_and_what_waits_for_me(harness: Harness) -> None:
+    h = harness
+    await tossed_up(h, company="Initech")
+    await h.driver.event(
+        {"type": "app_home_opened", "user": FS_USER, "tab": "home", "channel": f"D{FS_USER}"}
+    )
+    await h.driver.event(
+        {"type": "app_home_opened", "user": IS_USER, "tab": "home", "channel": f"D{IS_USER}"}
+    )
+    published = await h.slack.wait_for("views.publish", count=2)
+    by_user = {c.args["user_id"]: block_text(c.args["view"]["blocks"]) for c in published}
+    assert "Initech" in by_user[FS_USER] and "Initech" in by_user[IS_USER]
+    assert by_user[FS_USER] != by_user[IS_USER]  # FS in English, IS in Japanese; different lists
+
+
 # ---------------------------------------------------------------- the HTTP endpoint
 
 

@@ -1,0 +1,31 @@
+"""App Home: published each time a rep opens the tab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.handoff import HandoffStatus
+from bot.services import Services
+from modals.home import build_home
+from store.handoffs import list_handoffs
+
+HOME_LIST_SIZE = 10
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the Messages tab needs nothing from us
+        user_id = str(event["user"])
+        lang = await services.locales.for_user(user_id)
+        async with services.sessions() as session:
+            tossed_up = await list_handoffs(session=session, is_user_id=user_id, limit=HOME_LIST_SIZE)
+            waiting = await list_handoffs(
+                session=session, fs_user_id=user_id, statuses=[HandoffStatus.PENDING], limit=HOME_LIST_SIZE
+            )
+        view = build_home(lang=lang, tz=services.config.tz, tossed_up=tossed_up, waiting=waiting)
+        await client.views_publish(user_id=user_id, view=view)
