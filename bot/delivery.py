@@ -25,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig
 from bot.domain.handoff import HandoffSnapshot
 from bot.slack import LocaleResolver, is_permanent, slack_error_code
-from modals.messages import build_decision_dm, build_is_confirmation, build_question_message
+from modals.messages import (
+    build_decision_dm,
+    build_is_confirmation,
+    build_notice_failed,
+    build_question_message,
+)
 from modals.notice import build_notice
 from store.handoffs import NewOutbox, get_handoff, record_notice
 from store.outbox import OutboxItem, claim_due, mark_done, mark_failed
@@ -136,9 +141,7 @@ class Delivery:
         now = self.clock()
         settings = self.config.delivery
         retry_at: datetime | None
-        if isinstance(exc, NotReady):
-            retry_at = now + timedelta(seconds=settings.first_retry_seconds)
-        elif is_permanent(exc) or now - item.created_at > timedelta(hours=settings.give_up_after_hours):
+        if is_permanent(exc) or now - item.created_at > timedelta(hours=settings.give_up_after_hours):
             retry_at = None
         else:
             backoff = min(settings.first_retry_seconds * 2**item.attempts, settings.max_retry_seconds)
@@ -154,6 +157,18 @@ class Delivery:
             await mark_failed(
                 session=session, item_id=item.id, owner=self.owner, now=now, error=error, retry_at=retry_at
             )
+        if retry_at is None and item.kind == PostKind.NOTICE_CHANNEL:
+            await self._tell_is_notice_failed(item, slack_error_code(exc))
+
+    async def _tell_is_notice_failed(self, item: OutboxItem, error: str) -> None:
+        """The IS rep must not believe FS saw a notice that Slack refused for good."""
+        try:
+            handoff = await self._load(item)
+            lang = await self.locales.for_user(handoff.is_user_id)
+            text, blocks = build_notice_failed(handoff=handoff, lang=lang, error=error)
+            await self._dm(handoff.is_user_id, text, blocks)
+        except Exception as exc:
+            log.warning("could not tell the IS rep that notice %s failed: %s", item.dedupe_key, exc)
 
     async def _load(self, item: OutboxItem) -> HandoffSnapshot:
         if item.handoff_id is None:

@@ -88,6 +88,19 @@ def build_question_message(*, handoff: HandoffSnapshot, lang: Lang, asker_id: st
     return f"{lead}\n{escape_within(question, SECTION_TEXT_MAX)}", blocks
 
 
+def build_notice_failed(*, handoff: HandoffSnapshot, lang: Lang, error: str) -> Message:
+    """To the IS rep: the toss-up is safe, but Slack refused its notice for good (e.g. a wrong channel)."""
+    return _message(
+        t(
+            lang,
+            "message.notice_failed",
+            company=_company(handoff, lang),
+            channel=channel_mention(handoff.channel_id),
+            error=escape_within(error, 100),
+        )
+    )
+
+
 def build_not_allowed(*, lang: Lang, assignee_id: str | None) -> Message:
     if assignee_id:
         return _message(t(lang, "message.not_allowed.assigned", user=user_mention(assignee_id)))

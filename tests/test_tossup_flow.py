@@ -255,6 +255,21 @@ async def test_slack_outage_loses_nothing_and_the_retry_loop_posts_later(harness
     assert (await only_handoff(h)).notice_ts is not None
 
 
+async def test_wrong_fs_channel_is_reported_to_the_is_rep_not_retried_forever(harness: Harness) -> None:
+    h = harness
+    h.slack.error_next("chat.postMessage", "channel_not_found")
+    response = await submit_memo(h)
+    assert response.status == 200
+    dms = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    assert "channel_not_found" in dms[0].args["text"] and "channels.fs" in dms[0].args["text"]
+    assert (await only_handoff(h)).notice_ts is None  # the toss-up itself is kept
+    async with h.bot.services.sessions() as session:
+        given_up = await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.given_up_at.is_not(None))
+        )
+    assert given_up == 1
+
+
 async def test_rate_limited_notice_honours_retry_after(harness: Harness) -> None:
     h = harness
     h.slack.fail_next("chat.postMessage", status=429, retry_after=1)
