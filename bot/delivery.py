@@ -18,12 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
 from bot.domain.handoff import HandoffSnapshot
+from bot.i18n import Lang
 from bot.slack import LocaleResolver, is_permanent, slack_error_code
 from modals.messages import (
     build_decision_dm,
@@ -197,36 +199,27 @@ class Delivery:
             case _:
                 raise ValueError(f"unknown outbox kind {item.kind!r}")
 
+    def _notice(self, handoff: HandoffSnapshot, lang: Lang) -> tuple[str, list]:
+        return build_notice(
+            handoff=handoff, lang=lang, tz=self.config.tz, lead_sources=self.config.memo.lead_sources
+        )
+
     async def _post_notice(self, handoff: HandoffSnapshot) -> None:
         if handoff.notice_ts:
             return  # posted by an earlier attempt whose completion was not recorded
-        text, blocks = build_notice(
-            handoff=handoff,
-            lang=self.config.locale,
-            tz=self.config.tz,
-            lead_sources=self.config.memo.lead_sources,
-        )
-        response = await self.client.chat_postMessage(
-            channel=handoff.channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-        )
-        async with self.sessions() as session:
-            await record_notice(
-                session=session,
-                handoff_id=handoff.id,
-                where="channel",
-                channel_id=response["channel"],
-                ts=response["ts"],
-                now=self.clock(),
-            )
+        await self._post_and_record(handoff, "channel", handoff.channel_id, self.config.locale)
 
     async def _post_notice_dm(self, handoff: HandoffSnapshot) -> None:
         if handoff.dm_ts or not handoff.fs_user_id:
             return
         lang = await self.locales.for_user(handoff.fs_user_id)
-        text, blocks = build_notice(
-            handoff=handoff, lang=lang, tz=self.config.tz, lead_sources=self.config.memo.lead_sources
-        )
-        channel = await self._dm_channel(handoff.fs_user_id)
+        await self._post_and_record(handoff, "dm", await self._dm_channel(handoff.fs_user_id), lang)
+
+    async def _post_and_record(
+        self, handoff: HandoffSnapshot, where: Literal["channel", "dm"], channel: str, lang: Lang
+    ) -> None:
+        """Post a notice and remember where, so it can be updated in place and threaded under."""
+        text, blocks = self._notice(handoff, lang)
         response = await self.client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
         )
@@ -234,7 +227,7 @@ class Delivery:
             await record_notice(
                 session=session,
                 handoff_id=handoff.id,
-                where="dm",
+                where=where,
                 channel_id=response["channel"],
                 ts=response["ts"],
                 now=self.clock(),
@@ -251,20 +244,12 @@ class Delivery:
     async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
         # A notice not posted yet needs no update: it will be rendered in its current state.
         if handoff.notice_channel_id and handoff.notice_ts:
-            text, blocks = build_notice(
-                handoff=handoff,
-                lang=self.config.locale,
-                tz=self.config.tz,
-                lead_sources=self.config.memo.lead_sources,
-            )
+            text, blocks = self._notice(handoff, self.config.locale)
             await self.client.chat_update(
                 channel=handoff.notice_channel_id, ts=handoff.notice_ts, text=text, blocks=blocks
             )
         if handoff.dm_channel_id and handoff.dm_ts and handoff.fs_user_id:
-            lang = await self.locales.for_user(handoff.fs_user_id)
-            text, blocks = build_notice(
-                handoff=handoff, lang=lang, tz=self.config.tz, lead_sources=self.config.memo.lead_sources
-            )
+            text, blocks = self._notice(handoff, await self.locales.for_user(handoff.fs_user_id))
             await self.client.chat_update(
                 channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks
             )

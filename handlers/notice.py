@@ -46,6 +46,20 @@ def register(app: AsyncApp, services: Services) -> None:
         async with services.sessions() as session:
             return await get_handoff(session=session, handoff_id=handoff_id)
 
+    async def clicked_handoff(
+        body: dict[str, Any], client: AsyncWebClient, lang: Lang
+    ) -> HandoffSnapshot | None:
+        """The toss-up behind a notice button; when it is gone the clicker is told so and None returned."""
+        handoff = await load(_handoff_id(body))
+        if handoff is None:
+            await tell(
+                client,
+                channel=source_channel(body),
+                user=actor_id(body),
+                message=build_handoff_missing(lang=lang),
+            )
+        return handoff
+
     def refusal(handoff: HandoffSnapshot, actor: str, lang: Lang) -> tuple[str, list[Any]] | None:
         """Why `actor` may not decide on this toss-up, or None when they may."""
         if handoff.status is not HandoffStatus.PENDING:
@@ -97,29 +111,27 @@ def register(app: AsyncApp, services: Services) -> None:
     async def accept(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         actor, lang = actor_id(body), await user_lang(services, body)
-        handoff = await load(_handoff_id(body))
-        problem = build_handoff_missing(lang=lang) if handoff is None else refusal(handoff, actor, lang)
-        if problem is None and handoff is not None:
-            problem = await decide(handoff, actor=actor, decision=EventKind.ACCEPTED, lang=lang)
+        handoff = await clicked_handoff(body, client, lang)
+        if handoff is None:
+            return
+        problem = refusal(handoff, actor, lang) or await decide(
+            handoff, actor=actor, decision=EventKind.ACCEPTED, lang=lang
+        )
         if problem is not None:
             await tell(client, channel=source_channel(body), user=actor, message=problem)
             return
-        assert handoff is not None
         await services.delivery.deliver_for(handoff.id)
 
     @app.action(ActionId.HANDOFF_RETURN)
     async def open_return(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         actor, lang = actor_id(body), await user_lang(services, body)
-        handoff = await load(_handoff_id(body))
-        problem = build_handoff_missing(lang=lang) if handoff is None else refusal(handoff, actor, lang)
-        if problem is not None or handoff is None:
-            await tell(
-                client,
-                channel=source_channel(body),
-                user=actor,
-                message=problem or build_handoff_missing(lang=lang),
-            )
+        handoff = await clicked_handoff(body, client, lang)
+        if handoff is None:
+            return
+        problem = refusal(handoff, actor, lang)
+        if problem is not None:
+            await tell(client, channel=source_channel(body), user=actor, message=problem)
             return
         view = build_return_modal(
             lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or ""
@@ -158,12 +170,9 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(ActionId.HANDOFF_ASK)
     async def open_question(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        actor, lang = actor_id(body), await user_lang(services, body)
-        handoff = await load(_handoff_id(body))
+        lang = await user_lang(services, body)
+        handoff = await clicked_handoff(body, client, lang)
         if handoff is None:
-            await tell(
-                client, channel=source_channel(body), user=actor, message=build_handoff_missing(lang=lang)
-            )
             return
         view = build_question_modal(
             lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or ""
@@ -208,12 +217,9 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(ActionId.HANDOFF_VIEW)
     async def view_memo(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        actor, lang = actor_id(body), await user_lang(services, body)
-        handoff = await load(_handoff_id(body))
+        lang = await user_lang(services, body)
+        handoff = await clicked_handoff(body, client, lang)
         if handoff is None:
-            await tell(
-                client, channel=source_channel(body), user=actor, message=build_handoff_missing(lang=lang)
-            )
             return
         view = build_memo_view(handoff=handoff, lang=lang, tz=config.tz, config=config)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
