@@ -72,6 +72,7 @@ class Bot:
                 await task
 
     async def close(self) -> None:
+        await self.delivery.wait_idle()
         await self.engine.dispose()
 
 

@@ -95,6 +95,7 @@ class Delivery:
     clock: Clock = utc_now
     lease: timedelta = timedelta(seconds=120)
     owner: str = field(default_factory=lambda: f"tossup-{uuid.uuid4().hex[:12]}")
+    _in_flight: set[asyncio.Task] = field(default_factory=set)
 
     async def deliver_for(self, handoff_id: int) -> int:
         """Send what is due for one toss-up now (right after the change that queued it)."""
@@ -113,7 +114,22 @@ class Delivery:
                 log.exception("outbox drain failed; retrying at the next poll")
             await asyncio.sleep(self.config.delivery.poll_seconds)
 
+    async def wait_idle(self, grace: float = 10.0) -> None:
+        """Let sends under way finish (on shutdown), so none is cut between Slack's answer and its record."""
+        pending = {task for task in self._in_flight if task is not asyncio.current_task()}
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+
     async def _drain(self, *, handoff_id: int | None) -> int:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            return await self._drain_due(handoff_id=handoff_id)
+        finally:
+            self._in_flight.discard(task)  # type: ignore[arg-type]
+
+    async def _drain_due(self, *, handoff_id: int | None) -> int:
         sent = 0
         while True:
             async with self.sessions() as session:
