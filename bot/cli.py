@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -52,10 +53,16 @@ async def serve(bot: Bot, *, stop: asyncio.Event | None = None) -> None:
 async def _run() -> None:
     settings, config = _load()
     bot = await build_bot(settings, config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # Stop gracefully (containers send SIGTERM): sends under way finish and are recorded.
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await serve(bot)
+        await serve(bot, stop=stop)
     finally:
         await bot.close()
+        log.info("tossup stopped")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
