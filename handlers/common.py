@@ -7,9 +7,11 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.handoff import HandoffSnapshot
 from bot.i18n import Lang
 from bot.services import Services
 from bot.slack import slack_error_code
+from store.handoffs import get_handoff
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,21 @@ def source_message_ts(body: dict[str, Any]) -> str | None:
 def action_value(body: dict[str, Any]) -> str | None:
     actions = body.get("actions") or [{}]
     return actions[0].get("value")
+
+
+def action_handoff_id(body: dict[str, Any]) -> int | None:
+    """The toss-up a button acts on (its value is the toss-up's id)."""
+    try:
+        return int(action_value(body) or "")
+    except ValueError:
+        return None
+
+
+async def load_handoff(services: Services, handoff_id: int | None) -> HandoffSnapshot | None:
+    if handoff_id is None:
+        return None
+    async with services.sessions() as session:
+        return await get_handoff(session=session, handoff_id=handoff_id)
 
 
 async def tell(

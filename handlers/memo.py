@@ -6,14 +6,16 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import submission_posts
 from bot.domain.memo import MemoField, validate_memo
 from bot.i18n import t
 from bot.services import Services
-from handlers.common import actor_id
-from modals.ids import CallbackId
-from modals.memo import memo_errors, parse_memo_submission
+from handlers.common import action_handoff_id, actor_id, load_handoff, source_channel, tell, user_lang
+from modals.ids import ActionId, CallbackId
+from modals.memo import build_memo_modal, memo_errors, parse_memo_submission
+from modals.messages import build_handoff_missing, build_not_yours
 from modals.metadata import MemoModalMeta, load_meta
 from store.handoffs import NewHandoff, create_handoff
 
@@ -23,12 +25,36 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp, services: Services) -> None:
     config = services.config
 
+    @app.action(ActionId.HANDOFF_REVISE)
+    async def revise(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """From the IS rep's DM about a return: the memo again, filled in, to fix and toss up anew."""
+        await ack()
+        actor, lang = actor_id(body), await user_lang(services, body)
+        handoff = await load_handoff(services, action_handoff_id(body))
+        if handoff is None or handoff.is_user_id != actor:
+            problem = (
+                build_handoff_missing(lang=lang)
+                if handoff is None
+                else build_not_yours(lang=lang, is_user_id=handoff.is_user_id)
+            )
+            await tell(client, channel=source_channel(body), user=actor, message=problem)
+            return
+        view = build_memo_modal(
+            lang=lang,
+            config=config,
+            meta=MemoModalMeta(channel_id=source_channel(body), lang=lang, revises=handoff.id),
+            prefill=handoff.memo,
+            now=services.clock(),
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
     @app.view(CallbackId.HANDOFF_MEMO)
     async def submit_memo(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         try:
-            lang = load_meta(MemoModalMeta, view.get("private_metadata") or "").lang
+            meta = load_meta(MemoModalMeta, view.get("private_metadata") or "")
         except ValueError:
-            lang = config.locale
+            meta = MemoModalMeta(lang=config.locale)
+        lang = meta.lang
         memo = parse_memo_submission(view["state"]["values"], config=config)
         problems = validate_memo(
             memo, now=services.clock(), team_tz=config.tz, allowed_lead_sources=config.lead_source_values
@@ -45,6 +71,7 @@ def register(app: AsyncApp, services: Services) -> None:
             channel_id=config.channels.fs,
             memo=memo,
             lang=lang,
+            revision_of_id=meta.revises,
         )
         try:
             async with services.sessions() as session:

@@ -12,7 +12,15 @@ from bot.delivery import decision_posts, question_post
 from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason, may_decide
 from bot.i18n import Lang
 from bot.services import Services
-from handlers.common import actor_id, source_channel, source_message_ts, tell, user_lang
+from handlers.common import (
+    action_handoff_id,
+    actor_id,
+    load_handoff,
+    source_channel,
+    source_message_ts,
+    tell,
+    user_lang,
+)
 from modals.decision import (
     build_question_modal,
     build_return_modal,
@@ -25,32 +33,19 @@ from modals.ids import ActionId, BlockId, CallbackId
 from modals.memo_view import build_memo_view
 from modals.messages import build_already_decided, build_handoff_missing, build_not_allowed
 from modals.metadata import HandoffActionMeta, load_meta
-from store.handoffs import HandoffNotFoundError, decide_handoff, get_handoff, record_event
+from store.handoffs import HandoffNotFoundError, decide_handoff, record_event
 
 log = logging.getLogger(__name__)
-
-
-def _handoff_id(body: dict[str, Any]) -> int | None:
-    try:
-        return int((body.get("actions") or [{}])[0].get("value") or "")
-    except ValueError:
-        return None
 
 
 def register(app: AsyncApp, services: Services) -> None:
     config = services.config
 
-    async def load(handoff_id: int | None) -> HandoffSnapshot | None:
-        if handoff_id is None:
-            return None
-        async with services.sessions() as session:
-            return await get_handoff(session=session, handoff_id=handoff_id)
-
     async def clicked_handoff(
         body: dict[str, Any], client: AsyncWebClient, lang: Lang
     ) -> HandoffSnapshot | None:
         """The toss-up behind a notice button; when it is gone the clicker is told so and None returned."""
-        handoff = await load(_handoff_id(body))
+        handoff = await load_handoff(services, action_handoff_id(body))
         if handoff is None:
             await tell(
                 client,
@@ -147,7 +142,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=errors)
             return
         actor = actor_id(body)
-        handoff = await load(meta.handoff_id)
+        handoff = await load_handoff(services, meta.handoff_id)
         problem = (
             build_handoff_missing(lang=meta.lang) if handoff is None else refusal(handoff, actor, meta.lang)
         )

@@ -24,6 +24,8 @@ class ActionId(StrEnum):
     HANDOFF_RETURN = "handoff_return"
     HANDOFF_ASK = "handoff_ask"
     HANDOFF_VIEW = "handoff_view_memo"
+    # in the IS rep's DM about a returned toss-up
+    HANDOFF_REVISE = "handoff_revise"
     # inputs of the return and question modals
     RETURN_REASON = "return_reason"
     RETURN_NOTE = "return_note"

@@ -66,9 +66,13 @@ def _option(text: str, value: str) -> Option:
     return Option(text=plain(truncate(text, OPTION_TEXT_MAX)), value=value)
 
 
-def _select(action_id: str, lang: Lang, options: list[Option]) -> StaticSelectElement:
+def _select(action_id: str, lang: Lang, options: list[Option], initial: object) -> StaticSelectElement:
+    chosen = next((o for o in options if initial is not None and o.value == str(initial)), None)
     return StaticSelectElement(
-        action_id=action_id, placeholder=plain(t(lang, "memo.select_placeholder")), options=options
+        action_id=action_id,
+        placeholder=plain(t(lang, "memo.select_placeholder")),
+        options=options,
+        initial_option=chosen,
     )
 
 
@@ -76,28 +80,42 @@ def _text_placeholder(lang: Lang, field: MemoField) -> PlainTextObject:
     return plain(truncate(t(lang, f"memo.field.{field.value}.placeholder"), PLACEHOLDER_MAX))
 
 
-def _element(field: MemoField, lang: Lang, config: AppConfig, initial: str | None) -> InputInteractiveElement:
-    """The input element that answers `field`: its kind follows the field's type in HandoffMemo."""
+def _element(field: MemoField, lang: Lang, config: AppConfig, initial: object) -> InputInteractiveElement:
+    """The input element that answers `field` (its kind follows the field's type in HandoffMemo),
+    showing `initial` — a value of that field in HandoffMemo — when one is given."""
     action_id = memo_action_id(field)
+    text = str(initial) if isinstance(initial, str) and initial else None
     if field is MemoField.CONTACT_EMAIL:
-        return EmailInputElement(action_id=action_id, placeholder=_text_placeholder(lang, field))
+        return EmailInputElement(
+            action_id=action_id, placeholder=_text_placeholder(lang, field), initial_value=text
+        )
     if field is MemoField.CRM_URL:
-        return UrlInputElement(action_id=action_id, placeholder=_text_placeholder(lang, field))
+        return UrlInputElement(
+            action_id=action_id, placeholder=_text_placeholder(lang, field), initial_value=text
+        )
     if field is MemoField.MEETING_AT:
-        return DateTimePickerElement(action_id=action_id)
+        when = int(initial.timestamp()) if isinstance(initial, datetime) else None
+        return DateTimePickerElement(action_id=action_id, initial_date_time=when)
     if field is MemoField.FIRST_CONTACT_ON:
-        return DatePickerElement(action_id=action_id, placeholder=plain(t(lang, "memo.date_placeholder")))
+        return DatePickerElement(
+            action_id=action_id,
+            placeholder=plain(t(lang, "memo.date_placeholder")),
+            initial_date=initial.isoformat() if isinstance(initial, date) else None,
+        )
     if field is MemoField.FS_USER_ID:
-        return UserSelectElement(action_id=action_id, placeholder=plain(t(lang, "memo.user_placeholder")))
+        return UserSelectElement(
+            action_id=action_id, placeholder=plain(t(lang, "memo.user_placeholder")), initial_user=text
+        )
     if field is MemoField.LEAD_SOURCE:
         options = [_option(o.label.get(lang), o.value) for o in config.memo.lead_sources]
-        return _select(action_id, lang, options)
+        return _select(action_id, lang, options, initial)
     if field in ENUM_FIELDS:
-        return _select(action_id, lang, [_option(enum_label(lang, m), m.value) for m in ENUM_FIELDS[field]])
+        options = [_option(enum_label(lang, m), m.value) for m in ENUM_FIELDS[field]]
+        return _select(action_id, lang, options, initial)
     if field is MemoField.HANDOFF_CALL_WANTED:
-        no = _option(t(lang, "memo.call.no"), NO)
+        yes, no = _option(t(lang, "memo.call.yes"), YES), _option(t(lang, "memo.call.no"), NO)
         return RadioButtonsElement(
-            action_id=action_id, options=[_option(t(lang, "memo.call.yes"), YES), no], initial_option=no
+            action_id=action_id, options=[yes, no], initial_option=yes if initial else no
         )
     limit = TEXT_LIMITS[field]
     return PlainTextInputElement(
@@ -105,11 +123,11 @@ def _element(field: MemoField, lang: Lang, config: AppConfig, initial: str | Non
         placeholder=_text_placeholder(lang, field),
         multiline=field in MULTILINE_FIELDS or None,
         max_length=limit,
-        initial_value=truncate(initial, limit) if initial else None,
+        initial_value=truncate(text, limit) if text else None,
     )
 
 
-def memo_input(field: MemoField, *, lang: Lang, config: AppConfig, initial: str | None = None) -> InputBlock:
+def memo_input(field: MemoField, *, lang: Lang, config: AppConfig, initial: object = None) -> InputBlock:
     """The labelled input block of one memo field (block_id = the field's value)."""
     return InputBlock(
         block_id=memo_block_id(field),
@@ -132,15 +150,14 @@ def _intro(lang: Lang, config: AppConfig, now: datetime | None) -> ContextBlock:
 
 
 def _section_blocks(
-    section: MemoSection, *, lang: Lang, config: AppConfig, prefill_company: str | None
+    section: MemoSection, *, lang: Lang, config: AppConfig, prefill: HandoffMemo
 ) -> list[Block]:
     blocks: list[Block] = [
         HeaderBlock(text=plain(section_title(lang, section))),
         _context(escape_mrkdwn(t(lang, f"memo.section.{section.value}.intro"))),
     ]
     for field in MEMO_SECTIONS[section]:
-        initial = prefill_company if field is MemoField.COMPANY else None
-        blocks.append(memo_input(field, lang=lang, config=config, initial=initial))
+        blocks.append(memo_input(field, lang=lang, config=config, initial=prefill.value(field)))
     return blocks
 
 
@@ -150,17 +167,23 @@ def build_memo_modal(
     config: AppConfig,
     meta: MemoModalMeta,
     prefill_company: str | None = None,
+    prefill: HandoffMemo | None = None,
     now: datetime | None = None,
 ) -> View:
     """The handoff memo modal, grouped by the seed template's six sections.
 
-    `now`, when given, shows the team's current time beside the time-zone note (the datetimepicker
-    works in the rep's own Slack time zone; FS reads the meeting time in the team's).
+    `prefill` fills every field from an earlier memo (revising a returned toss-up); `prefill_company`
+    only the company (`/tossup Acme Corp`). `now`, when given, shows the team's current time beside the
+    time-zone note (the datetimepicker works in the rep's own Slack time zone; FS reads the meeting
+    time in the team's).
     """
-    company = clean_text(prefill_company)
+    if prefill is None:
+        prefill = HandoffMemo(company=clean_text(prefill_company))
     blocks: list[Block] = [_intro(lang, config, now)]
+    if meta.revises is not None:
+        blocks.append(_context(escape_mrkdwn(t(lang, "memo.revising"))))
     for section in MemoSection:
-        blocks.extend(_section_blocks(section, lang=lang, config=config, prefill_company=company))
+        blocks.extend(_section_blocks(section, lang=lang, config=config, prefill=prefill))
     return build_modal(
         callback_id=CallbackId.HANDOFF_MEMO,
         title=t(lang, "memo.title"),

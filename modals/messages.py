@@ -7,11 +7,20 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, PlainTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.i18n import Lang, t
 from modals.common import EMPTY, company_name
+from modals.ids import ActionId
 from modals.limits import SECTION_TEXT_MAX
 from modals.notice import fs_rep_mrkdwn
 from modals.text import (
@@ -67,7 +76,14 @@ def build_decision_dm(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> 
     if handoff.status is HandoffStatus.RETURNED:
         reason = enum_label(lang, handoff.return_reason) if handoff.return_reason else EMPTY
         note = escape_within(handoff.return_note, NOTE_MAX) if handoff.return_note else EMPTY
-        return _message(t(lang, "message.decision.returned", reason=reason, note=note, **params))
+        text, blocks = _message(t(lang, "message.decision.returned", reason=reason, note=note, **params))
+        revise = ButtonElement(
+            text=PlainTextObject(text=t(lang, "message.button.revise")),
+            action_id=ActionId.HANDOFF_REVISE,
+            value=str(handoff.id),
+            style="primary",
+        )
+        return text, [*blocks, ActionsBlock(elements=[revise])]
     return _message(t(lang, "message.decision.pending", status=enum_label(lang, handoff.status), **params))
 
 
@@ -105,6 +121,11 @@ def build_not_allowed(*, lang: Lang, assignee_id: str | None) -> Message:
     if assignee_id:
         return _message(t(lang, "message.not_allowed.assigned", user=user_mention(assignee_id)))
     return _message(t(lang, "message.not_allowed.unassigned"))
+
+
+def build_not_yours(*, lang: Lang, is_user_id: str) -> Message:
+    """Only the IS rep who tossed it up revises a returned toss-up."""
+    return _message(t(lang, "message.not_yours", user=user_mention(is_user_id)))
 
 
 def build_already_decided(*, handoff: HandoffSnapshot, lang: Lang) -> Message:

@@ -21,6 +21,7 @@ class MemoModalMeta(_Meta):
 
     channel_id: str | None = None
     lang: Lang
+    revises: int | None = None  # the returned toss-up this memo revises
 
 
 class HandoffActionMeta(_Meta):

@@ -133,6 +133,8 @@ def build_notice(
     context = [decision_line(handoff, lang, tz)]
     if memo.handoff_call_wanted:
         context.insert(0, t(lang, "notice.call_wanted"))
+    if handoff.revision_of_id is not None:
+        context.insert(0, t(lang, "notice.revision"))
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "notice.header", company=company), HEADER_TEXT_MAX))),
         SectionBlock(fields=_summary_fields(handoff, lang, tz, lead_sources)),

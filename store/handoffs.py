@@ -56,6 +56,7 @@ class NewHandoff:
     channel_id: str
     memo: HandoffMemo
     lang: str  # the IS rep's language at submission
+    revision_of_id: int | None = None  # the returned toss-up this one revises
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def to_snapshot(row: Handoff) -> HandoffSnapshot:
         notice_ts=row.notice_ts,
         dm_channel_id=row.dm_channel_id,
         dm_ts=row.dm_ts,
+        revision_of_id=row.revision_of_id,
     )
 
 
@@ -150,6 +152,7 @@ async def create_handoff(
                 meeting_at=data.memo.meeting_at,
                 memo=data.memo.model_dump(mode="json"),
                 lang=data.lang,
+                revision_of_id=data.revision_of_id,
                 created_at=now,
                 version=1,
             )

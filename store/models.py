@@ -131,6 +131,8 @@ class Handoff(Base):
     dm_channel_id: Mapped[str | None] = mapped_column(String(64))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)  # incremented on each status change
+    # The returned toss-up this one revises (IS fixed the memo and tossed it up again).
+    revision_of_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="SET NULL"))
 
 
 class HandoffEvent(Base):

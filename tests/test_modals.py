@@ -615,16 +615,48 @@ def test_is_confirmation_links_the_notice_or_says_it_is_saved() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_decision_dm(lang: Lang) -> None:
-    accepted, _ = message_dict(
+    accepted, accepted_blocks = message_dict(
         build_decision_dm(handoff=sample_handoff(HandoffStatus.ACCEPTED), lang=lang, tz=TOKYO)
     )
     assert "<@U0FSREP01>" in accepted and "/tossup" not in accepted
-    returned, _ = message_dict(
+    assert not [b for b in accepted_blocks if b["type"] == "actions"]
+    returned, blocks = message_dict(
         build_decision_dm(handoff=sample_handoff(HandoffStatus.RETURNED), lang=lang, tz=TOKYO)
     )
     assert t(lang, "return_reason.info_missing") in returned
     assert "決裁プロセスを確認してから再度お願いします" in returned
-    assert "/tossup" in returned  # what to do next
+    # what to do next: revise the memo, opened with everything already written
+    assert t(lang, "message.button.revise") in returned
+    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    assert actions["elements"][0]["action_id"] == ActionId.HANDOFF_REVISE
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_memo_modal_prefilled_from_an_earlier_memo(lang: Lang) -> None:
+    memo = sample_memo(handoff_call_wanted=True, fs_user_id="U0FSREP01")
+    meta = MemoModalMeta(channel_id="C0GENERAL", lang=lang, revises=7)
+    view = view_dict(build_memo_modal(lang=lang, config=CONFIG, meta=meta, prefill=memo, now=NOW))
+    # what Slack would send back if the rep submitted it untouched: the very same memo
+    values = {
+        block["block_id"]: {block["element"]["action_id"]: initial_state(block["element"])}
+        for block in input_blocks(view).values()
+    }
+    assert parse_memo_submission(values, config=CONFIG) == memo
+    assert t(lang, "memo.revising") in json.dumps(view, ensure_ascii=False)
+
+
+def initial_state(element: dict[str, Any]) -> dict[str, Any]:
+    """The state Slack reports for an element nobody touched: its initial value."""
+    kind = element["type"]
+    if kind in ("static_select", "radio_buttons"):
+        return {"type": kind, "selected_option": element.get("initial_option")}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": element.get("initial_user")}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": element.get("initial_date")}
+    if kind == "datetimepicker":
+        return {"type": kind, "selected_date_time": element.get("initial_date_time")}
+    return {"type": kind, "value": element.get("initial_value")}
 
 
 def test_not_allowed_names_the_assignee() -> None:

@@ -403,6 +403,60 @@ async def test_return_by_assignee_with_reason(harness: Harness) -> None:
     assert after.return_reason is not None and after.return_reason.value == "bant_incomplete"
 
 
+async def returned(h: Harness, handoff, note: str = "決裁プロセスを確認してください"):
+    await click(h, ActionId.HANDOFF_RETURN, handoff.id, user=FS_USER, ts=handoff.notice_ts)
+    (opened,) = await h.slack.wait_for("views.open")
+    await h.driver.view_submission(
+        CallbackId.RETURN_REASON,
+        {
+            BlockId.RETURN_REASON: {ActionId.RETURN_REASON: static_state("info_missing")},
+            BlockId.RETURN_NOTE: {ActionId.RETURN_NOTE: text_state(note)},
+        },
+        user_id=FS_USER,
+        private_metadata=opened.args["view"]["private_metadata"],
+    )
+    dms = await h.slack.wait_for(
+        "chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}"
+    )
+    return dms[-1]
+
+
+async def test_returned_toss_up_is_revised_from_the_dm_with_the_memo_prefilled(harness: Harness) -> None:
+    h = harness
+    first = await tossed_up(h)
+    dm = await returned(h, first)
+    (revise_button,) = [e for b in dm.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert revise_button["action_id"] == ActionId.HANDOFF_REVISE
+
+    await h.driver.block_action(
+        ActionId.HANDOFF_REVISE, value=revise_button["value"], user_id=OTHER_USER, channel_id=f"D{IS_USER}"
+    )
+    await h.slack.wait_for("chat.postEphemeral")  # only the IS rep revises
+    await h.driver.block_action(
+        ActionId.HANDOFF_REVISE, value=revise_button["value"], user_id=IS_USER, channel_id=f"D{IS_USER}"
+    )
+    opened = await h.slack.wait_for("views.open", count=2)
+    modal = opened[-1].args["view"]
+    assert modal["callback_id"] == CallbackId.HANDOFF_MEMO
+    company = next(b for b in modal["blocks"] if b.get("block_id") == "company")
+    assert company["element"]["initial_value"] == "Acme Corp"
+
+    await h.driver.view_submission(
+        CallbackId.HANDOFF_MEMO,
+        memo_state(answers(h, decision_process="部長起案 → 役員会（12/20）で決裁、稟議書は先方が準備")),
+        user_id=IS_USER,
+        private_metadata=modal["private_metadata"],
+    )
+    notices = await h.slack.wait_for(
+        "chat.postMessage", count=2, where=lambda c: c.args["channel"] == FS_CHANNEL
+    )
+    assert "🔁" in block_text(notices[-1].args["blocks"])
+    async with h.bot.services.sessions() as session:
+        rows = (await session.scalars(select(Handoff).order_by(Handoff.id))).all()
+    assert [r.revision_of_id for r in rows] == [None, first.id]
+    assert [r.status for r in rows] == [HandoffStatus.RETURNED, HandoffStatus.PENDING]
+
+
 async def test_return_modal_refuses_someone_else_on_the_form(harness: Harness) -> None:
     h = harness
     handoff = await tossed_up(h)

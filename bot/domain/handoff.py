@@ -82,3 +82,4 @@ class HandoffSnapshot:
     notice_ts: str | None = None
     dm_channel_id: str | None = None  # the FS rep's DM copy of the notice
     dm_ts: str | None = None
+    revision_of_id: int | None = None  # the returned toss-up this one revises

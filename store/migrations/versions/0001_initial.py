@@ -50,8 +50,15 @@ def upgrade() -> None:
         sa.Column("notice_ts", sa.String(length=32), nullable=True),
         sa.Column("dm_channel_id", sa.String(length=64), nullable=True),
         sa.Column("dm_ts", sa.String(length=32), nullable=True),
+        sa.Column("revision_of_id", sa.Integer(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_handoffs")),
+        sa.ForeignKeyConstraint(
+            ["revision_of_id"],
+            ["handoffs.id"],
+            name=op.f("fk_handoffs_revision_of_id_handoffs"),
+            ondelete="SET NULL",
+        ),
         sa.UniqueConstraint("submission_key", name=op.f("uq_handoffs_submission_key")),
     )
     op.create_index(op.f("ix_handoffs_status"), "handoffs", ["status"])
