@@ -19,7 +19,7 @@ from bot.config import AppConfig
 from bot.delivery import Clock, Delivery, utc_now
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack import LocaleResolver, make_client
+from bot.slack import SlackUsers, make_client
 from handlers import register_all
 from store.db import make_engine, make_sessionmaker, migrate
 
@@ -91,9 +91,9 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
         raise DatabaseUnavailable(f"DATABASE_URL: cannot open the database: {reason}") from exc
     sessions = make_sessionmaker(engine)
     client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    locales = LocaleResolver(client=client, default=config.locale)
-    delivery = Delivery(client=client, sessions=sessions, config=config, locales=locales, clock=clock)
-    services = Services(config=config, sessions=sessions, delivery=delivery, locales=locales, clock=clock)
+    users = SlackUsers(client=client, default=config.locale)
+    delivery = Delivery(client=client, sessions=sessions, config=config, users=users, clock=clock)
+    services = Services(config=config, sessions=sessions, delivery=delivery, users=users, clock=clock)
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",  # unused in Socket Mode

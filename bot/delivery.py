@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig
 from bot.domain.handoff import HandoffSnapshot
 from bot.i18n import Lang
-from bot.slack import LocaleResolver, is_permanent, slack_error_code
+from bot.slack import SlackUsers, is_permanent, slack_error_code
 from modals.messages import (
     build_decision_dm,
     build_is_confirmation,
@@ -91,7 +91,7 @@ class Delivery:
     client: AsyncWebClient
     sessions: async_sessionmaker[AsyncSession]
     config: AppConfig
-    locales: LocaleResolver
+    users: SlackUsers
     clock: Clock = utc_now
     lease: timedelta = timedelta(seconds=120)
     owner: str = field(default_factory=lambda: f"tossup-{uuid.uuid4().hex[:12]}")
@@ -182,7 +182,7 @@ class Delivery:
         """The IS rep must not believe FS saw a notice that Slack refused for good."""
         try:
             handoff = await self._load(item)
-            lang = await self.locales.for_user(handoff.is_user_id)
+            lang = await self.users.lang(handoff.is_user_id)
             text, blocks = build_notice_failed(handoff=handoff, lang=lang, error=error)
             await self._dm(handoff.is_user_id, text, blocks)
         except Exception as exc:
@@ -228,7 +228,7 @@ class Delivery:
     async def _post_notice_dm(self, handoff: HandoffSnapshot) -> None:
         if handoff.dm_ts or not handoff.fs_user_id:
             return
-        lang = await self.locales.for_user(handoff.fs_user_id)
+        lang = await self.users.lang(handoff.fs_user_id)
         await self._post_and_record(handoff, "dm", await self._dm_channel(handoff.fs_user_id), lang)
 
     async def _post_and_record(
@@ -253,7 +253,7 @@ class Delivery:
         if not (handoff.notice_channel_id and handoff.notice_ts):
             raise NotReady("the notice is not posted yet")
         permalink = await self._permalink(handoff.notice_channel_id, handoff.notice_ts)
-        lang = await self.locales.for_user(handoff.is_user_id)
+        lang = await self.users.lang(handoff.is_user_id)
         text, blocks = build_is_confirmation(handoff=handoff, lang=lang, permalink=permalink)
         await self._dm(handoff.is_user_id, text, blocks)
 
@@ -265,13 +265,13 @@ class Delivery:
                 channel=handoff.notice_channel_id, ts=handoff.notice_ts, text=text, blocks=blocks
             )
         if handoff.dm_channel_id and handoff.dm_ts and handoff.fs_user_id:
-            text, blocks = self._notice(handoff, await self.locales.for_user(handoff.fs_user_id))
+            text, blocks = self._notice(handoff, await self.users.lang(handoff.fs_user_id))
             await self.client.chat_update(
                 channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks
             )
 
     async def _tell_is_of_decision(self, handoff: HandoffSnapshot) -> None:
-        lang = await self.locales.for_user(handoff.is_user_id)
+        lang = await self.users.lang(handoff.is_user_id)
         text, blocks = build_decision_dm(handoff=handoff, lang=lang, tz=self.config.tz)
         await self._dm(handoff.is_user_id, text, blocks)
 

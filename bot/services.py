@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
 from bot.delivery import Clock, Delivery
-from bot.slack import LocaleResolver
+from bot.slack import SlackUsers
 
 
 @dataclass(frozen=True)
@@ -16,5 +16,5 @@ class Services:
     config: AppConfig
     sessions: async_sessionmaker[AsyncSession]
     delivery: Delivery
-    locales: LocaleResolver
+    users: SlackUsers
     clock: Clock

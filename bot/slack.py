@@ -67,25 +67,41 @@ def is_permanent(exc: Exception) -> bool:
     return isinstance(exc, SlackApiError) and slack_error_code(exc) in PERMANENT_SLACK_ERRORS
 
 
-@dataclass
-class LocaleResolver:
-    """Which language to speak to a Slack user: the locale Slack reports for them, else the team's.
+@dataclass(frozen=True, slots=True)
+class SlackUser:
+    id: str
+    lang: Lang
+    is_bot: bool
+    deleted: bool
 
-    users.info is asked once per user per `ttl` seconds, and never allowed to make a 3-second
-    deadline slip: past `lookup_timeout` the team's language is used.
+    @property
+    def is_active_person(self) -> bool:
+        return not (self.is_bot or self.deleted)
+
+
+@dataclass
+class SlackUsers:
+    """What the bot needs to know of a Slack user (their language; whether they are a real, active
+    person), from users.info, cached per user for `ttl` seconds.
+
+    A lookup never makes a 3-second deadline slip: past `lookup_timeout` the answer is unknown (None),
+    and the team's language is used. Failures are not cached, so a passing outage pins nothing.
     """
 
     client: AsyncWebClient
     default: Lang
     ttl: float = 3600.0
     lookup_timeout: float = 1.0
-    _cache: dict[str, tuple[float, Lang]] = field(default_factory=dict)
+    _cache: dict[str, tuple[float, SlackUser]] = field(default_factory=dict)
 
-    async def for_user(self, user_id: str | None, *, hint: str | None = None) -> Lang:
+    async def lang(self, user_id: str | None, *, hint: str | None = None) -> Lang:
+        """The language to speak to `user_id`: a locale Slack sent with the request wins."""
         if hint:
             return normalize_locale(hint, self.default)
-        if not user_id:
-            return self.default
+        user = await self.get(user_id) if user_id else None
+        return user.lang if user else self.default
+
+    async def get(self, user_id: str) -> SlackUser | None:
         cached = self._cache.get(user_id)
         now = time.monotonic()
         if cached and now - cached[0] < self.ttl:
@@ -95,9 +111,14 @@ class LocaleResolver:
                 self.client.users_info(user=user_id, include_locale=True), self.lookup_timeout
             )
         except (TimeoutError, SlackApiError, OSError) as exc:
-            # Not cached: a passing outage should not pin the wrong language for an hour.
-            log.info("no locale for %s (%s); using %s", user_id, slack_error_code(exc), self.default)
-            return self.default
-        lang = normalize_locale((response.get("user") or {}).get("locale"), self.default)
-        self._cache[user_id] = (now, lang)
-        return lang
+            log.info("users.info %s failed (%s)", user_id, slack_error_code(exc))
+            return None
+        info = response.get("user") or {}
+        user = SlackUser(
+            id=user_id,
+            lang=normalize_locale(info.get("locale"), self.default),
+            is_bot=bool(info.get("is_bot")) or info.get("id") == "USLACKBOT",
+            deleted=bool(info.get("deleted")),
+        )
+        self._cache[user_id] = (now, user)
+        return user

@@ -28,7 +28,7 @@ def locale_hint(body: dict[str, Any]) -> str | None:
 
 
 async def user_lang(services: Services, body: dict[str, Any]) -> Lang:
-    return await services.locales.for_user(actor_id(body), hint=locale_hint(body))
+    return await services.users.lang(actor_id(body), hint=locale_hint(body))
 
 
 def source_channel(body: dict[str, Any]) -> str | None:

@@ -21,7 +21,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab needs nothing from us
         user_id = str(event["user"])
-        lang = await services.locales.for_user(user_id)
+        lang = await services.users.lang(user_id)
         async with services.sessions() as session:
             tossed_up = await list_handoffs(session=session, is_user_id=user_id, limit=HOME_LIST_SIZE)
             waiting = await list_handoffs(

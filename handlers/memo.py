@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import submission_posts
-from bot.domain.memo import MemoField, validate_memo
+from bot.domain.memo import FieldProblem, MemoField, validate_memo
 from bot.i18n import t
 from bot.services import Services
 from handlers.common import action_handoff_id, actor_id, load_handoff, source_channel, tell, user_lang
@@ -59,6 +59,10 @@ def register(app: AsyncApp, services: Services) -> None:
         problems = validate_memo(
             memo, now=services.clock(), team_tz=config.tz, allowed_lead_sources=config.lead_source_values
         )
+        if memo.fs_user_id and not problems:
+            chosen = await services.users.get(memo.fs_user_id)  # unknown (Slack slow): let it through
+            if chosen is not None and not chosen.is_active_person:
+                problems.append(FieldProblem(MemoField.FS_USER_ID, "error.fs_not_a_person"))
         if problems:
             await ack(response_action="errors", errors=memo_errors(problems, lang))
             return

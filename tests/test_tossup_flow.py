@@ -166,6 +166,16 @@ async def test_invalid_memo_gets_field_errors_and_stores_nothing(harness: Harnes
     await h.slack.assert_no_more("chat.postMessage", count=0)
 
 
+async def test_a_bot_or_deactivated_account_cannot_be_the_fs_rep(harness: Harness) -> None:
+    h = harness
+    h.slack.users["U0BOTTY"] = {"is_bot": True, "real_name": "Some Bot"}
+    h.slack.users["U0GONE1"] = {"deleted": True, "real_name": "Left the company"}
+    for user in ("U0BOTTY", "U0GONE1"):
+        body = (await submit_memo(h, fs_user_id=user)).json()
+        assert body is not None and set(body["errors"]) == {"fs_user_id"}
+    assert await count(h, Handoff) == 0
+
+
 async def test_field_errors_come_in_the_modals_language(harness: Harness) -> None:
     h = harness
     ja = (await submit_memo(h, company=None)).json()
