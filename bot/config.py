@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.domain.options import LocalizedLabel, SelectOption
 from bot.i18n import Lang
+
+__all__ = ["AppConfig", "ConfigError", "LocalizedLabel", "SelectOption", "load_config"]
 
 CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{6,}$")
@@ -33,19 +36,6 @@ def _check_user_ids(ids: list[str]) -> list[str]:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LocalizedLabel(_Strict):
-    ja: Annotated[str, Field(min_length=1, max_length=75)]
-    en: Annotated[str, Field(min_length=1, max_length=75)]
-
-    def get(self, lang: Lang) -> str:
-        return self.ja if lang is Lang.JA else self.en
-
-
-class SelectOption(_Strict):
-    value: Annotated[str, Field(pattern=r"^[a-z0-9_\-]{1,64}$")]
-    label: LocalizedLabel
 
 
 class ChannelsConfig(_Strict):
