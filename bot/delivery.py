@@ -93,7 +93,9 @@ class Delivery:
     config: AppConfig
     users: SlackUsers
     clock: Clock = utc_now
-    lease: timedelta = timedelta(seconds=120)
+    # Longer than the worst single send (3 tries of 10 s plus Retry-After waits): a row is claimed just
+    # before it is sent, so its lease never runs out while it is still being sent.
+    lease: timedelta = timedelta(seconds=300)
     owner: str = field(default_factory=lambda: f"tossup-{uuid.uuid4().hex[:12]}")
     _in_flight: set[asyncio.Task] = field(default_factory=set)
 
@@ -132,18 +134,20 @@ class Delivery:
     async def _drain_due(self, *, handoff_id: int | None) -> int:
         sent = 0
         while True:
+            # One row at a time: rows leased together could outlive their lease while earlier ones wait
+            # on a slow Slack, and another worker would then send the rest a second time.
             async with self.sessions() as session:
                 items = await claim_due(
                     session=session,
                     now=self.clock(),
                     owner=self.owner,
                     lease=self.lease,
+                    limit=1,
                     handoff_id=handoff_id,
                 )
             if not items:
                 return sent
-            for item in items:
-                sent += await self._attempt(item)
+            sent += await self._attempt(items[0])
 
     async def _attempt(self, item: OutboxItem) -> int:
         try:

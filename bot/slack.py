@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 PERMANENT_SLACK_ERRORS = frozenset(
     {
         "account_inactive",
+        "cant_update_message",
+        "edit_window_closed",
+        "message_not_found",
         "cannot_dm_bot",
         "channel_not_found",
         "invalid_auth",
