@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +21,7 @@ from bot.config import AppConfig
 from bot.delivery import Clock, Delivery, utc_now
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack import SlackUsers, make_client
+from bot.slack import SlackUsers, make_client, slack_error_code
 from handlers import register_all
 from store.db import make_engine, make_sessionmaker, migrate
 
@@ -43,7 +45,8 @@ class Bot:
     def web_app(self) -> web.Application:
         """The HTTP side: Slack posts to /slack/events; /healthz answers 200 while the database does."""
         web_app = web.Application()
-        web_app.router.add_post(EVENTS_PATH, self._slack_events)
+        if not self.settings.socket_mode:  # in Socket Mode events arrive over the websocket only
+            web_app.router.add_post(EVENTS_PATH, self._slack_events)
         web_app.router.add_get(HEALTH_PATH, self._health)
         return web_app
 
@@ -71,13 +74,31 @@ class Bot:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def check_slack(self) -> None:
+        """Ask Slack whether the tokens work before serving, so a wrong one is one clear line at start."""
+        client = self.app.client
+        await self._ask_slack("SLACK_BOT_TOKEN", client.auth_test())
+        if self.settings.slack_app_token:
+            await self._ask_slack(
+                "SLACK_APP_TOKEN", client.apps_connections_open(app_token=self.settings.slack_app_token)
+            )
+
+    async def _ask_slack(self, setting: str, call: Awaitable[object]) -> None:
+        try:
+            await call
+        except SlackApiError as exc:
+            raise StartupError(f"{setting}: Slack refused it ({slack_error_code(exc)})") from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            url = self.settings.slack_api_url
+            raise StartupError(f"SLACK_API_URL: cannot reach Slack at {url} ({type(exc).__name__})") from exc
+
     async def close(self) -> None:
         await self.delivery.wait_idle()
         await self.engine.dispose()
 
 
-class DatabaseUnavailable(Exception):
-    """The database named by DATABASE_URL cannot be opened or migrated."""
+class StartupError(Exception):
+    """The bot cannot start: the database or Slack refuses; the message names the setting to check."""
 
 
 async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc_now) -> Bot:
@@ -88,7 +109,7 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
     except (OSError, SQLAlchemyError) as exc:
         await engine.dispose()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DatabaseUnavailable(f"DATABASE_URL: cannot open the database: {reason}") from exc
+        raise StartupError(f"DATABASE_URL: cannot open the database: {reason}") from exc
     sessions = make_sessionmaker(engine)
     client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     users = SlackUsers(client=client, default=config.locale)

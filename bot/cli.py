@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from aiohttp import web
 
-from bot.app import EVENTS_PATH, HEALTH_PATH, Bot, DatabaseUnavailable, build_bot
+from bot.app import EVENTS_PATH, HEALTH_PATH, Bot, StartupError, build_bot
 from bot.config import AppConfig, ConfigError, load_config
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -23,9 +25,25 @@ def _load() -> tuple[Settings, AppConfig]:
     return settings, load_config(settings.tossup_config)
 
 
+async def _until_stopped(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> bool:
+    """Run `work` unless `stop` is set first (then `work` is cancelled); True when `work` finished."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
 async def serve(bot: Bot, *, stop: asyncio.Event | None = None) -> None:
     """Serve until cancelled (or `stop` is set): HTTP events or Socket Mode, plus the retry loop."""
     settings = bot.settings
+    stop = stop or asyncio.Event()
     runner = web.AppRunner(bot.web_app())
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -36,14 +54,15 @@ async def serve(bot: Bot, *, stop: asyncio.Event | None = None) -> None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             socket_handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token)
-            await socket_handler.connect_async()
+            if not await _until_stopped(socket_handler.connect_async(), stop):
+                return  # stopped while still connecting
             log.info("tossup is up in Socket Mode (health on :%s%s)", settings.port, HEALTH_PATH)
         else:
             log.info(
                 "tossup is up: Slack posts to :%s%s (health on %s)", settings.port, EVENTS_PATH, HEALTH_PATH
             )
         async with bot.background():
-            await (stop.wait() if stop is not None else asyncio.Event().wait())
+            await stop.wait()
     finally:
         if socket_handler is not None:
             await socket_handler.close_async()
@@ -53,6 +72,11 @@ async def serve(bot: Bot, *, stop: asyncio.Event | None = None) -> None:
 async def _run() -> None:
     settings, config = _load()
     bot = await build_bot(settings, config)
+    try:
+        await bot.check_slack()
+    except StartupError:
+        await bot.close()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -78,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"tossup: configuration OK (notices go to {config.channels.fs}, language {config.locale})")
             return 0
         asyncio.run(_run())
-    except (SettingsError, ConfigError, DatabaseUnavailable) as exc:
+    except (SettingsError, ConfigError, StartupError) as exc:
         print(f"tossup: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.config import ConfigError, load_config
+from tests.conftest import free_port
+from tests.fake_slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_ENV = {
@@ -116,3 +121,92 @@ def test_unknown_time_zone_is_named(tmp_path: Path) -> None:
     path.write_text("timezone: Mars/Olympus\nchannels:\n  fs: C0FSCHAN\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="timezone: unknown time zone"):
         load_config(path)
+
+
+async def run_cli_async(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env={**clean, **env}, cwd=cwd, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, stderr.decode()
+
+
+def slack_env(slack: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
+    config = write_config(tmp_path / "app.yaml")
+    return {
+        **GOOD_ENV,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "TOSSUP_CONFIG": str(config),
+        "SLACK_API_URL": slack.base_url,
+        "PORT": str(free_port()),
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "extra", "expected"),
+    [
+        ("auth.test", {}, "SLACK_BOT_TOKEN: Slack refused it (invalid_auth)"),
+        (
+            "apps.connections.open",
+            {"SLACK_APP_TOKEN": "xapp-1-x"},
+            "SLACK_APP_TOKEN: Slack refused it (invalid_auth)",
+        ),
+    ],
+)
+async def test_token_slack_refuses_stops_start_with_one_line(
+    slack: FakeSlack, tmp_path: Path, method: str, extra: dict[str, str], expected: str
+) -> None:
+    slack.error_next(method, "invalid_auth")
+    code, stderr = await run_cli_async("run", env=slack_env(slack, tmp_path, **extra), cwd=tmp_path)
+    assert code == 2
+    (line,) = [line for line in stderr.splitlines() if line.startswith("tossup: ")]
+    assert line == f"tossup: {expected}"
+    assert "Traceback" not in stderr
+
+
+async def test_unreachable_slack_stops_start_with_one_line(tmp_path: Path) -> None:
+    env = {
+        **GOOD_ENV,
+        "TOSSUP_CONFIG": str(write_config(tmp_path / "app.yaml")),
+        "SLACK_API_URL": "http://127.0.0.1:1/api/",
+    }
+    code, stderr = await run_cli_async("run", env=env, cwd=tmp_path)
+    assert code == 2
+    (line,) = [line for line in stderr.splitlines() if line.startswith("tossup: ")]
+    assert line.startswith("tossup: SLACK_API_URL: cannot reach Slack at http://127.0.0.1:1/api/")
+
+
+@pytest.mark.parametrize("socket_mode", [False, True])
+async def test_sigterm_stops_the_bot_gracefully(slack: FakeSlack, tmp_path: Path, socket_mode: bool) -> None:
+    env = slack_env(slack, tmp_path, **({"SLACK_APP_TOKEN": "xapp-1-x"} if socket_mode else {}))
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env={**clean, **env}, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+    )
+    health = f"http://127.0.0.1:{env['PORT']}/healthz"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.get(health) as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        else:
+            process.kill()
+            pytest.fail("the bot never answered /healthz")
+        if socket_mode:
+            await slack.wait_socket_connected()
+            async with session.post(f"http://127.0.0.1:{env['PORT']}/slack/events") as response:
+                assert response.status == 404  # events come over the websocket only
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    assert "tossup stopped" in stderr.decode()
