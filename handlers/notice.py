@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import decision_posts, question_post
-from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason, may_decide
+from bot.domain.handoff import EventKind, HandoffSnapshot, Refusal, ReturnReason, decision_refusal
 from bot.i18n import Lang
 from bot.services import Services
 from handlers.common import (
@@ -31,7 +31,7 @@ from modals.decision import (
 )
 from modals.ids import ActionId, BlockId, CallbackId
 from modals.memo_view import build_memo_view
-from modals.messages import build_already_decided, build_handoff_missing, build_not_allowed
+from modals.messages import build_handoff_missing, build_refusal, refusal_form_error
 from modals.metadata import HandoffActionMeta, load_meta
 from store.handoffs import HandoffNotFoundError, decide_handoff, record_event
 
@@ -55,28 +55,20 @@ def register(app: AsyncApp, services: Services) -> None:
             )
         return handoff
 
-    def refusal(handoff: HandoffSnapshot, actor: str, lang: Lang) -> tuple[str, list[Any]] | None:
-        """Why `actor` may not decide on this toss-up, or None when they may."""
-        if handoff.status is not HandoffStatus.PENDING:
-            return build_already_decided(handoff=handoff, lang=lang)
-        allowed = may_decide(
-            actor_id=actor,
-            assignee_id=handoff.fs_user_id,
-            fs_members=config.roles.field_sales,
-            managers=config.roles.managers,
+    def refusal(handoff: HandoffSnapshot | None, actor: str) -> Refusal | None:
+        return decision_refusal(
+            handoff, actor_id=actor, fs_members=config.roles.field_sales, managers=config.roles.managers
         )
-        return None if allowed else build_not_allowed(lang=lang, assignee_id=handoff.fs_user_id)
 
     async def decide(
         handoff: HandoffSnapshot,
         *,
         actor: str,
         decision: EventKind,
-        lang: Lang,
         reason: ReturnReason | None = None,
         note: str | None = None,
-    ) -> tuple[str, list[Any]] | None:
-        """Store the decision and queue its messages; returns a refusal to show instead, if any."""
+    ) -> tuple[Refusal, HandoffSnapshot | None] | None:
+        """Store the decision and queue its messages; a lost race comes back as a refusal to show."""
         async with services.sessions() as session:
             result = await decide_handoff(
                 session=session,
@@ -89,9 +81,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 outbox=decision_posts(handoff_id=handoff.id, decision=decision.value),
             )
         if result.outcome == "not_found":
-            return build_handoff_missing(lang=lang)
-        if result.outcome == "already_decided" and result.handoff is not None:
-            return build_already_decided(handoff=result.handoff, lang=lang)
+            return Refusal.MISSING, None
+        if result.outcome == "already_decided":
+            return Refusal.ALREADY_DECIDED, result.handoff
         return None
 
     def action_meta(body: dict[str, Any], handoff: HandoffSnapshot, lang: Lang) -> HandoffActionMeta:
@@ -109,11 +101,13 @@ def register(app: AsyncApp, services: Services) -> None:
         handoff = await clicked_handoff(body, client, lang)
         if handoff is None:
             return
-        problem = refusal(handoff, actor, lang) or await decide(
-            handoff, actor=actor, decision=EventKind.ACCEPTED, lang=lang
+        problem = refusal(handoff, actor)
+        refused = (
+            (problem, handoff) if problem else await decide(handoff, actor=actor, decision=EventKind.ACCEPTED)
         )
-        if problem is not None:
-            await tell(client, channel=source_channel(body), user=actor, message=problem)
+        if refused is not None:
+            message = build_refusal(refused[0], handoff=refused[1], lang=lang)
+            await tell(client, channel=source_channel(body), user=actor, message=message)
             return
         await services.delivery.deliver_for(handoff.id)
 
@@ -124,9 +118,10 @@ def register(app: AsyncApp, services: Services) -> None:
         handoff = await clicked_handoff(body, client, lang)
         if handoff is None:
             return
-        problem = refusal(handoff, actor, lang)
+        problem = refusal(handoff, actor)
         if problem is not None:
-            await tell(client, channel=source_channel(body), user=actor, message=problem)
+            message = build_refusal(problem, handoff=handoff, lang=lang)
+            await tell(client, channel=source_channel(body), user=actor, message=message)
             return
         view = build_return_modal(
             lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or ""
@@ -143,21 +138,20 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         actor = actor_id(body)
         handoff = await load_handoff(services, meta.handoff_id)
-        problem = (
-            build_handoff_missing(lang=meta.lang) if handoff is None else refusal(handoff, actor, meta.lang)
-        )
-        if problem is None and handoff is not None:
-            problem = await decide(
+        problem = refusal(handoff, actor)
+        refused = (problem, handoff) if problem or handoff is None else None
+        if refused is None and handoff is not None:
+            refused = await decide(
                 handoff,
                 actor=actor,
                 decision=EventKind.RETURNED,
-                lang=meta.lang,
                 reason=submission.reason,
                 note=submission.note,
             )
-        if problem is not None:
-            # Said on the form itself, where the rep is looking.
-            await ack(response_action="errors", errors={BlockId.RETURN_REASON.value: problem[0]})
+        if refused is not None:
+            # Said on the form itself, where the rep is looking (plain text: Slack shows no markup there).
+            error = refusal_form_error(refused[0], handoff=refused[1], lang=meta.lang)
+            await ack(response_action="errors", errors={BlockId.RETURN_REASON.value: error})
             return
         await ack()
         await services.delivery.deliver_for(meta.handoff_id)

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.handoff import HandoffSnapshot, HandoffStatus, Refusal
 from bot.i18n import Lang, t
 from modals.common import EMPTY, company_name
 from modals.ids import ActionId
@@ -115,6 +115,29 @@ def build_notice_failed(*, handoff: HandoffSnapshot, lang: Lang, error: str) -> 
             error=escape_within(error, 100),
         )
     )
+
+
+def build_refusal(refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: Lang) -> Message:
+    """Why the clicker cannot accept or return this toss-up (an ephemeral, in mrkdwn)."""
+    if refusal is Refusal.MISSING or handoff is None:
+        return build_handoff_missing(lang=lang)
+    if refusal is Refusal.ALREADY_DECIDED:
+        return build_already_decided(handoff=handoff, lang=lang)
+    return build_not_allowed(lang=lang, assignee_id=handoff.fs_user_id)
+
+
+def refusal_form_error(refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: Lang) -> str:
+    """The same refusal as a modal field error: Slack shows those as plain text (no mentions, no markup)."""
+    if refusal is Refusal.MISSING or handoff is None:
+        return t(lang, "message.form.missing")
+    if refusal is Refusal.ALREADY_DECIDED:
+        return t(
+            lang,
+            "message.form.already_decided",
+            company=truncate(company_name(handoff.memo, lang), COMPANY_MAX),
+            status=enum_label(lang, handoff.status),
+        )
+    return t(lang, "message.form.not_allowed")
 
 
 def build_not_allowed(*, lang: Lang, assignee_id: str | None) -> Message:

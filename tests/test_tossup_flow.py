@@ -485,10 +485,34 @@ async def test_return_modal_refuses_someone_else_on_the_form(harness: Harness) -
         private_metadata=meta,
     )
     body = response.json()
-    assert (
-        body is not None and body["response_action"] == "errors" and BlockId.RETURN_REASON in body["errors"]
-    )
+    assert body is not None and body["response_action"] == "errors"
+    error = body["errors"][BlockId.RETURN_REASON]
+    assert "<@" not in error and "*" not in error  # field errors are plain text in Slack
     assert (await only_handoff(h)).status is HandoffStatus.PENDING
+
+
+async def test_return_form_after_someone_accepted_says_so_in_plain_text(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h, company="Acme & <Co>")
+    meta = dump_meta(
+        HandoffActionMeta(
+            handoff_id=handoff.id, channel_id=FS_CHANNEL, message_ts=handoff.notice_ts, lang="en"
+        )
+    )
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=MANAGER)  # while the FS rep fills in the form
+    await h.slack.wait_for("chat.update")
+    response = await h.driver.view_submission(
+        CallbackId.RETURN_REASON,
+        {
+            BlockId.RETURN_REASON: {ActionId.RETURN_REASON: static_state("other")},
+            BlockId.RETURN_NOTE: {ActionId.RETURN_NOTE: text_state("too late")},
+        },
+        user_id=FS_USER,
+        private_metadata=meta,
+    )
+    error = (response.json() or {})["errors"][BlockId.RETURN_REASON]
+    assert "Acme & <Co>" in error and "Accepted" in error
+    assert (await only_handoff(h)).status is HandoffStatus.ACCEPTED
 
 
 async def test_unassigned_toss_up_may_be_accepted_by_anyone(harness: Harness) -> None:

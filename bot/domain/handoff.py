@@ -41,6 +41,14 @@ DECISIONS: dict[EventKind, HandoffStatus] = {
 }
 
 
+class Refusal(StrEnum):
+    """Why someone cannot accept or return a toss-up."""
+
+    MISSING = "missing"  # no such toss-up (deleted, another workspace's)
+    ALREADY_DECIDED = "already_decided"
+    NOT_ALLOWED = "not_allowed"  # not the assigned FS rep, an FS member or a manager
+
+
 def may_decide(
     *,
     actor_id: str,
@@ -83,3 +91,21 @@ class HandoffSnapshot:
     dm_channel_id: str | None = None  # the FS rep's DM copy of the notice
     dm_ts: str | None = None
     revision_of_id: int | None = None  # the returned toss-up this one revises
+
+
+def decision_refusal(
+    handoff: HandoffSnapshot | None,
+    *,
+    actor_id: str,
+    fs_members: Collection[str] = (),
+    managers: Collection[str] = (),
+) -> Refusal | None:
+    """Why `actor_id` cannot decide on `handoff` now, or None when they can."""
+    if handoff is None:
+        return Refusal.MISSING
+    if handoff.status is not HandoffStatus.PENDING:
+        return Refusal.ALREADY_DECIDED
+    allowed = may_decide(
+        actor_id=actor_id, assignee_id=handoff.fs_user_id, fs_members=fs_members, managers=managers
+    )
+    return None if allowed else Refusal.NOT_ALLOWED
