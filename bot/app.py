@@ -122,9 +122,5 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
         raise_error_for_unhandled_request=False,
     )
 
-    @app.error
-    async def on_error(error: Exception, body: dict) -> None:
-        log.exception("unhandled error in a listener (type=%s)", body.get("type"), exc_info=error)
-
     register_all(app, services)
     return Bot(settings=settings, services=services, app=app, engine=engine)

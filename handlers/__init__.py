@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import command, home, memo, notice
+from handlers import command, errors, home, memo, notice
 
 
 def register_all(app: AsyncApp, services: Services) -> None:
-    for group in (command, memo, notice, home):
+    for group in (errors, command, memo, notice, home):
         group.register(app, services)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.handoff import HandoffSnapshot
@@ -65,10 +66,29 @@ async def load_handoff(services: Services, handoff_id: int | None) -> HandoffSna
 
 
 async def tell(
-    client: AsyncWebClient, *, channel: str | None, user: str, message: tuple[str, list[Any]]
+    client: AsyncWebClient,
+    *,
+    respond: AsyncRespond | None = None,
+    channel: str | None,
+    user: str,
+    message: tuple[str, list[Any]],
 ) -> None:
-    """An ephemeral answer where the user is; falls back to a DM when the channel refuses it."""
+    """A private answer where the user is.
+
+    First through the request's response_url (works in any channel, even one the bot never joined),
+    then chat.postEphemeral in `channel`, and last a DM, so the answer always arrives somewhere.
+    """
     text, blocks = message
+    if respond is not None and respond.response_url:
+        try:
+            answer = await respond(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            )
+            if answer.status_code == 200:
+                return
+            log.info("response_url answered %s; trying an ephemeral", answer.status_code)
+        except Exception as exc:
+            log.info("response_url failed (%s); trying an ephemeral", type(exc).__name__)
     if channel:
         try:
             await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)

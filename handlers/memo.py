@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import submission_posts
@@ -26,7 +27,9 @@ def register(app: AsyncApp, services: Services) -> None:
     config = services.config
 
     @app.action(ActionId.HANDOFF_REVISE)
-    async def revise(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def revise(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         """From the IS rep's DM about a return: the memo again, filled in, to fix and toss up anew."""
         await ack()
         actor, lang = actor_id(body), await user_lang(services, body)
@@ -37,7 +40,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 if handoff is None
                 else build_not_yours(lang=lang, is_user_id=handoff.is_user_id)
             )
-            await tell(client, channel=source_channel(body), user=actor, message=problem)
+            await tell(client, respond=respond, channel=source_channel(body), user=actor, message=problem)
             return
         view = build_memo_modal(
             lang=lang,

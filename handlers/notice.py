@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import decision_posts, question_post
@@ -42,13 +43,14 @@ def register(app: AsyncApp, services: Services) -> None:
     config = services.config
 
     async def clicked_handoff(
-        body: dict[str, Any], client: AsyncWebClient, lang: Lang
+        body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, lang: Lang
     ) -> HandoffSnapshot | None:
         """The toss-up behind a notice button; when it is gone the clicker is told so and None returned."""
         handoff = await load_handoff(services, action_handoff_id(body))
         if handoff is None:
             await tell(
                 client,
+                respond=respond,
                 channel=source_channel(body),
                 user=actor_id(body),
                 message=build_handoff_missing(lang=lang),
@@ -95,10 +97,12 @@ def register(app: AsyncApp, services: Services) -> None:
         )
 
     @app.action(ActionId.HANDOFF_ACCEPT)
-    async def accept(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def accept(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         await ack()
         actor, lang = actor_id(body), await user_lang(services, body)
-        handoff = await clicked_handoff(body, client, lang)
+        handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is None:
             return
         problem = refusal(handoff, actor)
@@ -107,21 +111,23 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         if refused is not None:
             message = build_refusal(refused[0], handoff=refused[1], lang=lang)
-            await tell(client, channel=source_channel(body), user=actor, message=message)
+            await tell(client, respond=respond, channel=source_channel(body), user=actor, message=message)
             return
         await services.delivery.deliver_for(handoff.id)
 
     @app.action(ActionId.HANDOFF_RETURN)
-    async def open_return(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def open_return(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         await ack()
         actor, lang = actor_id(body), await user_lang(services, body)
-        handoff = await clicked_handoff(body, client, lang)
+        handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is None:
             return
         problem = refusal(handoff, actor)
         if problem is not None:
             message = build_refusal(problem, handoff=handoff, lang=lang)
-            await tell(client, channel=source_channel(body), user=actor, message=message)
+            await tell(client, respond=respond, channel=source_channel(body), user=actor, message=message)
             return
         view = build_return_modal(
             lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or ""
@@ -157,10 +163,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await services.delivery.deliver_for(meta.handoff_id)
 
     @app.action(ActionId.HANDOFF_ASK)
-    async def open_question(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def open_question(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         await ack()
         lang = await user_lang(services, body)
-        handoff = await clicked_handoff(body, client, lang)
+        handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is None:
             return
         view = build_question_modal(
@@ -204,10 +212,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await services.delivery.deliver_for(meta.handoff_id)
 
     @app.action(ActionId.HANDOFF_VIEW)
-    async def view_memo(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def view_memo(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         await ack()
         lang = await user_lang(services, body)
-        handoff = await clicked_handoff(body, client, lang)
+        handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is None:
             return
         view = build_memo_view(handoff=handoff, lang=lang, tz=config.tz, config=config)

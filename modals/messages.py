@@ -171,5 +171,9 @@ def build_handoff_missing(*, lang: Lang) -> Message:
     return _message(t(lang, "message.handoff_missing"))
 
 
+def build_modal_failed(*, lang: Lang) -> Message:
+    return _message(t(lang, "handler.modal_failed"))
+
+
 def build_internal_error(*, lang: Lang) -> Message:
     return _message(t(lang, "message.internal_error"))

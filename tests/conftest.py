@@ -109,7 +109,7 @@ async def harness(slack: FakeSlack, tmp_path, config: AppConfig, backend: str) -
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     url = f"http://127.0.0.1:{port}"
-    driver = SlackDriver(url, SIGNING_SECRET)
+    driver = SlackDriver(url, SIGNING_SECRET, response_url_base=slack.response_url_base)
     try:
         yield Harness(slack=slack, bot=bot, driver=driver, clock=clock, url=url)
     finally:

@@ -647,6 +647,11 @@ class FakeSlack:
         except ValueError:
             body = {}
         args = {**(body if isinstance(body, dict) else {}), "response_url_id": request.match_info["rid"]}
+        failure = self._take_failure("response_url")
+        if failure is not None:  # e.g. an expired response_url: Slack answers 404 "expired_url"
+            status = failure.status if failure.status != 200 else 404
+            self._record(Call("response_url", args, dict(request.headers), status, {"ok": False}))
+            return web.Response(status=status, text=failure.error or "expired_url")
         self._record(Call("response_url", args, dict(request.headers), 200, {"ok": True}))
         return web.Response(text="ok")
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from bot.domain.handoff import EventKind, HandoffStatus
 from bot.domain.memo import REQUIRED_FIELDS, MemoField
+from bot.i18n import Lang, t
 from modals.ids import ActionId, BlockId, CallbackId
 from modals.metadata import HandoffActionMeta, MemoModalMeta, dump_meta
 from store.handoffs import get_handoff, list_events
@@ -127,6 +128,15 @@ async def test_slash_speaks_the_users_language(harness: Harness) -> None:
     await harness.driver.slash(user_id=IS_USER)  # ja-JP
     calls = await harness.slack.wait_for("views.open", count=2)
     assert calls[1].args["view"]["title"]["text"] != english
+
+
+async def test_a_modal_that_cannot_open_is_explained_to_the_user(harness: Harness) -> None:
+    h = harness
+    h.slack.error_next("views.open", "trigger_expired")
+    await h.driver.slash("Acme", user_id=FS_USER)
+    (private,) = await h.slack.wait_for("response_url")
+    assert private.args["response_type"] == "ephemeral"
+    assert private.args["text"] == t(Lang.EN, "handler.modal_failed")
 
 
 async def test_slash_help_answers_ephemerally(harness: Harness) -> None:
@@ -328,10 +338,20 @@ async def test_accept_by_someone_else_is_refused_ephemerally(harness: Harness) -
     h = harness
     handoff = await tossed_up(h)
     await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=OTHER_USER, ts=handoff.notice_ts)
-    (ephemeral,) = await h.slack.wait_for("chat.postEphemeral")
-    assert ephemeral.args["user"] == OTHER_USER and ephemeral.args["channel"] == FS_CHANNEL
+    (private,) = await h.slack.wait_for("response_url")  # works even where the bot never joined
+    assert private.args["response_type"] == "ephemeral" and private.args["replace_original"] is False
+    assert f"<@{FS_USER}>" in private.args["text"]  # who may decide instead
     await h.slack.assert_no_more("chat.update", count=0)
     assert (await only_handoff(h)).status is HandoffStatus.PENDING
+
+
+async def test_refusal_falls_back_to_an_ephemeral_when_the_response_url_fails(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    h.slack.error_next("response_url", "expired_url")
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=OTHER_USER, ts=handoff.notice_ts)
+    (ephemeral,) = await h.slack.wait_for("chat.postEphemeral")
+    assert ephemeral.args["user"] == OTHER_USER and ephemeral.args["channel"] == FS_CHANNEL
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -366,8 +386,8 @@ async def test_second_accept_is_told_it_was_already_decided(harness: Harness) ->
     await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER)
     await h.slack.wait_for("chat.update")
     await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=MANAGER)
-    (ephemeral,) = await h.slack.wait_for("chat.postEphemeral")
-    assert ephemeral.args["user"] == MANAGER
+    (private,) = await h.slack.wait_for("response_url")
+    assert f"<@{FS_USER}>" in private.args["text"]  # who accepted it
     async with h.bot.services.sessions() as session:
         events = await list_events(session=session, handoff_id=handoff.id)
     assert [e.kind for e in events].count(EventKind.ACCEPTED) == 1
@@ -441,7 +461,7 @@ async def test_returned_toss_up_is_revised_from_the_dm_with_the_memo_prefilled(h
     await h.driver.block_action(
         ActionId.HANDOFF_REVISE, value=revise_button["value"], user_id=OTHER_USER, channel_id=f"D{IS_USER}"
     )
-    await h.slack.wait_for("chat.postEphemeral")  # only the IS rep revises
+    await h.slack.wait_for("response_url")  # only the IS rep revises
     await h.driver.block_action(
         ActionId.HANDOFF_REVISE, value=revise_button["value"], user_id=IS_USER, channel_id=f"D{IS_USER}"
     )

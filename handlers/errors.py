@@ -1,0 +1,35 @@
+"""When a listener fails after it acked, the person who clicked still hears about it, calmly."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from handlers.common import actor_id, source_channel, tell, user_lang
+from modals.messages import build_internal_error, build_modal_failed
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.error
+    async def on_error(
+        error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        log.error("listener failed (%s)", body.get("type") or body.get("command"), exc_info=error)
+        user = actor_id(body)
+        if not user or body.get("type") == "view_submission":
+            return  # a failed submission is shown by Slack on the form itself
+        lang = await user_lang(services, body)
+        if isinstance(error, SlackApiError) and error.response.api_url.endswith("views.open"):
+            message = build_modal_failed(lang=lang)
+        else:
+            message = build_internal_error(lang=lang)
+        channel = source_channel(body) or body.get("channel_id")
+        await tell(client, respond=respond, channel=channel, user=user, message=message)
