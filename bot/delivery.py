@@ -31,6 +31,7 @@ from modals.messages import (
     build_decision_dm,
     build_is_confirmation,
     build_notice_failed,
+    build_question_dm,
     build_question_message,
 )
 from modals.notice import build_notice
@@ -53,6 +54,7 @@ class PostKind(StrEnum):
     NOTICE_REFRESH = "notice_refresh"  # chat.update of both notices after a decision
     DECISION_DM = "decision_dm"  # accepted / returned, to the IS rep
     QUESTION = "question"  # an FS question in the notice's thread
+    QUESTION_DM = "question_dm"  # the same question to the IS rep, with a link to the thread
 
 
 class NotReady(Exception):
@@ -78,12 +80,13 @@ def decision_posts(*, handoff_id: int, decision: str) -> list[NewOutbox]:
     ]
 
 
-def question_post(*, handoff_id: int, question_key: str, asker_id: str, question: str) -> NewOutbox:
-    return NewOutbox(
-        kind=PostKind.QUESTION,
-        dedupe_key=f"{PostKind.QUESTION}:{handoff_id}:{question_key}",
-        payload={"asker_id": asker_id, "question": question},
-    )
+def question_posts(*, handoff_id: int, question_key: str, asker_id: str, question: str) -> list[NewOutbox]:
+    """An FS question: in the notice's thread, and to the IS rep, who may not be in the FS channel."""
+    payload = {"asker_id": asker_id, "question": question}
+    return [
+        NewOutbox(kind=kind, dedupe_key=f"{kind}:{handoff_id}:{question_key}", payload=payload)
+        for kind in (PostKind.QUESTION, PostKind.QUESTION_DM)
+    ]
 
 
 @dataclass
@@ -216,6 +219,8 @@ class Delivery:
                 await self._tell_is_of_decision(handoff)
             case PostKind.QUESTION:
                 await self._post_question(handoff, item.payload)
+            case PostKind.QUESTION_DM:
+                await self._tell_is_of_question(handoff, item.payload)
             case _:
                 raise ValueError(f"unknown outbox kind {item.kind!r}")
 
@@ -291,6 +296,20 @@ class Delivery:
         await self.client.chat_postMessage(
             channel=handoff.notice_channel_id, thread_ts=handoff.notice_ts, text=text, blocks=blocks
         )
+
+    async def _tell_is_of_question(self, handoff: HandoffSnapshot, payload: dict) -> None:
+        if not (handoff.notice_channel_id and handoff.notice_ts):
+            raise NotReady("the notice is not posted yet")
+        permalink = await self._permalink(handoff.notice_channel_id, handoff.notice_ts)
+        lang = await self.users.lang(handoff.is_user_id)
+        text, blocks = build_question_dm(
+            handoff=handoff,
+            lang=lang,
+            asker_id=str(payload["asker_id"]),
+            question=str(payload["question"]),
+            permalink=permalink,
+        )
+        await self._dm(handoff.is_user_id, text, blocks)
 
     async def _dm(self, user_id: str, text: str, blocks: list) -> None:
         channel = await self._dm_channel(user_id)

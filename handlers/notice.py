@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import decision_posts, question_post
+from bot.delivery import decision_posts, question_posts
 from bot.domain.handoff import EventKind, HandoffSnapshot, Refusal, ReturnReason, decision_refusal
 from bot.i18n import Lang
 from bot.services import Services
@@ -195,14 +195,9 @@ def register(app: AsyncApp, services: Services) -> None:
                     actor_id=actor,
                     now=services.clock(),
                     detail={"question": question},
-                    outbox=[
-                        question_post(
-                            handoff_id=meta.handoff_id,
-                            question_key=view["id"],
-                            asker_id=actor,
-                            question=question,
-                        )
-                    ],
+                    outbox=question_posts(
+                        handoff_id=meta.handoff_id, question_key=view["id"], asker_id=actor, question=question
+                    ),
                 )
         except HandoffNotFoundError:
             missing, _ = build_handoff_missing(lang=meta.lang)

@@ -117,6 +117,22 @@ def build_notice_failed(*, handoff: HandoffSnapshot, lang: Lang, error: str) -> 
     )
 
 
+def build_question_dm(
+    *, handoff: HandoffSnapshot, lang: Lang, asker_id: str, question: str, permalink: str | None
+) -> Message:
+    """To the IS rep, who may not be in the FS channel: the question, and where to answer it."""
+    params = {"asker": user_mention(asker_id), "company": _company(handoff, lang)}
+    if permalink:
+        lead = t(lang, "message.question.dm", link=escape_mrkdwn(permalink), **params)
+    else:
+        lead = t(lang, "message.question.dm_no_link", channel=channel_mention(handoff.channel_id), **params)
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=lead)),
+        SectionBlock(text=PlainTextObject(text=truncate(question, SECTION_TEXT_MAX), emoji=False)),
+    ]
+    return f"{lead}\n{escape_within(question, SECTION_TEXT_MAX)}", blocks
+
+
 def build_refusal(refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: Lang) -> Message:
     """Why the clicker cannot accept or return this toss-up (an ephemeral, in mrkdwn)."""
     if refusal is Refusal.MISSING or handoff is None:

@@ -562,6 +562,11 @@ async def test_question_lands_in_the_notice_thread_mentioning_is(harness: Harnes
     )
     content = block_text(reply.args["blocks"]) + reply.args.get("text", "")
     assert f"<@{IS_USER}>" in content and "決裁者の方は商談に同席されますか？" in content
+    dms = await h.slack.wait_for(
+        "chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}"
+    )
+    dm = block_text(dms[-1].args["blocks"])  # the IS rep may not be in the FS channel: a DM links the thread
+    assert "決裁者の方は商談に同席されますか？" in dm and "https://fake.slack.test/archives/" in dm
     async with h.bot.services.sessions() as session:
         events = await list_events(session=session, handoff_id=handoff.id)
     assert EventKind.QUESTION_ASKED in [e.kind for e in events]
@@ -582,7 +587,8 @@ async def test_same_question_submitted_twice_is_asked_once(harness: Harness) -> 
         )
         assert response.status == 200
     await h.slack.wait_for("chat.postMessage", where=lambda c: c.args.get("thread_ts") == handoff.notice_ts)
-    await h.slack.assert_no_more("chat.postMessage", count=4)  # notice, FS DM, IS confirmation, one question
+    # notice, FS DM, IS confirmation, then the question once: in the thread and to the IS rep
+    await h.slack.assert_no_more("chat.postMessage", count=5)
     async with h.bot.services.sessions() as session:
         events = await list_events(session=session, handoff_id=handoff.id)
     assert [e.kind for e in events].count(EventKind.QUESTION_ASKED) == 1
