@@ -19,8 +19,8 @@ from bot.i18n import Lang
 
 __all__ = ["AppConfig", "ConfigError", "LocalizedLabel", "SelectOption", "load_config"]
 
-CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{6,}$")
-USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{6,}$")
+CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class ConfigError(Exception):

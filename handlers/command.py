@@ -7,10 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.handoff import may_toss_up
 from bot.services import Services
-from handlers.common import user_lang
+from handlers.common import actor_id, user_lang
 from modals.memo import build_memo_modal
-from modals.messages import build_help
+from modals.messages import build_help, build_not_inside_sales
 from modals.metadata import MemoModalMeta
 
 HELP_WORDS = frozenset({"help", "ヘルプ", "-h", "--help"})
@@ -25,6 +26,11 @@ def register(app: AsyncApp, services: Services) -> None:
         if text.lower() in HELP_WORDS:
             help_text, blocks = build_help(lang=lang)
             await ack(text=help_text, blocks=blocks, response_type="ephemeral")
+            return
+        roles = services.config.roles
+        if not may_toss_up(actor_id=actor_id(body), inside_sales=roles.inside_sales, managers=roles.managers):
+            refusal_text, blocks = build_not_inside_sales(lang=lang)
+            await ack(text=refusal_text, blocks=blocks, response_type="ephemeral")
             return
         await ack()
         view = build_memo_modal(

@@ -10,6 +10,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import submission_posts
+from bot.domain.handoff import may_toss_up
 from bot.domain.memo import FieldProblem, MemoField, validate_memo
 from bot.i18n import t
 from bot.services import Services
@@ -58,6 +59,13 @@ def register(app: AsyncApp, services: Services) -> None:
         except ValueError:
             meta = MemoModalMeta(lang=config.locale)
         lang = meta.lang
+        roles = config.roles
+        if not may_toss_up(actor_id=actor_id(body), inside_sales=roles.inside_sales, managers=roles.managers):
+            await ack(
+                response_action="errors",
+                errors={MemoField.COMPANY.value: t(lang, "message.form.not_inside_sales")},
+            )
+            return
         memo = parse_memo_submission(view["state"]["values"], config=config)
         problems = validate_memo(
             memo, now=services.clock(), team_tz=config.tz, allowed_lead_sources=config.lead_source_values

@@ -179,6 +179,10 @@ def build_already_decided(*, handoff: HandoffSnapshot, lang: Lang) -> Message:
     )
 
 
+def build_not_inside_sales(*, lang: Lang) -> Message:
+    return _message(t(lang, "message.not_inside_sales"))
+
+
 def build_help(*, lang: Lang) -> Message:
     return _message(t(lang, "message.help"))
 

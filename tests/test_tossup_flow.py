@@ -20,7 +20,16 @@ from modals.ids import ActionId, BlockId, CallbackId
 from modals.metadata import HandoffActionMeta, MemoModalMeta, dump_meta
 from store.handoffs import get_handoff, list_events
 from store.models import Handoff, OutboxMessage
-from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, OTHER_USER, SIGNING_SECRET, Harness
+from tests.conftest import (
+    FS_CHANNEL,
+    FS_USER,
+    IS_USER,
+    MANAGER,
+    OTHER_USER,
+    SIGNING_SECRET,
+    Harness,
+    team_config,
+)
 from tests.db_fixtures import BACKENDS
 from tests.memo_state import full_memo_answers, memo_state
 from tests.slack_driver import sign, static_state, text_state
@@ -137,6 +146,27 @@ async def test_a_modal_that_cannot_open_is_explained_to_the_user(harness: Harnes
     (private,) = await h.slack.wait_for("response_url")
     assert private.args["response_type"] == "ephemeral"
     assert private.args["text"] == t(Lang.EN, "handler.modal_failed")
+
+
+@pytest.mark.parametrize("config", [team_config(roles={"inside_sales": [IS_USER]})])
+async def test_with_is_members_configured_only_they_toss_up(harness: Harness) -> None:
+    h = harness
+    refused = (await h.driver.slash("Acme", user_id=OTHER_USER)).json()
+    assert refused is not None and refused["response_type"] == "ephemeral"
+    assert "roles.inside_sales" in refused["text"]
+    await h.slack.assert_no_more("views.open", count=0)
+    body = (
+        await h.driver.view_submission(
+            CallbackId.HANDOFF_MEMO,
+            memo_state(answers(h)),
+            user_id=OTHER_USER,
+            private_metadata=memo_meta("en"),
+        )
+    ).json()
+    assert body is not None and set(body["errors"]) == {"company"}
+    assert await count(h, Handoff) == 0
+    await h.driver.slash("Acme", user_id=IS_USER)
+    await h.slack.wait_for("views.open")
 
 
 async def test_slash_help_answers_ephemerally(harness: Harness) -> None:

@@ -49,6 +49,11 @@ class Refusal(StrEnum):
     NOT_ALLOWED = "not_allowed"  # not the assigned FS rep, an FS member or a manager
 
 
+def may_toss_up(*, actor_id: str, inside_sales: Collection[str] = (), managers: Collection[str] = ()) -> bool:
+    """With IS members configured only they (and managers) toss up; with none, anyone does."""
+    return not inside_sales or actor_id in inside_sales or actor_id in managers
+
+
 def may_decide(
     *,
     actor_id: str,
