@@ -15,7 +15,9 @@ from aiohttp import web
 
 from bot.app import EVENTS_PATH, HEALTH_PATH, Bot, StartupError, build_bot
 from bot.config import AppConfig, ConfigError, load_config
+from bot.delivery import queue_notice_repost, utc_now
 from bot.settings import Settings, SettingsError, load_settings
+from store.db import make_engine, make_sessionmaker, migrate
 
 log = logging.getLogger("tossup")
 
@@ -89,17 +91,39 @@ async def _run() -> None:
         log.info("tossup stopped")
 
 
+async def _repost(handoff_id: int) -> str:
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        outcome = await queue_notice_repost(make_sessionmaker(engine), handoff_id=handoff_id, now=utc_now())
+    finally:
+        await engine.dispose()
+    return {
+        "queued": f"toss-up {handoff_id}: notice queued; the running bot posts it at its next retry poll",
+        "already_posted": f"toss-up {handoff_id}: its notice is already posted; nothing to do",
+        "not_found": f"toss-up {handoff_id}: no such toss-up",
+    }[outcome]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tossup", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the bot (the default)")
     sub.add_parser("check", help="validate the environment and app.yaml, then exit")
+    repost = sub.add_parser("repost", help="post a toss-up's notice again after Slack refused it for good")
+    repost.add_argument(
+        "handoff_id", type=int, help="the toss-up's number (in the bot's log and the database)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "check":
             _, config = _load()
             print(f"tossup: configuration OK (notices go to {config.channels.fs}, language {config.locale})")
+            return 0
+        if args.command == "repost":
+            print(f"tossup: {asyncio.run(_repost(args.handoff_id))}")
             return 0
         asyncio.run(_run())
     except (SettingsError, ConfigError, StartupError) as exc:

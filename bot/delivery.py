@@ -36,7 +36,7 @@ from modals.messages import (
 )
 from modals.notice import build_notice
 from store.handoffs import NewOutbox, get_handoff, record_notice
-from store.outbox import OutboxItem, claim_due, mark_done, mark_failed
+from store.outbox import OutboxItem, claim_due, enqueue, give_up_waiting, mark_done, mark_failed
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,37 @@ def submission_posts(*, submission_key: str, has_assignee: bool) -> list[NewOutb
         kinds.append(PostKind.NOTICE_DM)
     kinds.append(PostKind.IS_CONFIRMATION)
     return [NewOutbox(kind=kind, dedupe_key=f"{kind}:{submission_key}") for kind in kinds]
+
+
+# Posts that need the channel notice to exist (a link to it, a reply in its thread).
+NEEDS_NOTICE = (PostKind.IS_CONFIRMATION, PostKind.QUESTION, PostKind.QUESTION_DM)
+
+
+def repost_notice(*, handoff_id: int, attempt_key: str) -> list[NewOutbox]:
+    """Post a toss-up's channel notice again after it was given up (say, once the bot is invited)."""
+    return [
+        NewOutbox(kind=kind, dedupe_key=f"{kind}:repost:{handoff_id}:{attempt_key}")
+        for kind in (PostKind.NOTICE_CHANNEL, PostKind.IS_CONFIRMATION)
+    ]
+
+
+async def queue_notice_repost(
+    sessions: async_sessionmaker[AsyncSession], *, handoff_id: int, now: datetime
+) -> Literal["queued", "already_posted", "not_found"]:
+    """Queue a toss-up's channel notice again (`tossup repost`); the delivery loop sends it."""
+    async with sessions() as session:
+        handoff = await get_handoff(session=session, handoff_id=handoff_id)
+        if handoff is None:
+            return "not_found"
+        if handoff.notice_ts:
+            return "already_posted"
+        await enqueue(
+            session=session,
+            messages=repost_notice(handoff_id=handoff_id, attempt_key=uuid.uuid4().hex[:12]),
+            handoff_id=handoff_id,
+            now=now,
+        )
+    return "queued"
 
 
 def decision_posts(*, handoff_id: int, decision: str) -> list[NewOutbox]:
@@ -182,7 +213,15 @@ class Delivery:
             await mark_failed(
                 session=session, item_id=item.id, owner=self.owner, now=now, error=error, retry_at=retry_at
             )
-        if retry_at is None and item.kind == PostKind.NOTICE_CHANNEL:
+        if retry_at is None and item.kind == PostKind.NOTICE_CHANNEL and item.handoff_id is not None:
+            async with self.sessions() as session:
+                await give_up_waiting(
+                    session=session,
+                    handoff_id=item.handoff_id,
+                    kinds=NEEDS_NOTICE,
+                    now=now,
+                    error=f"the notice was given up: {error}",
+                )
             await self._tell_is_notice_failed(item, slack_error_code(exc))
 
     async def _tell_is_notice_failed(self, item: OutboxItem, error: str) -> None:

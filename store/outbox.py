@@ -226,6 +226,25 @@ async def mark_failed(
     return rowcount(result) == 1
 
 
+async def give_up_waiting(
+    *, session: AsyncSession, handoff_id: int, kinds: Sequence[str], now: datetime, error: str
+) -> int:
+    """Give up a toss-up's unsent messages of `kinds` (they depend on a post that will never come)."""
+    async with own_transaction(session):
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.handoff_id == handoff_id,
+                OutboxMessage.kind.in_(list(kinds)),
+                OutboxMessage.done_at.is_(None),
+                OutboxMessage.given_up_at.is_(None),
+            )
+            .values(given_up_at=now, last_error=error[:LAST_ERROR_MAX], lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    return rowcount(result)
+
+
 async def pending_count(*, session: AsyncSession) -> int:
     """Messages neither done nor given up (including ones waiting for a retry or leased right now)."""
     async with own_transaction(session):  # ends the read transaction: callers never sit in one

@@ -210,3 +210,10 @@ async def test_sigterm_stops_the_bot_gracefully(slack: FakeSlack, tmp_path: Path
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert "tossup stopped" in stderr.decode()
+
+
+def test_repost_of_an_unknown_toss_up_says_so(tmp_path: Path) -> None:
+    env = {**GOOD_ENV, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tossup.db'}"}
+    result = run_cli("repost", "42", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "tossup: toss-up 42: no such toss-up"

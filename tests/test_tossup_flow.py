@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bot.delivery import queue_notice_repost
 from bot.domain.handoff import EventKind, HandoffStatus
 from bot.domain.memo import REQUIRED_FIELDS, MemoField
 from bot.i18n import Lang, t
@@ -317,7 +318,19 @@ async def test_wrong_fs_channel_is_reported_to_the_is_rep_not_retried_forever(ha
         given_up = await session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.given_up_at.is_not(None))
         )
-    assert given_up == 1
+    assert given_up == 2  # the notice, and the confirmation that would link to it
+    await h.slack.assert_no_more("chat.postMessage", count=2)  # FS DM + the IS rep told, no retry storm
+
+    # The admin fixes the channel (invites the bot) and runs `tossup repost <id>`.
+    handoff = await only_handoff(h)
+    sessions = h.bot.services.sessions
+    assert await queue_notice_repost(sessions, handoff_id=handoff.id, now=h.clock()) == "queued"
+    await h.bot.delivery.drain()
+    assert len(notice_posts(h)) == 1
+    confirmations = [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == f"D{IS_USER}"]
+    assert "https://fake.slack.test/archives/" in block_text(confirmations[-1].args["blocks"])
+    assert await queue_notice_repost(sessions, handoff_id=handoff.id, now=h.clock()) == "already_posted"
+    assert await queue_notice_repost(sessions, handoff_id=999, now=h.clock()) == "not_found"
 
 
 async def test_rate_limited_notice_honours_retry_after(harness: Harness) -> None:
