@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: run test check bench clean
 
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tossup needs Python 3.11 or newer: run make PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python

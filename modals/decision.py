@@ -106,7 +106,7 @@ def parse_return_submission(values: dict) -> ReturnSubmission:
 def return_errors(sub: ReturnSubmission, lang: Lang) -> dict[str, str]:
     errors: dict[str, str] = {}
     if sub.reason is None:
-        errors[BlockId.RETURN_REASON.value] = t(lang, "error.required")
+        errors[BlockId.RETURN_REASON.value] = t(lang, "error.choose")
     note_error = _text_error(sub.note, RETURN_NOTE_MAX, lang)
     if note_error:
         errors[BlockId.RETURN_NOTE.value] = note_error

@@ -374,7 +374,8 @@ def test_memo_errors_are_keyed_by_input_block_ids(lang: Lang) -> None:
     errors = memo_errors(problems, lang)
     assert set(errors) == {f.value for f in REQUIRED_FIELDS}
     assert set(errors) <= set(input_blocks(view))
-    assert set(errors.values()) == {t(lang, "error.required")}
+    assert set(errors.values()) == {t(lang, "error.required"), t(lang, "error.choose")}
+    assert errors["meeting_at"] == t(lang, "error.choose") and errors["need"] == t(lang, "error.required")
 
     bad = sample_memo(
         need="x" * 2001,

@@ -155,6 +155,20 @@ REQUIRED_FIELDS: frozenset[MemoField] = frozenset(
     }
 )
 
+# Fields answered by picking (a select, a picker): "please choose" rather than "please fill in".
+PICKED_FIELDS: frozenset[MemoField] = frozenset(
+    {
+        MemoField.MEETING_AT,
+        MemoField.FIRST_CONTACT_ON,
+        MemoField.LEAD_SOURCE,
+        MemoField.FS_USER_ID,
+        MemoField.BUDGET_STATUS,
+        MemoField.AUTHORITY,
+        MemoField.TIMELINE,
+        MemoField.TEMPERATURE,
+    }
+)
+
 SHORT_TEXT_MAX = 150  # names, titles, phone, campaign, company
 LONG_TEXT_MAX = 2000  # multi-line notes; well under Slack's 3000 and keeps the notice short
 URL_MAX = 500
@@ -285,7 +299,7 @@ def validate_memo(
 
     for field in MemoField:
         if field in REQUIRED_FIELDS and not memo.is_filled(field):
-            refuse(field, "error.required")
+            refuse(field, "error.choose" if field in PICKED_FIELDS else "error.required")
     for field, limit in TEXT_LIMITS.items():
         value = memo.value(field)
         if isinstance(value, str) and len(value) > limit:
@@ -297,7 +311,9 @@ def validate_memo(
         refuse(MemoField.CRM_URL, "error.url")
     if memo.meeting_at is not None and memo.meeting_at < now - meeting_grace:
         refuse(MemoField.MEETING_AT, "error.meeting_in_past")
-    if memo.first_contact_on is not None and memo.first_contact_on > now.astimezone(team_tz).date():
+    # The datepicker works in the rep's own calendar, which may already be tomorrow in the team's zone.
+    rep_today_at_most = (now.astimezone(team_tz) + timedelta(days=1)).date()
+    if memo.first_contact_on is not None and memo.first_contact_on > rep_today_at_most:
         refuse(MemoField.FIRST_CONTACT_ON, "error.first_contact_in_future")
     if (
         memo.first_contact_on is not None
