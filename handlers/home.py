@@ -22,10 +22,17 @@ def register(app: AsyncApp, services: Services) -> None:
             return  # the Messages tab needs nothing from us
         user_id = str(event["user"])
         lang = await services.users.lang(user_id)
+        roles = services.config.roles
+        # Unassigned toss-ups wait for whoever may take them: FS members (anyone, with none configured).
+        takes_unassigned = not roles.field_sales or user_id in roles.field_sales or user_id in roles.managers
         async with services.sessions() as session:
             tossed_up = await list_handoffs(session=session, is_user_id=user_id, limit=HOME_LIST_SIZE)
             waiting = await list_handoffs(
-                session=session, fs_user_id=user_id, statuses=[HandoffStatus.PENDING], limit=HOME_LIST_SIZE
+                session=session,
+                fs_user_id=user_id,
+                unassigned=takes_unassigned,
+                statuses=[HandoffStatus.PENDING],
+                limit=HOME_LIST_SIZE,
             )
         view = build_home(lang=lang, tz=services.config.tz, tossed_up=tossed_up, waiting=waiting)
         await client.views_publish(user_id=user_id, view=view)

@@ -358,15 +358,23 @@ async def list_handoffs(
     session: AsyncSession,
     is_user_id: str | None = None,
     fs_user_id: str | None = None,
+    unassigned: bool = False,
     statuses: Sequence[HandoffStatus] = (),
     limit: int = 10,
 ) -> list[HandoffSnapshot]:
-    """The newest toss-ups matching every filter given (an IS rep's, an FS rep's, by status)."""
+    """The newest toss-ups matching every filter given (an IS rep's, an FS rep's, by status).
+
+    `unassigned` adds the toss-ups nobody is assigned to (to `fs_user_id`'s, or alone).
+    """
     query = select(Handoff)
     if is_user_id is not None:
         query = query.where(Handoff.is_user_id == is_user_id)
-    if fs_user_id is not None:
+    if fs_user_id is not None and unassigned:
+        query = query.where(or_(Handoff.fs_user_id == fs_user_id, Handoff.fs_user_id.is_(None)))
+    elif fs_user_id is not None:
         query = query.where(Handoff.fs_user_id == fs_user_id)
+    elif unassigned:
+        query = query.where(Handoff.fs_user_id.is_(None))
     if statuses:
         query = query.where(Handoff.status.in_([HandoffStatus(s).value for s in statuses]))
     query = query.order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(limit)

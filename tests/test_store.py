@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from store import (
     enqueue,
     get_handoff,
     list_events,
+    list_handoffs,
     make_engine,
     make_sessionmaker,
     mark_done,
@@ -733,3 +735,20 @@ async def test_expired_lease_can_be_reclaimed(session_factory: Factory) -> None:
             session=session, item_id=item.id, owner="crashed", now=NOW, error="x", retry_at=NOW
         )
         assert await mark_done(session=session, item_id=item.id, owner="b", now=NOW + timedelta(minutes=1))
+
+
+async def test_list_handoffs_filters_newest_first(session_factory: Factory) -> None:
+    async with session_factory() as session:
+        for i, (fs_user, minutes) in enumerate([("UFS0001", 0), (None, 1), ("UFS0002", 2), ("UFS0001", 3)]):
+            data = replace(new_handoff(f"V-{i}"), fs_user_id=fs_user)
+            await create_handoff(session=session, data=data, now=NOW + timedelta(minutes=minutes))
+        mine = await list_handoffs(session=session, fs_user_id="UFS0001")
+        mine_or_open = await list_handoffs(session=session, fs_user_id="UFS0001", unassigned=True)
+        open_only = await list_handoffs(session=session, unassigned=True)
+        by_is = await list_handoffs(session=session, is_user_id="UIS0001", limit=2)
+        none_pending = await list_handoffs(session=session, statuses=[HandoffStatus.ACCEPTED])
+    assert [h.created_at for h in mine] == [NOW + timedelta(minutes=3), NOW]
+    assert [h.fs_user_id for h in mine_or_open] == ["UFS0001", None, "UFS0001"]
+    assert [h.fs_user_id for h in open_only] == [None]
+    assert len(by_is) == 2 and by_is[0].created_at == NOW + timedelta(minutes=3)
+    assert none_pending == []

@@ -678,6 +678,14 @@ async def test_app_home_lists_my_toss_ups_and_what_waits_for_me(harness: Harness
     assert by_user[FS_USER] != by_user[IS_USER]  # FS in English, IS in Japanese; different lists
 
 
+async def test_app_home_shows_unassigned_toss_ups_to_those_who_may_take_them(harness: Harness) -> None:
+    h = harness
+    await tossed_up(h, company="Umbrella", fs_user_id=None)
+    await h.driver.event({"type": "app_home_opened", "user": OTHER_USER, "tab": "home", "channel": "D0OTHER"})
+    (published,) = await h.slack.wait_for("views.publish")
+    assert "Umbrella" in block_text(published.args["view"]["blocks"])
+
+
 # ---------------------------------------------------------------- the HTTP endpoint
 
 
