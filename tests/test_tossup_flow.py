@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.delivery import queue_notice_repost
+from bot.delivery import Delivery, queue_notice_repost
 from bot.domain.handoff import EventKind, HandoffStatus
 from bot.domain.memo import REQUIRED_FIELDS, MemoField
 from bot.i18n import Lang, t
@@ -331,6 +331,36 @@ async def test_wrong_fs_channel_is_reported_to_the_is_rep_not_retried_forever(ha
     assert "https://fake.slack.test/archives/" in block_text(confirmations[-1].args["blocks"])
     assert await queue_notice_repost(sessions, handoff_id=handoff.id, now=h.clock()) == "already_posted"
     assert await queue_notice_repost(sessions, handoff_id=999, now=h.clock()) == "not_found"
+
+
+async def test_two_replicas_draining_at_once_send_every_post_once(harness: Harness) -> None:
+    h = harness
+    h.slack.fail_next("chat.postMessage", status=503, times=3)
+    await submit_memo(h)
+
+    async def first_attempt_failed() -> bool:
+        async with h.bot.services.sessions() as session:
+            return bool(await session.scalar(select(func.max(OutboxMessage.attempts))))
+
+    await eventually(first_attempt_failed)
+    await h.bot.delivery.wait_idle()
+    services = h.bot.services
+    replica = Delivery(
+        client=h.bot.delivery.client,
+        sessions=services.sessions,
+        config=services.config,
+        users=services.users,
+        clock=h.clock,
+    )
+    h.slack.slow("chat.postMessage", 0.3)  # both workers are mid-send at the same time
+    h.clock.advance(minutes=1)
+    await asyncio.gather(h.bot.delivery.drain(), replica.drain(), h.bot.delivery.drain(), replica.drain())
+    # The confirmation may have been tried by one replica while the other was still posting the
+    # notice it links to: then it waits for the next round, but is never sent twice.
+    h.clock.advance(minutes=5)
+    await asyncio.gather(h.bot.delivery.drain(), replica.drain())
+    posts = [c.args["channel"] for c in h.slack.calls_to("chat.postMessage")]
+    assert sorted(posts) == sorted([FS_CHANNEL, f"D{FS_USER}", f"D{IS_USER}"])  # each exactly once
 
 
 async def test_rate_limited_notice_honours_retry_after(harness: Harness) -> None:
