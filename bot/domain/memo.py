@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class BudgetStatus(StrEnum):
@@ -250,8 +250,18 @@ class HandoffMemo(BaseModel):
     other_notes: str | None = None
     handoff_call_wanted: bool = False
 
+    # The team's own select fields from app.yaml (memo.custom_selects: segment, region, deal size…):
+    # key → chosen option value.
+    custom: dict[str, str] = Field(default_factory=dict)
+
     def value(self, field: MemoField) -> object:
         return getattr(self, field.value)
+
+    def answer(self, key: str) -> object:
+        """The answer to a memo field by its name: a MemoField value, or a custom select's key."""
+        if key in MemoField._value2member_map_:
+            return self.value(MemoField(key))
+        return self.custom.get(key)
 
     def is_filled(self, field: MemoField) -> bool:
         value = self.value(field)
