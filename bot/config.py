@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.domain.options import LocalizedLabel, SelectOption
+from bot.domain.memo import MemoField
+from bot.domain.options import CustomSelect, LocalizedLabel, SelectOption
 from bot.i18n import Lang
 
 __all__ = ["AppConfig", "ConfigError", "LocalizedLabel", "SelectOption", "load_config"]
@@ -71,8 +72,27 @@ DEFAULT_LEAD_SOURCES = (
 )
 
 
+MAX_CUSTOM_SELECTS = 5  # the memo modal must stay under Slack's 100 blocks
+
+
 class MemoConfig(_Strict):
     lead_sources: list[SelectOption] = Field(default_factory=lambda: list(DEFAULT_LEAD_SOURCES))
+    custom_selects: list[CustomSelect] = Field(default_factory=list)
+
+    @field_validator("custom_selects")
+    @classmethod
+    def _custom_keys(cls, selects: list[CustomSelect]) -> list[CustomSelect]:
+        keys = [s.key for s in selects]
+        if len(set(keys)) != len(keys):
+            raise ValueError("custom select keys must be unique")
+        clashing = [k for k in keys if k in MemoField._value2member_map_]
+        if clashing:
+            raise ValueError(f"custom select keys may not reuse memo field names: {', '.join(clashing)}")
+        if len(selects) > MAX_CUSTOM_SELECTS:
+            raise ValueError(
+                f"at most {MAX_CUSTOM_SELECTS} custom selects (the memo modal has a block limit)"
+            )
+        return selects
 
     @field_validator("lead_sources")
     @classmethod
@@ -120,6 +140,11 @@ class AppConfig(_Strict):
     @cached_property
     def lead_source_values(self) -> frozenset[str]:
         return frozenset(o.value for o in self.memo.lead_sources)
+
+    @cached_property
+    def select_keys(self) -> frozenset[str]:
+        """Every memo answer a rule can match or a criterion can test: memo fields and custom selects."""
+        return frozenset(f.value for f in MemoField) | {s.key for s in self.memo.custom_selects}
 
 
 def _describe(error: ValidationError) -> str:

@@ -265,7 +265,11 @@ class Delivery:
 
     def _notice(self, handoff: HandoffSnapshot, lang: Lang) -> tuple[str, list]:
         return build_notice(
-            handoff=handoff, lang=lang, tz=self.config.tz, lead_sources=self.config.memo.lead_sources
+            handoff=handoff,
+            lang=lang,
+            tz=self.config.tz,
+            lead_sources=self.config.memo.lead_sources,
+            custom_selects=self.config.memo.custom_selects,
         )
 
     async def _post_notice(self, handoff: HandoffSnapshot) -> None:

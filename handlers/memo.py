@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.delivery import submission_posts
 from bot.domain.handoff import may_toss_up
 from bot.domain.memo import FieldProblem, MemoField, validate_memo
+from bot.domain.options import custom_problems
 from bot.i18n import t
 from bot.services import Services
 from handlers.common import action_handoff_id, actor_id, load_handoff, source_channel, tell, user_lang
@@ -70,12 +71,13 @@ def register(app: AsyncApp, services: Services) -> None:
         problems = validate_memo(
             memo, now=services.clock(), team_tz=config.tz, allowed_lead_sources=config.lead_source_values
         )
-        if memo.fs_user_id and not problems:
+        custom = custom_problems(memo.custom, config.memo.custom_selects)
+        if memo.fs_user_id and not (problems or custom):
             chosen = await services.users.get(memo.fs_user_id)  # unknown (Slack slow): let it through
             if chosen is not None and not chosen.is_active_person:
                 problems.append(FieldProblem(MemoField.FS_USER_ID, "error.fs_not_a_person"))
-        if problems:
-            await ack(response_action="errors", errors=memo_errors(problems, lang))
+        if problems or custom:
+            await ack(response_action="errors", errors=memo_errors(problems, lang, custom))
             return
 
         data = NewHandoff(

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block, PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.config import SelectOption
 from bot.domain.memo import (
     AuthorityLevel,
     BudgetStatus,
@@ -22,6 +21,7 @@ from bot.domain.memo import (
     Timeline,
     clean_text,
 )
+from bot.domain.options import CustomSelect, SelectOption
 from bot.i18n import Lang, t
 from modals.limits import VIEW_TEXT_MAX
 from modals.text import enum_label, escape_within, format_date, format_datetime, truncate, user_mention
@@ -80,6 +80,16 @@ def lead_source_label(value: str, lead_sources: Sequence[SelectOption], lang: La
         if option.value == value:
             return option.label.get(lang)
     return value
+
+
+def custom_answers_mrkdwn(memo: HandoffMemo, selects: Sequence[CustomSelect], lang: Lang) -> str | None:
+    """The team's custom select answers on one line ("*Segment:* Enterprise · *Region:* East")."""
+    parts = [
+        f"*{escape_within(s.label.get(lang), 75)}:* {escape_within(s.label_of(memo.custom[s.key], lang), 75)}"
+        for s in selects
+        if s.key in memo.custom
+    ]
+    return " · ".join(parts) or None
 
 
 def field_mrkdwn(

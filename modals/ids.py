@@ -50,3 +50,12 @@ def memo_block_id(field: MemoField) -> str:
 
 def memo_action_id(field: MemoField) -> str:
     return MemoActionId[field.name].value
+
+
+def custom_block_id(key: str) -> str:
+    """The input block of a team custom select (`custom_segment`): never clashes with a memo field."""
+    return f"custom_{key}"
+
+
+def custom_action_id(key: str) -> str:
+    return f"memo_custom_{key}"

@@ -39,6 +39,7 @@ from bot.domain.memo import (
     MemoSection,
     clean_text,
 )
+from bot.domain.options import CustomSelect
 from bot.i18n import Lang, has, t
 from modals.common import (
     ENUM_FIELDS,
@@ -50,7 +51,7 @@ from modals.common import (
     selected_value,
     text_value,
 )
-from modals.ids import CallbackId, memo_action_id, memo_block_id
+from modals.ids import CallbackId, custom_action_id, custom_block_id, memo_action_id, memo_block_id
 from modals.limits import OPTION_TEXT_MAX, PLACEHOLDER_MAX
 from modals.metadata import MemoModalMeta, dump_meta
 from modals.text import enum_label, escape_mrkdwn, format_datetime, truncate
@@ -138,6 +139,17 @@ def memo_input(field: MemoField, *, lang: Lang, config: AppConfig, initial: obje
     )
 
 
+def custom_select_input(select: CustomSelect, *, lang: Lang, initial: str | None = None) -> InputBlock:
+    """The input of one of the team's own select fields (app.yaml memo.custom_selects)."""
+    options = [_option(o.label.get(lang), o.value) for o in select.options]
+    return InputBlock(
+        block_id=custom_block_id(select.key),
+        label=plain(select.label.get(lang)),
+        element=_select(custom_action_id(select.key), lang, options, initial),
+        optional=not select.required,
+    )
+
+
 def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
 
@@ -158,6 +170,9 @@ def _section_blocks(
     ]
     for field in MEMO_SECTIONS[section]:
         blocks.append(memo_input(field, lang=lang, config=config, initial=prefill.value(field)))
+    if section is MemoSection.BASICS:
+        for select in config.memo.custom_selects:
+            blocks.append(custom_select_input(select, lang=lang, initial=prefill.custom.get(select.key)))
     return blocks
 
 
@@ -244,20 +259,34 @@ def parse_memo_submission(values: dict, *, config: AppConfig) -> HandoffMemo:
     A lead source outside `config.memo.lead_sources` is kept as sent, so that `validate_memo` (given
     `config.lead_source_values`) reports it on the field rather than it vanishing silently.
     """
-    answers = {
+    answers: dict[str, object] = {
         field.value: _parse_field(field, input_state(values, memo_block_id(field), memo_action_id(field)))
         for field in MemoField
     }
+    custom = {
+        select.key: selected_value(
+            input_state(values, custom_block_id(select.key), custom_action_id(select.key))
+        )
+        for select in config.memo.custom_selects
+    }
+    answers["custom"] = {key: value for key, value in custom.items() if value is not None}
     return HandoffMemo(**answers)
 
 
 # ---------------------------------------------------------------- errors
 
 
-def memo_errors(problems: list[FieldProblem], lang: Lang) -> dict[str, str]:
-    """`response_action: errors` payload: input block_id → message in the rep's language."""
+def memo_errors(
+    problems: list[FieldProblem], lang: Lang, custom: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """`response_action: errors` payload: input block_id → message in the rep's language.
+
+    `custom` maps a custom select's key to the catalog key of its problem (`custom_problems`).
+    """
     errors: dict[str, str] = {}
     for problem in problems:
         key = problem.key if has(lang, problem.key) else "error.invalid"
         errors[memo_block_id(problem.field)] = t(lang, key, **dict(problem.params))
+    for select_key, message_key in (custom or {}).items():
+        errors[custom_block_id(select_key)] = t(lang, message_key)
     return errors

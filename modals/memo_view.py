@@ -11,7 +11,15 @@ from bot.config import AppConfig
 from bot.domain.handoff import HandoffSnapshot
 from bot.domain.memo import MEMO_SECTIONS, MULTILINE_FIELDS, MemoSection
 from bot.i18n import Lang, t
-from modals.common import build_modal, company_name, field_label, field_mrkdwn, plain, section_title
+from modals.common import (
+    build_modal,
+    company_name,
+    custom_answers_mrkdwn,
+    field_label,
+    field_mrkdwn,
+    plain,
+    section_title,
+)
 from modals.ids import CallbackId
 from modals.limits import HEADER_TEXT_MAX, SECTION_FIELD_TEXT_MAX, SECTION_FIELDS_MAX, SECTION_TEXT_MAX
 from modals.notice import decision_line, fs_rep_mrkdwn
@@ -69,6 +77,9 @@ def build_memo_view(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, confi
     for section in MemoSection:
         blocks.append(HeaderBlock(text=plain(section_title(lang, section))))
         blocks.extend(_answers(handoff, section, lang, tz, config))
+        custom = custom_answers_mrkdwn(handoff.memo, config.memo.custom_selects, lang)
+        if section is MemoSection.BASICS and custom:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=custom)))
     return build_modal(
         callback_id=CallbackId.MEMO_VIEW,
         title=t(lang, "memo.title"),

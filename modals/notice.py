@@ -15,11 +15,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.config import SelectOption
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.memo import MemoField
+from bot.domain.options import CustomSelect, SelectOption
 from bot.i18n import Lang, t
-from modals.common import EMPTY, company_name, field_label, field_mrkdwn, plain
+from modals.common import EMPTY, company_name, custom_answers_mrkdwn, field_label, field_mrkdwn, plain
 from modals.ids import ActionId, BlockId
 from modals.limits import HEADER_TEXT_MAX
 from modals.text import enum_label, escape_within, format_datetime, truncate, user_mention
@@ -125,8 +125,10 @@ def build_notice(
     lang: Lang,
     tz: ZoneInfo,
     lead_sources: Sequence[SelectOption] = (),
+    custom_selects: Sequence[CustomSelect] = (),
 ) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) of the notice. Pass `config.memo.lead_sources` to show their labels."""
+    """(fallback text, blocks) of the notice. Pass `config.memo.lead_sources` and `custom_selects`
+    to show their labels."""
     memo = handoff.memo
     company = company_name(memo, lang)
     issue = field_mrkdwn(memo, MemoField.CURRENT_ISSUE, lang=lang, tz=tz, limit=ISSUE_MAX)
@@ -135,6 +137,9 @@ def build_notice(
         context.insert(0, t(lang, "notice.call_wanted"))
     if handoff.revision_of_id is not None:
         context.insert(0, t(lang, "notice.revision"))
+    custom = custom_answers_mrkdwn(memo, custom_selects, lang)
+    if custom:
+        context.insert(0, custom)
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "notice.header", company=company), HEADER_TEXT_MAX))),
         SectionBlock(fields=_summary_fields(handoff, lang, tz, lead_sources)),
