@@ -12,10 +12,14 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.domain.criteria import CriteriaConfig, unknown_fields
 from bot.domain.memo import MemoField
 from bot.domain.options import CustomSelect, LocalizedLabel, SelectOption
+from bot.domain.routing import RoutingConfig, unknown_match_keys
+from bot.domain.score import ScoreConfig
+from bot.domain.sla import SlaConfig
 from bot.i18n import Lang
 
 __all__ = ["AppConfig", "ConfigError", "LocalizedLabel", "SelectOption", "load_config"]
@@ -114,6 +118,9 @@ class DeliveryConfig(_Strict):
     give_up_after_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
 
 
+_KNOWN_HINT = "(use a memo field name like budget_status, or a key of memo.custom_selects)"
+
+
 class AppConfig(_Strict):
     locale: Lang = Lang.JA
     timezone: str = "Asia/Tokyo"
@@ -121,6 +128,10 @@ class AppConfig(_Strict):
     roles: RolesConfig = Field(default_factory=RolesConfig)
     memo: MemoConfig = Field(default_factory=MemoConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    criteria: CriteriaConfig = Field(default_factory=CriteriaConfig)
+    score: ScoreConfig = Field(default_factory=ScoreConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    sla: SlaConfig = Field(default_factory=SlaConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
@@ -132,6 +143,18 @@ class AppConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Tokyo)") from exc
         return value
+
+    @model_validator(mode="after")
+    def _known_memo_answers(self) -> AppConfig:
+        """Criteria and routing rules may only test answers the memo asks for."""
+        custom = [s.key for s in self.memo.custom_selects]
+        unknown = unknown_fields(self.criteria, custom)
+        if unknown:
+            raise ValueError(f"criteria test unknown memo fields: {', '.join(unknown)} {_KNOWN_HINT}")
+        unknown = unknown_match_keys(self.routing, {f.value for f in MemoField} | set(custom))
+        if unknown:
+            raise ValueError(f"routing rules match unknown memo fields: {', '.join(unknown)} {_KNOWN_HINT}")
+        return self
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -24,7 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
-from bot.domain.handoff import HandoffSnapshot
+from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.sla import sla_deadline, time_to_decide
 from bot.i18n import Lang
 from bot.slack import SlackUsers, is_permanent, slack_error_code
 from modals.messages import (
@@ -35,6 +36,7 @@ from modals.messages import (
     build_question_message,
 )
 from modals.notice import build_notice
+from modals.sla import build_sla_escalation, build_sla_reminder
 from store.handoffs import NewOutbox, get_handoff, record_notice
 from store.outbox import OutboxItem, claim_due, enqueue, give_up_waiting, mark_done, mark_failed
 
@@ -55,6 +57,8 @@ class PostKind(StrEnum):
     DECISION_DM = "decision_dm"  # accepted / returned, to the IS rep
     QUESTION = "question"  # an FS question in the notice's thread
     QUESTION_DM = "question_dm"  # the same question to the IS rep, with a link to the thread
+    SLA_REMINDER = "sla_reminder"  # still undecided past the deadline: a DM to the assigned FS rep
+    SLA_ESCALATION = "sla_escalation"  # later: the notice's thread, or a manager (payload "target")
 
 
 class NotReady(Exception):
@@ -71,7 +75,7 @@ def submission_posts(*, submission_key: str, has_assignee: bool) -> list[NewOutb
 
 
 # Posts that need the channel notice to exist (a link to it, a reply in its thread).
-NEEDS_NOTICE = (PostKind.IS_CONFIRMATION, PostKind.QUESTION, PostKind.QUESTION_DM)
+NEEDS_NOTICE = (PostKind.IS_CONFIRMATION, PostKind.QUESTION, PostKind.QUESTION_DM, PostKind.SLA_ESCALATION)
 
 
 def repost_notice(*, handoff_id: int, attempt_key: str) -> list[NewOutbox]:
@@ -260,6 +264,8 @@ class Delivery:
                 await self._post_question(handoff, item.payload)
             case PostKind.QUESTION_DM:
                 await self._tell_is_of_question(handoff, item.payload)
+            case PostKind.SLA_REMINDER | PostKind.SLA_ESCALATION:
+                await self._sla_step(handoff, item)
             case _:
                 raise ValueError(f"unknown outbox kind {item.kind!r}")
 
@@ -353,6 +359,40 @@ class Delivery:
             permalink=permalink,
         )
         await self._dm(handoff.is_user_id, text, blocks)
+
+    async def _sla_step(self, handoff: HandoffSnapshot, item: OutboxItem) -> None:
+        if handoff.status is not HandoffStatus.PENDING:
+            return  # decided since it was queued: reminders stop
+        sla, tz = self.config.sla, self.config.tz
+        deadline = sla_deadline(handoff.created_at, sla, tz=tz)
+        if item.kind == PostKind.SLA_REMINDER:
+            if handoff.fs_user_id is None:
+                return
+            lang = await self.users.lang(handoff.fs_user_id)
+            number = int(item.payload.get("number", 1))
+            text, blocks = build_sla_reminder(
+                handoff=handoff, lang=lang, tz=tz, deadline=deadline, number=number
+            )
+            await self._dm(handoff.fs_user_id, text, blocks)
+            return
+        waited = time_to_decide(handoff.created_at, self.clock(), tz=tz, business_hours=sla.business_hours)
+        target = str(item.payload.get("target"))
+        if target == "channel":
+            if not (handoff.notice_channel_id and handoff.notice_ts):
+                raise NotReady("the notice is not posted yet")
+            lang = self.config.locale
+            text, blocks = build_sla_escalation(
+                handoff=handoff, lang=lang, tz=tz, deadline=deadline, waited=waited
+            )
+            await self.client.chat_postMessage(
+                channel=handoff.notice_channel_id, thread_ts=handoff.notice_ts, text=text, blocks=blocks
+            )
+            return
+        lang = await self.users.lang(target)
+        text, blocks = build_sla_escalation(
+            handoff=handoff, lang=lang, tz=tz, deadline=deadline, waited=waited
+        )
+        await self._dm(target, text, blocks)
 
     async def _dm(self, user_id: str, text: str, blocks: list) -> None:
         channel = await self._dm_channel(user_id)

@@ -17,8 +17,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.criteria import CriteriaEvaluation
 from bot.domain.handoff import DECISIONS, EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
 from bot.domain.memo import HandoffMemo
+from bot.domain.routing import RouteDecision, RouteKind
+from bot.domain.score import ScoreBreakdown
 from store._tx import own_transaction, rowcount
 from store.models import Handoff, HandoffEvent
 from store.outbox import NewOutbox, add_outbox_rows
@@ -32,6 +35,7 @@ __all__ = [
     "NewOutbox",
     "create_handoff",
     "decide_handoff",
+    "find_submission",
     "get_handoff",
     "list_events",
     "list_handoffs",
@@ -57,6 +61,10 @@ class NewHandoff:
     memo: HandoffMemo
     lang: str  # the IS rep's language at submission
     revision_of_id: int | None = None  # the returned toss-up this one revises
+    criteria: CriteriaEvaluation | None = None
+    override_reason: str | None = None
+    score: ScoreBreakdown | None = None
+    route: RouteDecision | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,21 @@ def to_snapshot(row: Handoff) -> HandoffSnapshot:
         dm_channel_id=row.dm_channel_id,
         dm_ts=row.dm_ts,
         revision_of_id=row.revision_of_id,
+        criteria=CriteriaEvaluation.from_json(row.criteria) if row.criteria else None,
+        override_reason=row.override_reason,
+        score=ScoreBreakdown.from_json(row.score) if row.score else None,
+        route=_route(row),
+    )
+
+
+def _route(row: Handoff) -> RouteDecision | None:
+    if row.route_kind is None:
+        return None
+    return RouteDecision(
+        kind=RouteKind(row.route_kind),
+        channel_id=row.channel_id,
+        fs_user_id=row.fs_user_id,
+        rule=row.route_rule,
     )
 
 
@@ -153,6 +176,13 @@ async def create_handoff(
                 memo=data.memo.model_dump(mode="json"),
                 lang=data.lang,
                 revision_of_id=data.revision_of_id,
+                criteria=data.criteria.to_json() if data.criteria else None,
+                criteria_passed=data.criteria.passed if data.criteria else None,
+                override_reason=data.override_reason,
+                score=data.score.to_json() if data.score else None,
+                score_total=data.score.total if data.score else None,
+                route_kind=data.route.kind.value if data.route else None,
+                route_rule=data.route.rule if data.route else None,
                 created_at=now,
                 version=1,
             )
@@ -176,6 +206,11 @@ async def create_handoff(
             raise
         return CreateResult(handoff=existing, created=False)
     return CreateResult(handoff=snapshot, created=True)
+
+
+async def find_submission(*, session: AsyncSession, submission_key: str) -> HandoffSnapshot | None:
+    """The toss-up stored for this modal submission (view id), if it was stored already."""
+    return await _existing(session, submission_key)
 
 
 async def get_handoff(*, session: AsyncSession, handoff_id: int) -> HandoffSnapshot | None:
@@ -360,7 +395,7 @@ async def list_handoffs(
     fs_user_id: str | None = None,
     unassigned: bool = False,
     statuses: Sequence[HandoffStatus] = (),
-    limit: int = 10,
+    limit: int | None = 10,
 ) -> list[HandoffSnapshot]:
     """The newest toss-ups matching every filter given (an IS rep's, an FS rep's, by status).
 
@@ -377,7 +412,9 @@ async def list_handoffs(
         query = query.where(Handoff.fs_user_id.is_(None))
     if statuses:
         query = query.where(Handoff.status.in_([HandoffStatus(s).value for s in statuses]))
-    query = query.order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(limit)
+    query = query.order_by(Handoff.created_at.desc(), Handoff.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
     async with own_transaction(session):
         rows = await session.scalars(query.execution_options(populate_existing=True))
         return [to_snapshot(row) for row in rows]

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Dialect,
     ForeignKey,
@@ -133,6 +134,17 @@ class Handoff(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)  # incremented on each status change
     # The returned toss-up this one revises (IS fixed the memo and tossed it up again).
     revision_of_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="SET NULL"))
+    # The toss-up criteria as evaluated at submission (CriteriaEvaluation.to_json) and, in warn mode,
+    # why IS tossed it up anyway.
+    criteria: Mapped[dict[str, Any] | None] = mapped_column(json_type())
+    criteria_passed: Mapped[bool | None] = mapped_column(Boolean)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    # The memo quality score (ScoreBreakdown.to_json) and its total, for listings and digests.
+    score: Mapped[dict[str, Any] | None] = mapped_column(json_type())
+    score_total: Mapped[int | None] = mapped_column(Integer)
+    # Why the toss-up went where it did (RouteKind, and the routing rule's name).
+    route_kind: Mapped[str | None] = mapped_column(String(16))
+    route_rule: Mapped[str | None] = mapped_column(String(64))
 
 
 class HandoffEvent(Base):

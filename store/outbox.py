@@ -226,6 +226,17 @@ async def mark_failed(
     return rowcount(result) == 1
 
 
+async def existing_keys(*, session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys were enqueued already (done or not): lets a periodic job skip them."""
+    if not keys:
+        return set()
+    async with own_transaction(session):
+        found = await session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        )
+        return set(found)
+
+
 async def give_up_waiting(
     *, session: AsyncSession, handoff_id: int, kinds: Sequence[str], now: datetime, error: str
 ) -> int:

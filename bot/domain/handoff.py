@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.criteria import CriteriaEvaluation
 from bot.domain.memo import HandoffMemo
+from bot.domain.routing import RouteDecision
+from bot.domain.score import ScoreBreakdown
 
 
 class HandoffStatus(StrEnum):
@@ -96,6 +99,10 @@ class HandoffSnapshot:
     dm_channel_id: str | None = None  # the FS rep's DM copy of the notice
     dm_ts: str | None = None
     revision_of_id: int | None = None  # the returned toss-up this one revises
+    criteria: CriteriaEvaluation | None = None  # as evaluated at submission
+    override_reason: str | None = None  # warn mode: why IS tossed it up though criteria failed
+    score: ScoreBreakdown | None = None  # the memo's quality score (its first 70 points)
+    route: RouteDecision | None = None  # why this channel and this FS rep
 
 
 def decision_refusal(

@@ -1,0 +1,73 @@
+"""The acceptance SLA at work: every minute, pending toss-ups past their deadline get their reminders and
+escalations queued in the outbox.
+
+Everything is derived from the database (creation times and the outbox's dedupe keys), not from
+in-memory jobs: a restart loses nothing, and several replicas ticking at once queue each step once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import AppConfig
+from bot.delivery import PostKind
+from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.sla import SlaStep, SlaStepKind, deliverable_at, due_steps
+from store.handoffs import list_handoffs
+from store.outbox import NewOutbox, enqueue, existing_keys
+
+log = logging.getLogger(__name__)
+
+CHANNEL_TARGET = "channel"
+
+
+def step_posts(handoff: HandoffSnapshot, step: SlaStep, config: AppConfig) -> list[NewOutbox]:
+    """One outbox row per recipient of a step, so a failure for one never resends to another."""
+    base = f"sla:{handoff.id}:{step.key}"
+    payload = {"number": step.number}
+    if step.kind is SlaStepKind.REMINDER:
+        if handoff.fs_user_id is None:
+            return []  # nobody to remind; the escalation asks the channel and the managers
+        return [NewOutbox(kind=PostKind.SLA_REMINDER, dedupe_key=base, payload=payload)]
+    targets = ([CHANNEL_TARGET] if config.sla.escalate_to_channel else []) + (
+        list(config.roles.managers) if config.sla.escalate_to_managers else []
+    )
+    return [
+        NewOutbox(
+            kind=PostKind.SLA_ESCALATION, dedupe_key=f"{base}:{target}", payload={**payload, "target": target}
+        )
+        for target in targets
+    ]
+
+
+async def queue_due_sla_steps(
+    *, sessions: async_sessionmaker[AsyncSession], config: AppConfig, now: datetime
+) -> int:
+    """Queue the reminders and escalations now due; returns how many posts were queued."""
+    sla = config.sla
+    if not sla.enabled:
+        return 0
+    async with sessions() as session:
+        pending = await list_handoffs(session=session, statuses=[HandoffStatus.PENDING], limit=None)
+    # DMs wait for working hours; a step due at night goes out when the day starts.
+    send_at = max(now, deliverable_at(now, tz=config.tz, business_hours=sla.business_hours))
+    queued = 0
+    for handoff in pending:
+        steps = due_steps(handoff.created_at, sla, tz=config.tz, now=now)
+        # After a long outage several steps are due at once: only the latest of each kind still matters.
+        latest = {step.kind: step for step in steps}
+        posts = [post for step in latest.values() for post in step_posts(handoff, step, config)]
+        if not posts:
+            continue
+        async with sessions() as session:
+            known = await existing_keys(session=session, keys=[p.dedupe_key for p in posts])
+            fresh = [p for p in posts if p.dedupe_key not in known]
+            if fresh:
+                await enqueue(session=session, messages=fresh, handoff_id=handoff.id, now=send_at)
+        queued += len(fresh)
+    if queued:
+        log.info("queued %d SLA reminder/escalation posts", queued)
+    return queued
