@@ -165,6 +165,18 @@ class AppConfig(_Strict):
         return frozenset(o.value for o in self.memo.lead_sources)
 
     @cached_property
+    def custom_labels(self) -> dict[str, LocalizedLabel]:
+        """Custom select key → its label (how criteria and scores name the team's own fields)."""
+        return {s.key: s.label for s in self.memo.custom_selects}
+
+    @cached_property
+    def option_labels(self) -> dict[str, dict[str, LocalizedLabel]]:
+        """Field → option value → label, for the team-defined selects (lead source, custom selects)."""
+        labels = {"lead_source": {o.value: o.label for o in self.memo.lead_sources}}
+        labels.update({s.key: {o.value: o.label for o in s.options} for s in self.memo.custom_selects})
+        return labels
+
+    @cached_property
     def select_keys(self) -> frozenset[str]:
         """Every memo answer a rule can match or a criterion can test: memo fields and custom selects."""
         return frozenset(f.value for f in MemoField) | {s.key for s in self.memo.custom_selects}

@@ -270,13 +270,7 @@ class Delivery:
                 raise ValueError(f"unknown outbox kind {item.kind!r}")
 
     def _notice(self, handoff: HandoffSnapshot, lang: Lang) -> tuple[str, list]:
-        return build_notice(
-            handoff=handoff,
-            lang=lang,
-            tz=self.config.tz,
-            lead_sources=self.config.memo.lead_sources,
-            custom_selects=self.config.memo.custom_selects,
-        )
+        return build_notice(handoff=handoff, lang=lang, tz=self.config.tz, config=self.config)
 
     async def _post_notice(self, handoff: HandoffSnapshot) -> None:
         if handoff.notice_ts:

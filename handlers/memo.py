@@ -9,18 +9,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.assignment import assign
 from bot.delivery import submission_posts
 from bot.domain.handoff import may_toss_up
-from bot.domain.memo import FieldProblem, MemoField, validate_memo
-from bot.domain.options import custom_problems
+from bot.domain.memo import MemoField
 from bot.i18n import t
+from bot.intake import check_memo
 from bot.services import Services
 from handlers.common import action_handoff_id, actor_id, load_handoff, source_channel, tell, user_lang
 from modals.ids import ActionId, CallbackId
-from modals.memo import build_memo_modal, memo_errors, parse_memo_submission
+from modals.memo import build_memo_modal, parse_memo_submission, parse_override_reason
 from modals.messages import build_handoff_missing, build_not_yours
 from modals.metadata import MemoModalMeta, load_meta
-from store.handoffs import NewHandoff, create_handoff
+from store.handoffs import NewHandoff, create_handoff, find_submission
 
 log = logging.getLogger(__name__)
 
@@ -67,28 +68,40 @@ def register(app: AsyncApp, services: Services) -> None:
                 errors={MemoField.COMPANY.value: t(lang, "message.form.not_inside_sales")},
             )
             return
-        memo = parse_memo_submission(view["state"]["values"], config=config)
-        problems = validate_memo(
-            memo, now=services.clock(), team_tz=config.tz, allowed_lead_sources=config.lead_source_values
+        values = view["state"]["values"]
+        memo = parse_memo_submission(values, config=config)
+        checked = await check_memo(
+            memo,
+            override_reason=parse_override_reason(values),
+            config=config,
+            users=services.users,
+            now=services.clock(),
+            lang=lang,
         )
-        custom = custom_problems(memo.custom, config.memo.custom_selects)
-        if memo.fs_user_id and not (problems or custom):
-            chosen = await services.users.get(memo.fs_user_id)  # unknown (Slack slow): let it through
-            if chosen is not None and not chosen.is_active_person:
-                problems.append(FieldProblem(MemoField.FS_USER_ID, "error.fs_not_a_person"))
-        if problems or custom:
-            await ack(response_action="errors", errors=memo_errors(problems, lang, custom))
+        if checked.errors:
+            await ack(response_action="errors", errors=checked.errors)
+            return
+        async with services.sessions() as session:
+            stored = await find_submission(session=session, submission_key=view["id"])
+        if stored is not None:  # the same view again (double click, Slack retry): one toss-up
+            await ack()
+            await services.delivery.deliver_for(stored.id)
             return
 
+        route = await assign(sessions=services.sessions, config=config, memo=memo, now=services.clock())
         data = NewHandoff(
-            submission_key=view["id"],  # the same view submitted twice is one toss-up
+            submission_key=view["id"],
             team_id=(body.get("team") or {}).get("id") or view.get("team_id") or "",
             is_user_id=actor_id(body),
-            fs_user_id=memo.fs_user_id,
-            channel_id=config.channels.fs,
+            fs_user_id=route.fs_user_id,
+            channel_id=route.channel_id,
             memo=memo,
             lang=lang,
             revision_of_id=meta.revises,
+            criteria=checked.criteria,
+            override_reason=checked.override_reason,
+            score=checked.score,
+            route=route,
         )
         try:
             async with services.sessions() as session:
@@ -96,7 +109,7 @@ def register(app: AsyncApp, services: Services) -> None:
                     session=session,
                     data=data,
                     outbox=submission_posts(
-                        submission_key=view["id"], has_assignee=memo.fs_user_id is not None
+                        submission_key=view["id"], has_assignee=route.fs_user_id is not None
                     ),
                     now=services.clock(),
                 )

@@ -30,6 +30,8 @@ class ActionId(StrEnum):
     RETURN_REASON = "return_reason"
     RETURN_NOTE = "return_note"
     QUESTION_TEXT = "question_text"
+    # the memo's "toss up anyway" reason, when criteria are in warn mode
+    CRITERIA_OVERRIDE = "criteria_override"
 
 
 # One action id per memo input: `memo_<field>` (e.g. "memo_company").
@@ -41,6 +43,7 @@ class BlockId(StrEnum):
     RETURN_REASON = "return_reason"
     RETURN_NOTE = "return_note"
     QUESTION_TEXT = "question_text"
+    CRITERIA_OVERRIDE = "criteria_override"
 
 
 def memo_block_id(field: MemoField) -> str:

@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.config import AppConfig
+from bot.domain.criteria import CriteriaMode
 from bot.domain.memo import (
     MEMO_SECTIONS,
     MULTILINE_FIELDS,
@@ -51,7 +52,15 @@ from modals.common import (
     selected_value,
     text_value,
 )
-from modals.ids import CallbackId, custom_action_id, custom_block_id, memo_action_id, memo_block_id
+from modals.ids import (
+    ActionId,
+    BlockId,
+    CallbackId,
+    custom_action_id,
+    custom_block_id,
+    memo_action_id,
+    memo_block_id,
+)
 from modals.limits import OPTION_TEXT_MAX, PLACEHOLDER_MAX
 from modals.metadata import MemoModalMeta, dump_meta
 from modals.text import enum_label, escape_mrkdwn, format_datetime, truncate
@@ -150,6 +159,29 @@ def custom_select_input(select: CustomSelect, *, lang: Lang, initial: str | None
     )
 
 
+OVERRIDE_MAX = 1000
+
+
+def override_input(lang: Lang) -> InputBlock:
+    """Warn mode: why toss it up although the toss-up criteria are not met (asked only when they fail)."""
+    return InputBlock(
+        block_id=BlockId.CRITERIA_OVERRIDE,
+        label=plain(t(lang, "memo.override.label")),
+        hint=plain(t(lang, "memo.override.hint")),
+        element=PlainTextInputElement(
+            action_id=ActionId.CRITERIA_OVERRIDE,
+            multiline=True,
+            max_length=OVERRIDE_MAX,
+            placeholder=plain(truncate(t(lang, "memo.override.placeholder"), PLACEHOLDER_MAX)),
+        ),
+        optional=True,
+    )
+
+
+def parse_override_reason(values: dict) -> str | None:
+    return text_value(input_state(values, BlockId.CRITERIA_OVERRIDE, ActionId.CRITERIA_OVERRIDE))
+
+
 def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
 
@@ -199,6 +231,8 @@ def build_memo_modal(
         blocks.append(_context(escape_mrkdwn(t(lang, "memo.revising"))))
     for section in MemoSection:
         blocks.extend(_section_blocks(section, lang=lang, config=config, prefill=prefill))
+    if config.criteria.mode is CriteriaMode.WARN:
+        blocks.append(override_input(lang))
     return build_modal(
         callback_id=CallbackId.HANDOFF_MEMO,
         title=t(lang, "memo.title"),

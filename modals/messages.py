@@ -23,6 +23,7 @@ from modals.common import EMPTY, company_name
 from modals.ids import ActionId
 from modals.limits import SECTION_TEXT_MAX
 from modals.notice import fs_rep_mrkdwn
+from modals.quality import score_losses_text, score_summary_text
 from modals.text import (
     channel_mention,
     enum_label,
@@ -53,15 +54,21 @@ def _decider(handoff: HandoffSnapshot) -> str:
 
 
 def build_is_confirmation(*, handoff: HandoffSnapshot, lang: Lang, permalink: str | None) -> Message:
-    """To the IS rep: where the notice went (with a link), or that it is saved and will be posted."""
+    """To the IS rep: where the notice went (with a link), or that it is saved and will be posted; then
+    the memo's score and what lost points, so the next memo gets better."""
     params = {
         "company": _company(handoff, lang),
         "channel": channel_mention(handoff.notice_channel_id or handoff.channel_id),
         "fs_user": fs_rep_mrkdwn(handoff, lang),
     }
     if permalink:
-        return _message(t(lang, "message.confirm.sent", link=escape_mrkdwn(permalink), **params))
-    return _message(t(lang, "message.confirm.saved", **params))
+        text, blocks = _message(t(lang, "message.confirm.sent", link=escape_mrkdwn(permalink), **params))
+    else:
+        text, blocks = _message(t(lang, "message.confirm.saved", **params))
+    if handoff.score is not None:
+        score = f"{score_summary_text(handoff.score, lang)}\n{score_losses_text(handoff.score, lang)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(score, SECTION_TEXT_MAX))))
+    return text, blocks
 
 
 def build_decision_dm(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> Message:

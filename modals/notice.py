@@ -15,13 +15,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.config import AppConfig
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.memo import MemoField
-from bot.domain.options import CustomSelect, SelectOption
+from bot.domain.options import SelectOption
+from bot.domain.routing import RouteKind
 from bot.i18n import Lang, t
 from modals.common import EMPTY, company_name, custom_answers_mrkdwn, field_label, field_mrkdwn, plain
 from modals.ids import ActionId, BlockId
-from modals.limits import HEADER_TEXT_MAX
+from modals.limits import HEADER_TEXT_MAX, SECTION_TEXT_MAX
+from modals.quality import criteria_checklist_text, score_summary_text
 from modals.text import enum_label, escape_within, format_datetime, truncate, user_mention
 
 # How much of each long answer the notice shows; the full memo is one click away (View memo).
@@ -119,16 +122,47 @@ def _buttons(handoff: HandoffSnapshot, lang: Lang) -> ActionsBlock:
     return ActionsBlock(block_id=BlockId.NOTICE_ACTIONS, elements=elements)
 
 
+def _quality_text(handoff: HandoffSnapshot, lang: Lang, config: AppConfig | None) -> str | None:
+    """The criteria checklist (with the warn-mode flag and reason) and the memo score, when known."""
+    parts: list[str] = []
+    if handoff.criteria is not None and config is not None:
+        if not handoff.criteria.passed:
+            reason = escape_within(handoff.override_reason or EMPTY, RETURN_NOTE_MAX)
+            parts.append(t(lang, "notice.criteria_not_met", reason=reason))
+        parts.append(
+            criteria_checklist_text(
+                handoff.criteria,
+                config.criteria,
+                lang,
+                custom_labels=config.custom_labels,
+                option_labels=config.option_labels,
+            )
+        )
+    if handoff.score is not None:
+        parts.append(score_summary_text(handoff.score, lang))
+    return "\n".join(parts) or None
+
+
+def route_line(handoff: HandoffSnapshot, lang: Lang) -> str | None:
+    """Why this channel and this FS rep ("rule: enterprise-east, round-robin")."""
+    if handoff.route is None or handoff.route.kind is RouteKind.DEFAULT:
+        return None
+    if handoff.route.kind is RouteKind.CHOSEN and handoff.route.rule is None:
+        return t(lang, "notice.route.chosen_directly")
+    rule = escape_within(handoff.route.rule or EMPTY, SHORT_MAX)
+    return t(lang, f"notice.route.{handoff.route.kind.value}", rule=rule)
+
+
 def build_notice(
     *,
     handoff: HandoffSnapshot,
     lang: Lang,
     tz: ZoneInfo,
-    lead_sources: Sequence[SelectOption] = (),
-    custom_selects: Sequence[CustomSelect] = (),
+    config: AppConfig | None = None,
 ) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) of the notice. Pass `config.memo.lead_sources` and `custom_selects`
-    to show their labels."""
+    """(fallback text, blocks) of the notice. `config` adds the team's labels, the criteria checklist."""
+    lead_sources = config.memo.lead_sources if config else ()
+    custom_selects = config.memo.custom_selects if config else ()
     memo = handoff.memo
     company = company_name(memo, lang)
     issue = field_mrkdwn(memo, MemoField.CURRENT_ISSUE, lang=lang, tz=tz, limit=ISSUE_MAX)
@@ -140,14 +174,19 @@ def build_notice(
     custom = custom_answers_mrkdwn(memo, custom_selects, lang)
     if custom:
         context.insert(0, custom)
+    route = route_line(handoff, lang)
+    if route:
+        context.append(route)
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "notice.header", company=company), HEADER_TEXT_MAX))),
         SectionBlock(fields=_summary_fields(handoff, lang, tz, lead_sources)),
         SectionBlock(text=_mrkdwn(_bant_text(handoff, lang, tz))),
         SectionBlock(text=_labelled(field_label(lang, MemoField.CURRENT_ISSUE), issue)),
-        ContextBlock(elements=[_mrkdwn(line) for line in context]),
-        _buttons(handoff, lang),
     ]
+    quality = _quality_text(handoff, lang, config)
+    if quality:
+        blocks.append(SectionBlock(text=_mrkdwn(truncate(quality, SECTION_TEXT_MAX))))
+    blocks += [ContextBlock(elements=[_mrkdwn(line) for line in context]), _buttons(handoff, lang)]
     fallback = t(
         lang,
         "notice.fallback",

@@ -207,7 +207,7 @@ def input_blocks(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def all_messages(handoff: HandoffSnapshot, lang: Lang) -> list[tuple[str, list[Block]]]:
     return [
-        build_notice(handoff=handoff, lang=lang, tz=TOKYO, lead_sources=CONFIG.memo.lead_sources),
+        build_notice(handoff=handoff, lang=lang, tz=TOKYO, config=CONFIG),
         build_is_confirmation(
             handoff=handoff, lang=lang, permalink="https://x.slack.com/archives/C1/p1?a=1&b=2"
         ),
@@ -479,7 +479,7 @@ def test_notice_content_en() -> None:
             handoff=sample_handoff(HandoffStatus.RETURNED),
             lang=Lang.EN,
             tz=TOKYO,
-            lead_sources=CONFIG.memo.lead_sources,
+            config=CONFIG,
         )
     )
     body = json.dumps(blocks, ensure_ascii=False)

@@ -1,0 +1,63 @@
+"""Checking a submitted memo: field rules, the team's custom selects, the chosen FS rep, the toss-up
+criteria (gate or warn), and the memo's quality score — everything a submission is refused or kept with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import AppConfig
+from bot.domain.criteria import CriteriaEvaluation, CriteriaMode, evaluate_criteria
+from bot.domain.memo import FieldProblem, HandoffMemo, MemoField, validate_memo
+from bot.domain.options import custom_problems
+from bot.domain.score import ScoreBreakdown, score_memo
+from bot.i18n import Lang, t
+from bot.slack import SlackUsers
+from modals.ids import BlockId
+from modals.memo import memo_errors
+from modals.quality import criteria_field_errors
+
+
+@dataclass(frozen=True)
+class CheckedMemo:
+    errors: dict[str, str]  # input block_id → message; empty when the memo may be tossed up
+    criteria: CriteriaEvaluation
+    score: ScoreBreakdown
+    override_reason: str | None  # kept only when criteria failed in warn mode
+
+
+async def check_memo(
+    memo: HandoffMemo,
+    *,
+    override_reason: str | None,
+    config: AppConfig,
+    users: SlackUsers,
+    now: datetime,
+    lang: Lang,
+) -> CheckedMemo:
+    problems = validate_memo(memo, now=now, team_tz=config.tz, allowed_lead_sources=config.lead_source_values)
+    custom = custom_problems(memo.custom, config.memo.custom_selects)
+    if memo.fs_user_id and not (problems or custom):
+        chosen = await users.get(memo.fs_user_id)  # unknown (Slack slow): let it through
+        if chosen is not None and not chosen.is_active_person:
+            problems.append(FieldProblem(MemoField.FS_USER_ID, "error.fs_not_a_person"))
+    criteria = evaluate_criteria(memo, config.criteria)
+    score = score_memo(memo, config.score)
+    errors = memo_errors(problems, lang, custom)
+    if not criteria.passed:
+        criteria_errors = criteria_field_errors(
+            criteria,
+            config.criteria,
+            lang,
+            custom_labels=config.custom_labels,
+            option_labels=config.option_labels,
+        )
+        # A field's own problem (say, "required") says more than the criterion it also fails.
+        for block_id, message in criteria_errors.items():
+            errors.setdefault(block_id, message)
+        if config.criteria.mode is CriteriaMode.WARN and override_reason and not (problems or custom):
+            return CheckedMemo({}, criteria, score, override_reason)
+        if config.criteria.mode is CriteriaMode.WARN:
+            errors[BlockId.CRITERIA_OVERRIDE.value] = t(lang, "error.override_required")
+    return CheckedMemo(errors, criteria, score, None)
