@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import AppConfig
 from bot.delivery import Clock, Delivery, utc_now
+from bot.scheduler import make_scheduler
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import SlackUsers, make_client, slack_error_code
@@ -64,12 +66,15 @@ class Bot:
         return web.json_response({"ok": True})
 
     @contextlib.asynccontextmanager
-    async def background(self) -> AsyncIterator[None]:
-        """Run the outbox retry loop for as long as the block lasts."""
+    async def background(self) -> AsyncIterator[AsyncIOScheduler]:
+        """Run the outbox retry loop and the scheduled jobs for as long as the block lasts."""
         task = asyncio.create_task(self.delivery.run_forever(), name="tossup-outbox")
+        scheduler = make_scheduler(self.services)
+        scheduler.start()
         try:
-            yield
+            yield scheduler
         finally:
+            scheduler.shutdown(wait=False)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

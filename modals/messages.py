@@ -5,6 +5,7 @@ Each builder returns (fallback text, blocks).
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -29,6 +30,7 @@ from modals.text import (
     enum_label,
     escape_mrkdwn,
     escape_within,
+    format_date,
     format_datetime,
     truncate,
     user_mention,
@@ -188,6 +190,12 @@ def build_already_decided(*, handoff: HandoffSnapshot, lang: Lang) -> Message:
 
 def build_not_inside_sales(*, lang: Lang) -> Message:
     return _message(t(lang, "message.not_inside_sales"))
+
+
+def build_away(*, lang: Lang, outcome: str, until: date | None = None) -> Message:
+    """The answer to `/tossup away`: `outcome` is set / cleared / not_away / status / bad_date."""
+    params = {"until": format_date(until, lang)} if until is not None else {}
+    return _message(t(lang, f"message.away.{outcome}", **params))
 
 
 def build_help(*, lang: Lang) -> Message:
