@@ -1,0 +1,217 @@
+"""Issue 3 over the wire: criteria gate and warn mode, the memo score, routing with round-robin and
+absences, and the acceptance SLA's reminders and escalation (time injected, not slept)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Bot
+from bot.config import AppConfig
+from bot.domain.handoff import HandoffStatus
+from bot.domain.routing import RouteKind
+from bot.scheduler import SLA_JOB_ID
+from bot.sla_watch import queue_due_sla_steps
+from modals.ids import ActionId, BlockId, CallbackId
+from store.models import Handoff
+from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, OTHER_USER, Harness, team_config
+from tests.memo_state import memo_state
+from tests.slack_driver import text_state
+from tests.test_custom_selects import SEGMENT, custom_state
+from tests.test_tossup_flow import answers, block_text, click, count, memo_meta, only_handoff, tossed_up
+
+WARN = team_config(criteria={"mode": "warn"}, roles={"managers": [MANAGER]})
+ENT_CHANNEL = "C0ENTERPRISE"
+REP_A, REP_B = "U0REPA", "U0REPB"
+ROUTED = team_config(
+    memo={"custom_selects": [SEGMENT]},
+    routing={
+        "rules": [
+            {
+                "name": "enterprise",
+                "match": {"segment": ["enterprise"]},
+                "channel": ENT_CHANNEL,
+                "pool": [REP_A, REP_B],
+            }
+        ]
+    },
+)
+
+
+async def submit(h: Harness, extra: dict | None = None, **changes: object):
+    return await h.driver.view_submission(
+        CallbackId.HANDOFF_MEMO,
+        {**memo_state(answers(h, **changes)), **(extra or {})},
+        user_id=IS_USER,
+        private_metadata=memo_meta(),
+    )
+
+
+async def all_handoffs(h: Harness) -> list[Handoff]:
+    async with h.bot.services.sessions() as session:
+        return list((await session.scalars(select(Handoff).order_by(Handoff.id))).all())
+
+
+def posts_to(h: Harness, channel: str) -> list:
+    return [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == channel]
+
+
+# ---------------------------------------------------------------- criteria
+
+
+async def test_gate_refuses_a_memo_that_fails_the_criteria_on_the_failing_fields(harness: Harness) -> None:
+    h = harness
+    body = (await submit(h, timeline="6_to_12m", competitors="未定")).json()
+    assert body is not None and body["response_action"] == "errors"
+    assert set(body["errors"]) == {"timeline", "competitors"}
+    assert "6" in body["errors"]["timeline"]  # says which criterion (within 6 months) and why
+    assert "<" not in body["errors"]["timeline"]  # plain text: Slack shows no markup in field errors
+    assert await count(h, Handoff) == 0
+
+
+@pytest.mark.parametrize("config", [WARN])
+async def test_warn_mode_needs_a_reason_then_flags_the_notice(harness: Harness, config: AppConfig) -> None:
+    h = harness
+    body = (await submit(h, timeline="over_12m")).json()
+    assert body is not None and BlockId.CRITERIA_OVERRIDE in body["errors"] and "timeline" in body["errors"]
+    assert await count(h, Handoff) == 0
+
+    reason = "決裁者の強い要望で、来期予算の相談から始めたい"
+    override = {BlockId.CRITERIA_OVERRIDE: {ActionId.CRITERIA_OVERRIDE: text_state(reason)}}
+    assert (await submit(h, override, timeline="over_12m")).status == 200
+    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    handoff = await only_handoff(h)
+    assert handoff.criteria is not None and not handoff.criteria.passed
+    assert handoff.override_reason == reason
+    (notice,) = posts_to(h, FS_CHANNEL)
+    text = block_text(notice.args["blocks"])
+    assert "⚠️" in text and reason in text and "❌" in text and "✅" in text
+
+
+async def test_notice_shows_checklist_and_score_and_is_rep_learns_what_lost_points(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h, background=None, impact="TBD")
+    assert handoff.criteria is not None and handoff.criteria.passed
+    assert handoff.score is not None and 0 < handoff.score.total < handoff.score.max_total == 70
+    (notice,) = posts_to(h, FS_CHANNEL)
+    text = block_text(notice.args["blocks"])
+    assert "✅" in text and f"{handoff.score.total} / 70" in text
+    confirmation = posts_to(h, f"D{IS_USER}")[-1]
+    assert f"{handoff.score.total} / 70" in block_text(confirmation.args["blocks"])
+    async with h.bot.services.sessions() as session:
+        stored = await session.get(Handoff, handoff.id)
+        assert stored is not None and stored.score_total == handoff.score.total and stored.criteria_passed
+
+
+async def test_slash_criteria_shows_the_definition_in_the_users_language(harness: Harness) -> None:
+    h = harness
+    ja = (await h.driver.slash("criteria", user_id=IS_USER)).json()
+    en = (await h.driver.slash("criteria", user_id=FS_USER)).json()
+    assert ja and en and ja["response_type"] == en["response_type"] == "ephemeral"
+    assert "予算" in json.dumps(ja, ensure_ascii=False) and "Budget" in json.dumps(en)
+    await h.slack.assert_no_more("views.open", count=0)
+
+
+# ---------------------------------------------------------------- routing
+
+
+@pytest.mark.parametrize("config", [ROUTED])
+async def test_rule_routes_round_robin_skipping_who_is_away(harness: Harness, config: AppConfig) -> None:
+    h = harness
+    enterprise = custom_state(segment="enterprise")
+    for _ in range(3):
+        assert (await submit(h, enterprise, fs_user_id=None)).status == 200
+    await h.slack.wait_for("chat.postMessage", count=3, where=lambda c: c.args["channel"] == ENT_CHANNEL)
+    rows = await all_handoffs(h)
+    assert [(r.fs_user_id, r.channel_id, r.route_kind) for r in rows] == [
+        (REP_A, ENT_CHANNEL, RouteKind.ROUND_ROBIN),
+        (REP_B, ENT_CHANNEL, RouteKind.ROUND_ROBIN),
+        (REP_A, ENT_CHANNEL, RouteKind.ROUND_ROBIN),
+    ]
+    assert "enterprise" in block_text(posts_to(h, ENT_CHANNEL)[0].args["blocks"])
+
+    until = (h.clock() + timedelta(days=7)).date().isoformat()
+    away = (await h.driver.slash(f"away {until}", user_id=REP_B)).json()
+    assert away is not None and away["response_type"] == "ephemeral"
+    for _ in range(2):
+        await submit(h, enterprise, fs_user_id=None)
+    await h.slack.wait_for("chat.postMessage", count=5, where=lambda c: c.args["channel"] == ENT_CHANNEL)
+    assignees = await all_handoffs(h)
+    assert [r.fs_user_id for r in assignees][3:] == [REP_A, REP_A]  # B is away
+
+    await h.driver.slash("away off", user_id=REP_B)
+    await submit(h, custom_state(segment="smb"), fs_user_id=None)  # no rule matches: the default channel
+    await submit(h, enterprise, fs_user_id=OTHER_USER)  # a rep picked by IS wins
+    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == FS_CHANNEL)
+    last = (await all_handoffs(h))[-2:]
+    assert [(r.fs_user_id, r.channel_id, r.route_kind) for r in last] == [
+        (None, FS_CHANNEL, RouteKind.DEFAULT),
+        (OTHER_USER, ENT_CHANNEL, RouteKind.CHOSEN),
+    ]
+
+
+async def test_away_command_checks_its_date(harness: Harness) -> None:
+    h = harness
+    for argument in ("away yesterday", "away 2020-01-01"):
+        body = (await h.driver.slash(argument, user_id=FS_USER)).json()
+        assert body is not None and "YYYY-MM-DD" in body["text"]
+    status = (await h.driver.slash("away", user_id=FS_USER)).json()
+    assert status is not None and "not marked away" in status["text"]
+
+
+# ---------------------------------------------------------------- acceptance SLA
+
+
+async def tick(h: Harness) -> None:
+    await queue_due_sla_steps(sessions=h.bot.services.sessions, config=h.bot.services.config, now=h.clock())
+    await h.bot.delivery.drain()
+
+
+async def test_sla_reminds_then_escalates_and_stops_once_accepted(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    await tick(h)
+    assert posts_to(h, f"D{FS_USER}") == [posts_to(h, f"D{FS_USER}")[0]]  # only the notice's DM copy
+
+    h.clock.advance(hours=24, minutes=1)  # past the 24 h deadline: a reminder to the assignee
+    await tick(h)
+    await tick(h)  # ticking again (a second replica, a restart) changes nothing
+    reminders = posts_to(h, f"D{FS_USER}")[1:]
+    assert len(reminders) == 1 and "⏰" in block_text(reminders[0].args["blocks"])
+
+    h.clock.advance(hours=8)  # 8 h later: the escalation, in the notice's thread and to the manager
+    await tick(h)
+    thread = [c for c in posts_to(h, FS_CHANNEL) if c.args.get("thread_ts") == handoff.notice_ts]
+    assert len(thread) == 1 and f"<@{FS_USER}>" in block_text(thread[0].args["blocks"])
+    assert len(posts_to(h, f"D{MANAGER}")) == 1
+
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER)
+    await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    before = len(h.slack.calls_to("chat.postMessage"))
+    h.clock.advance(days=3)
+    await tick(h)
+    assert len(h.slack.calls_to("chat.postMessage")) == before  # decided: nothing more
+    accepted = await only_handoff(h)
+    assert accepted.status is HandoffStatus.ACCEPTED
+    assert accepted.decided_at is not None and accepted.decided_at - accepted.created_at > timedelta(hours=32)
+
+
+async def test_a_reminder_queued_before_the_decision_is_not_sent_after_it(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    h.clock.advance(hours=25)
+    await queue_due_sla_steps(sessions=h.bot.services.sessions, config=h.bot.services.config, now=h.clock())
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER)  # decided before the send
+    await h.slack.wait_for("chat.update")
+    await h.bot.delivery.drain()
+    assert len(posts_to(h, f"D{FS_USER}")) == 1  # just the notice's DM copy
+
+
+async def test_the_running_bot_schedules_the_sla_tick(harness: Harness) -> None:
+    bot: Bot = harness.bot
+    async with bot.background() as scheduler:
+        job = scheduler.get_job(SLA_JOB_ID)
+        assert job is not None and job.trigger.interval == timedelta(seconds=60)
