@@ -92,6 +92,24 @@ def test_good_setup_passes_check(tmp_path: Path) -> None:
     assert "configuration OK" in result.stdout
 
 
+def test_shipped_app_yaml_examples_are_valid_when_uncommented(tmp_path: Path) -> None:
+    text = (ROOT / "app.yaml").read_text(encoding="utf-8").replace('fs: ""', "fs: C0FSCHAN")
+    lines = text.splitlines()
+    for i, line in enumerate(lines):  # "key: []" followed by "  #  - example" lines: take the example
+        if line.startswith("  #  "):
+            lines[i] = line.replace("#  ", "  ", 1)
+    text = "\n".join(lines)
+    for empty in ("custom_selects: []", "rules: []", "absent: []"):
+        text = text.replace(empty, empty.removesuffix(" []"))
+    text = text.replace("  business_hours: null\n  # business_hours:", "  business_hours:")
+    path = tmp_path / "app.yaml"
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    assert [s.key for s in config.memo.custom_selects] == ["segment"]
+    assert config.routing.rules[0].pool and config.routing.absent
+    assert config.sla.business_hours is not None and config.sla.business_hours.holidays
+
+
 def test_shipped_app_yaml_is_valid_once_the_channel_is_set(tmp_path: Path) -> None:
     text = (ROOT / "app.yaml").read_text(encoding="utf-8").replace('fs: ""', "fs: C0FSCHAN")
     path = tmp_path / "app.yaml"
