@@ -105,7 +105,7 @@ def test_shipped_app_yaml_examples_are_valid_when_uncommented(tmp_path: Path) ->
     path = tmp_path / "app.yaml"
     path.write_text(text, encoding="utf-8")
     config = load_config(path)
-    assert [s.key for s in config.memo.custom_selects] == ["segment"]
+    assert [s.key for s in config.memo.custom_selects] == ["segment", "region"]
     assert config.routing.rules[0].pool and config.routing.absent
     assert config.sla.business_hours is not None and config.sla.business_hours.holidays
 
