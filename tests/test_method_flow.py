@@ -215,3 +215,86 @@ async def test_the_running_bot_schedules_the_sla_tick(harness: Harness) -> None:
     async with bot.background() as scheduler:
         job = scheduler.get_job(SLA_JOB_ID)
         assert job is not None and job.trigger.interval == timedelta(seconds=60)
+
+
+README_EXAMPLE = team_config(
+    memo={
+        "custom_selects": [
+            {
+                "key": "segment",
+                "label": {"ja": "セグメント", "en": "Segment"},
+                "required": True,
+                "options": [
+                    {"value": "enterprise", "label": {"ja": "エンタープライズ", "en": "Enterprise"}},
+                    {"value": "smb", "label": {"ja": "中小企業", "en": "SMB"}},
+                ],
+            }
+        ]
+    },
+    criteria={
+        "mode": "warn",
+        "rules": [
+            {"id": "budget", "kind": "one_of", "field": "budget_status", "values": ["confirmed", "planned"]},
+            {
+                "id": "authority",
+                "kind": "one_of",
+                "field": "authority",
+                "values": ["decision_maker", "influencer"],
+            },
+            {"id": "timeline", "kind": "timeline_within", "field": "timeline", "months": 3},
+            {
+                "id": "enterprise-only",
+                "kind": "one_of",
+                "field": "segment",
+                "values": ["enterprise"],
+                "label": {"ja": "エンタープライズ案件である", "en": "Enterprise deal"},
+            },
+        ],
+    },
+    routing={
+        "rules": [
+            {
+                "name": "enterprise",
+                "match": {"segment": ["enterprise"]},
+                "channel": "C0123ENTERPRISE",
+                "pool": ["U0123AAAA", "U0123BBBB"],
+            }
+        ]
+    },
+    sla={
+        "accept_within_hours": 9,
+        "business_hours": {"start": "09:00", "end": "18:00", "days": [0, 1, 2, 3, 4]},
+    },
+)
+
+
+@pytest.mark.parametrize("config", [README_EXAMPLE])
+async def test_the_readme_worked_example_holds(harness: Harness, config: AppConfig) -> None:
+    h = harness
+    reason = {
+        BlockId.CRITERIA_OVERRIDE: {ActionId.CRITERIA_OVERRIDE: text_state("the customer wants a PoC first")}
+    }
+    response = await submit(
+        h,
+        {**custom_state(segment="enterprise"), **reason},
+        fs_user_id=None,
+        budget_status="planned",
+        timeline="3_to_6m",
+        impact="TBD",
+        crm_url=None,
+        topics_to_avoid=None,
+        other_notes=None,
+    )
+    assert response.status == 200, response.text
+    (notice,) = await h.slack.wait_for(
+        "chat.postMessage", where=lambda c: c.args["channel"] == "C0123ENTERPRISE"
+    )
+    handoff = await only_handoff(h)
+    assert handoff.fs_user_id == "U0123AAAA" and handoff.route is not None
+    assert handoff.criteria is not None
+    assert [r.criterion_id for r in handoff.criteria.failures] == ["timeline"]
+    assert handoff.score is not None and handoff.score.total == 64
+    points = {item.key.value: item.points for item in handoff.score.items}
+    assert points["issue"] == 11 and points["completeness"] == 13
+    text = block_text(notice.args["blocks"])
+    assert "enterprise" in text and "⚠️" in text and "the customer wants a PoC first" in text
