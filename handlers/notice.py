@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import decision_posts, question_posts
@@ -56,6 +58,18 @@ def register(app: AsyncApp, services: Services) -> None:
                 message=build_handoff_missing(lang=lang),
             )
         return handoff
+
+    async def open_for_clicked(
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        build: Callable[[HandoffSnapshot, Lang], View],
+    ) -> None:
+        """Open a modal about the toss-up behind a notice button (the clicker is told if it is gone)."""
+        lang = await user_lang(services, body)
+        handoff = await clicked_handoff(body, client, respond, lang)
+        if handoff is not None:
+            await client.views_open(trigger_id=body["trigger_id"], view=build(handoff, lang))
 
     def refusal(handoff: HandoffSnapshot | None, actor: str) -> Refusal | None:
         return decision_refusal(
@@ -167,14 +181,12 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        lang = await user_lang(services, body)
-        handoff = await clicked_handoff(body, client, respond, lang)
-        if handoff is None:
-            return
-        view = build_question_modal(
-            lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or ""
-        )
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        def question_modal(handoff: HandoffSnapshot, lang: Lang) -> View:
+            meta = action_meta(body, handoff, lang)
+            return build_question_modal(lang=lang, meta=meta, company=handoff.memo.company or "")
+
+        await open_for_clicked(body, client, respond, question_modal)
 
     @app.view(CallbackId.QUESTION)
     async def submit_question(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -200,7 +212,7 @@ def register(app: AsyncApp, services: Services) -> None:
                     ),
                 )
         except HandoffNotFoundError:
-            missing, _ = build_handoff_missing(lang=meta.lang)
+            missing = refusal_form_error(Refusal.MISSING, handoff=None, lang=meta.lang)
             await ack(response_action="errors", errors={BlockId.QUESTION_TEXT.value: missing})
             return
         await ack()
@@ -211,9 +223,8 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        lang = await user_lang(services, body)
-        handoff = await clicked_handoff(body, client, respond, lang)
-        if handoff is None:
-            return
-        view = build_memo_view(handoff=handoff, lang=lang, tz=config.tz, config=config)
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        def memo_view(handoff: HandoffSnapshot, lang: Lang) -> View:
+            return build_memo_view(handoff=handoff, lang=lang, tz=config.tz, config=config)
+
+        await open_for_clicked(body, client, respond, memo_view)
