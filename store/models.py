@@ -178,3 +178,40 @@ class OutboxMessage(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     given_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedbackRecord(Base):
+    """FS's post-meeting feedback sheet on a toss-up: one per toss-up, edited in place; every version
+    is also kept as a FEEDBACK_SUBMITTED event (the history)."""
+
+    __tablename__ = "feedback_sheets"
+
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
+    rater_id: Mapped[str] = mapped_column(String(64))
+    sheet: Mapped[dict[str, Any]] = mapped_column(json_type())  # FeedbackSheet.model_dump(mode="json")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revisions: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class IsRatingRecord(Base):
+    """IS's rating of FS's follow-through on a toss-up (two-way feedback); edited in place."""
+
+    __tablename__ = "is_ratings"
+
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
+    rater_id: Mapped[str] = mapped_column(String(64))
+    rating: Mapped[dict[str, Any]] = mapped_column(json_type())  # IsRating.model_dump(mode="json")
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutcomeRecord(Base):
+    """The deal's outcome after the toss-up (won / lost / still open), as FS last recorded it."""
+
+    __tablename__ = "outcomes"
+
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    outcome: Mapped[dict[str, Any]] = mapped_column(json_type())  # Outcome.model_dump(mode="json")
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -25,6 +25,9 @@ class EventKind(StrEnum):
     QUESTION_ASKED = "question_asked"
     ACCEPTED = "accepted"
     RETURNED = "returned"
+    FEEDBACK_SUBMITTED = "feedback_submitted"  # FS's post-meeting sheet (each edit too: the history)
+    IS_RATED = "is_rated"  # IS rated FS's follow-through (two-way feedback)
+    OUTCOME_RECORDED = "outcome_recorded"  # won / lost / still open
 
 
 class ReturnReason(StrEnum):

@@ -1,0 +1,210 @@
+"""The feedback loop in the database: FS's sheet, IS's rating of FS, the deal's outcome.
+
+Each is one row per toss-up, edited in place, with every version kept as an event (the history). Like
+the rest of the store, each function commits its own transaction together with the outbox rows that
+announce the change, and the outbox's dedupe keys make a repeated request (same modal submitted twice)
+change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.handoff import EventKind
+from store._tx import own_transaction
+from store.models import FeedbackRecord, Handoff, HandoffEvent, IsRatingRecord, OutcomeRecord
+from store.outbox import NewOutbox, add_outbox_rows
+
+__all__ = [
+    "OutcomeRow",
+    "SheetRow",
+    "get_feedback",
+    "get_is_rating",
+    "get_outcome",
+    "recent_sheets_for_is",
+    "save_feedback",
+    "save_is_rating",
+    "save_outcome",
+]
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    rater_id: str
+    data: dict[str, Any]  # FeedbackSheet / IsRating as JSON
+    at: datetime  # submitted (first) / rated
+    revisions: int = 1
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    kind: str
+    data: dict[str, Any]  # Outcome as JSON
+    recorded_by: str
+    recorded_at: datetime
+
+
+async def _repeat(session: AsyncSession, handoff_id: int, outbox: Sequence[NewOutbox], now: datetime) -> bool:
+    """Insert the outbox rows first: when every one existed already, this is the same request again."""
+    inserted = await add_outbox_rows(session, outbox, handoff_id=handoff_id, now=now)
+    return bool(outbox) and inserted == 0
+
+
+async def save_feedback(
+    *,
+    session: AsyncSession,
+    handoff_id: int,
+    rater_id: str,
+    sheet: dict[str, Any],
+    score: dict[str, Any],
+    score_total: int,
+    now: datetime,
+    outbox: Sequence[NewOutbox] = (),
+) -> int | None:
+    """Store FS's sheet (a new one, or an edit of the one there), the toss-up's completed score, an event
+    with the sheet (history) and the outbox rows; one commit. Returns the revision number (1 = first),
+    or None when it was the same request again (nothing written)."""
+    async with own_transaction(session):
+        if await _repeat(session, handoff_id, outbox, now):
+            return None
+        record = await session.get(FeedbackRecord, handoff_id, populate_existing=True)
+        if record is None:
+            record = FeedbackRecord(
+                handoff_id=handoff_id,
+                rater_id=rater_id,
+                sheet=sheet,
+                submitted_at=now,
+                updated_at=now,
+                revisions=1,
+            )
+            session.add(record)
+        else:
+            record.rater_id, record.sheet, record.updated_at = rater_id, sheet, now
+            record.revisions = record.revisions + 1
+        revision = record.revisions
+        await session.execute(
+            update(Handoff).where(Handoff.id == handoff_id).values(score=score, score_total=score_total)
+        )
+        session.add(
+            HandoffEvent(
+                handoff_id=handoff_id,
+                kind=EventKind.FEEDBACK_SUBMITTED,
+                actor_user_id=rater_id,
+                at=now,
+                detail={"sheet": sheet, "revision": revision},
+            )
+        )
+    return revision
+
+
+async def get_feedback(*, session: AsyncSession, handoff_id: int) -> SheetRow | None:
+    async with own_transaction(session):
+        record = await session.get(FeedbackRecord, handoff_id, populate_existing=True)
+        if record is None:
+            return None
+        return SheetRow(record.rater_id, dict(record.sheet), record.submitted_at, record.revisions)
+
+
+async def recent_sheets_for_is(
+    *, session: AsyncSession, is_user_id: str, limit: int = 20
+) -> list[tuple[datetime, dict[str, Any]]]:
+    """FS's latest sheets on this IS rep's toss-ups, newest first (for the learning loop)."""
+    async with own_transaction(session):
+        rows = await session.execute(
+            select(FeedbackRecord.updated_at, FeedbackRecord.sheet)
+            .join(Handoff, Handoff.id == FeedbackRecord.handoff_id)
+            .where(Handoff.is_user_id == is_user_id)
+            .order_by(FeedbackRecord.updated_at.desc())
+            .limit(limit)
+        )
+        return [(at, dict(sheet)) for at, sheet in rows]
+
+
+async def save_is_rating(
+    *,
+    session: AsyncSession,
+    handoff_id: int,
+    rater_id: str,
+    rating: dict[str, Any],
+    now: datetime,
+    outbox: Sequence[NewOutbox] = (),
+) -> bool:
+    """Store (or replace) IS's rating of FS's follow-through, with its event; False for a repeat."""
+    async with own_transaction(session):
+        if await _repeat(session, handoff_id, outbox, now):
+            return False
+        record = await session.get(IsRatingRecord, handoff_id, populate_existing=True)
+        if record is None:
+            session.add(IsRatingRecord(handoff_id=handoff_id, rater_id=rater_id, rating=rating, rated_at=now))
+        else:
+            record.rater_id, record.rating, record.rated_at = rater_id, rating, now
+        session.add(
+            HandoffEvent(
+                handoff_id=handoff_id, kind=EventKind.IS_RATED, actor_user_id=rater_id, at=now, detail=rating
+            )
+        )
+    return True
+
+
+async def get_is_rating(*, session: AsyncSession, handoff_id: int) -> SheetRow | None:
+    async with own_transaction(session):
+        record = await session.get(IsRatingRecord, handoff_id, populate_existing=True)
+        return SheetRow(record.rater_id, dict(record.rating), record.rated_at) if record else None
+
+
+async def save_outcome(
+    *,
+    session: AsyncSession,
+    handoff_id: int,
+    recorded_by: str,
+    kind: str,
+    outcome: dict[str, Any],
+    now: datetime,
+    outbox: Sequence[NewOutbox] = (),
+) -> bool:
+    """Store (or replace) the deal's outcome, with its event; False for a repeat."""
+    async with own_transaction(session):
+        if await _repeat(session, handoff_id, outbox, now):
+            return False
+        record = await session.get(OutcomeRecord, handoff_id, populate_existing=True)
+        if record is None:
+            session.add(
+                OutcomeRecord(
+                    handoff_id=handoff_id,
+                    kind=kind,
+                    outcome=outcome,
+                    recorded_by=recorded_by,
+                    recorded_at=now,
+                )
+            )
+        else:
+            record.kind, record.outcome, record.recorded_by, record.recorded_at = (
+                kind,
+                outcome,
+                recorded_by,
+                now,
+            )
+        session.add(
+            HandoffEvent(
+                handoff_id=handoff_id,
+                kind=EventKind.OUTCOME_RECORDED,
+                actor_user_id=recorded_by,
+                at=now,
+                detail=outcome,
+            )
+        )
+    return True
+
+
+async def get_outcome(*, session: AsyncSession, handoff_id: int) -> OutcomeRow | None:
+    async with own_transaction(session):
+        record = await session.get(OutcomeRecord, handoff_id, populate_existing=True)
+        if record is None:
+            return None
+        return OutcomeRow(record.kind, dict(record.outcome), record.recorded_by, record.recorded_at)
