@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -9,22 +10,29 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig
 from bot.domain.memo import HandoffMemo
 from bot.domain.routing import RouteDecision, absent_from_config, decide, match_rule, needs_turn
-from store.routing import absent_users, take_turn
+from store.handoffs import TurnRequest
+from store.routing import absent_users
 
 
-async def assign(
+async def routing_plan(
     *, sessions: async_sessionmaker[AsyncSession], config: AppConfig, memo: HandoffMemo, now: datetime
-) -> RouteDecision:
-    """The channel and FS rep for `memo`: the rep picked in the memo wins; else the first matching rule's
-    pool in turn, skipping reps away (app.yaml or `/tossup away`); else the default FS channel."""
+) -> tuple[TurnRequest | None, Callable[[str | None], RouteDecision]]:
+    """How `memo` is routed, for `create_handoff` to apply in the toss-up's own transaction.
+
+    The rep picked in the memo wins; else the first matching rule's pool takes turns, skipping reps away
+    (app.yaml or `/tossup away`); else the default FS channel. The turn itself is taken when the toss-up
+    is stored, so a refused or doubled submission never uses one up.
+    """
     routing = config.routing
     rule = match_rule(memo, routing.rules)
-    assignee = None
+    turn = None
     if rule is not None and needs_turn(memo, rule):
         today = now.astimezone(config.tz).date()
         async with sessions() as session:
             away = absent_from_config(routing, today) | await absent_users(session=session, today=today)
-            assignee = await take_turn(
-                session=session, rule=rule.name, pool=rule.pool, unavailable=away, now=now
-            )
-    return decide(memo, rule, default_channel=config.channels.fs, assignee=assignee)
+        turn = TurnRequest(rule=rule.name, pool=tuple(rule.pool), unavailable=frozenset(away))
+
+    def route(assignee: str | None) -> RouteDecision:
+        return decide(memo, rule, default_channel=config.channels.fs, assignee=assignee)
+
+    return turn, route

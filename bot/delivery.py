@@ -65,12 +65,10 @@ class NotReady(Exception):
     """The message depends on another one not posted yet (a thread reply needs its parent)."""
 
 
-def submission_posts(*, submission_key: str, has_assignee: bool) -> list[NewOutbox]:
-    """What a new toss-up posts: the notice, its DM copy, the IS rep's confirmation."""
-    kinds = [PostKind.NOTICE_CHANNEL]
-    if has_assignee:
-        kinds.append(PostKind.NOTICE_DM)
-    kinds.append(PostKind.IS_CONFIRMATION)
+def submission_posts(*, submission_key: str) -> list[NewOutbox]:
+    """What a new toss-up posts: the notice, its DM copy (skipped when nobody is assigned), the IS rep's
+    confirmation."""
+    kinds = (PostKind.NOTICE_CHANNEL, PostKind.NOTICE_DM, PostKind.IS_CONFIRMATION)
     return [NewOutbox(kind=kind, dedupe_key=f"{kind}:{submission_key}") for kind in kinds]
 
 

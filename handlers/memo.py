@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.assignment import assign
+from bot.assignment import routing_plan
 from bot.delivery import submission_posts
 from bot.domain.handoff import may_toss_up
 from bot.domain.memo import MemoField
@@ -88,30 +88,30 @@ def register(app: AsyncApp, services: Services) -> None:
             await services.delivery.deliver_for(stored.id)
             return
 
-        route = await assign(sessions=services.sessions, config=config, memo=memo, now=services.clock())
+        now = services.clock()
+        turn, route = await routing_plan(sessions=services.sessions, config=config, memo=memo, now=now)
         data = NewHandoff(
             submission_key=view["id"],
             team_id=(body.get("team") or {}).get("id") or view.get("team_id") or "",
             is_user_id=actor_id(body),
-            fs_user_id=route.fs_user_id,
-            channel_id=route.channel_id,
+            fs_user_id=memo.fs_user_id,
+            channel_id=config.channels.fs,
             memo=memo,
             lang=lang,
             revision_of_id=meta.revises,
             criteria=checked.criteria,
             override_reason=checked.override_reason,
             score=checked.score,
-            route=route,
+            turn=turn,
+            decide_route=route,
         )
         try:
             async with services.sessions() as session:
                 result = await create_handoff(
                     session=session,
                     data=data,
-                    outbox=submission_posts(
-                        submission_key=view["id"], has_assignee=route.fs_user_id is not None
-                    ),
-                    now=services.clock(),
+                    outbox=submission_posts(submission_key=view["id"]),
+                    now=now,
                 )
         except Exception:
             log.exception("could not store the toss-up of %s", data.is_user_id)

@@ -8,7 +8,7 @@ objects, and end their read transaction too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from bot.domain.score import ScoreBreakdown
 from store._tx import own_transaction, rowcount
 from store.models import Handoff, HandoffEvent
 from store.outbox import NewOutbox, add_outbox_rows
+from store.routing import take_turn_in_transaction
 
 __all__ = [
     "CreateResult",
@@ -52,6 +53,15 @@ class HandoffNotFoundError(LookupError):
 
 
 @dataclass(frozen=True)
+class TurnRequest:
+    """A round-robin turn to take in the same transaction as the new toss-up (see `create_handoff`)."""
+
+    rule: str
+    pool: tuple[str, ...]
+    unavailable: frozenset[str]
+
+
+@dataclass(frozen=True)
 class NewHandoff:
     submission_key: str  # the modal's view.id
     team_id: str
@@ -65,6 +75,10 @@ class NewHandoff:
     override_reason: str | None = None
     score: ScoreBreakdown | None = None
     route: RouteDecision | None = None
+    # Routing decided at insert time: the turn (if any) is taken in the same transaction, and
+    # `decide_route(assignee)` gives the channel, the FS rep and why; they replace the fields above.
+    turn: TurnRequest | None = None
+    decide_route: Callable[[str | None], RouteDecision] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,11 +123,30 @@ def to_snapshot(row: Handoff) -> HandoffSnapshot:
         criteria=CriteriaEvaluation.from_json(row.criteria) if row.criteria else None,
         override_reason=row.override_reason,
         score=ScoreBreakdown.from_json(row.score) if row.score else None,
-        route=_route(row),
+        route=_route_of(row),
     )
 
 
-def _route(row: Handoff) -> RouteDecision | None:
+async def _route(session: AsyncSession, row: Handoff, data: NewHandoff, now: datetime) -> None:
+    """Take the round-robin turn (when a rule with a pool matched) and apply the routing decision."""
+    assignee = None
+    if data.turn is not None:
+        turn = await take_turn_in_transaction(
+            session=session,
+            rule=data.turn.rule,
+            pool=data.turn.pool,
+            unavailable=data.turn.unavailable,
+            now=now,
+        )
+        assignee = turn.member if turn is not None else None
+    assert data.decide_route is not None
+    route = data.decide_route(assignee)
+    row.fs_user_id, row.channel_id = route.fs_user_id, route.channel_id
+    row.route_kind, row.route_rule = route.kind.value, route.rule
+    await session.flush()
+
+
+def _route_of(row: Handoff) -> RouteDecision | None:
     if row.route_kind is None:
         return None
     return RouteDecision(
@@ -188,6 +221,8 @@ async def create_handoff(
             )
             session.add(row)
             await session.flush()  # the unique submission_key is checked here
+            if data.decide_route is not None:
+                await _route(session, row, data, now)
             session.add(
                 HandoffEvent(
                     handoff_id=row.id,

@@ -69,29 +69,44 @@ async def take_numbered_turn(
     if not pool:
         return None
     async with own_transaction(session):
-        await session.execute(
-            _insert(session)(RoutingTurn)
-            .values(rule=rule, turn=NO_TURN_YET, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["rule"])
+        return await take_turn_in_transaction(
+            session=session, rule=rule, pool=pool, unavailable=unavailable, now=now
         )
-        last = await session.scalar(
-            select(RoutingTurn.turn).where(RoutingTurn.rule == rule).with_for_update()
-        )
-        if last is None:  # pragma: no cover - the row was created above and is never deleted
-            raise RuntimeError(f"routing_turns row for rule {rule!r} vanished")
-        step = next_in_pool(pool, last_turn=last, unavailable=unavailable)
-        if step is None:
-            return None
-        member, number = step
-        # Conditional on the turn read: under the lock it always applies; if it ever did not, the
-        # transaction is rolled back rather than handing out a turn twice.
-        result = await session.execute(
-            update(RoutingTurn)
-            .where(RoutingTurn.rule == rule, RoutingTurn.turn == last)
-            .values(turn=number, updated_at=now)
-        )
-        if rowcount(result) != 1:  # pragma: no cover - impossible under the row/database lock
-            raise RuntimeError(f"round-robin turn of rule {rule!r} changed under its lock")
+
+
+async def take_turn_in_transaction(
+    *,
+    session: AsyncSession,
+    rule: str,
+    pool: Sequence[str],
+    unavailable: Collection[str],
+    now: datetime,
+) -> Turn | None:
+    """`take_numbered_turn` inside the caller's transaction (no commit): a toss-up stored together with
+    its turn, so a refused or doubled submission never uses one up."""
+    if not pool:
+        return None
+    await session.execute(
+        _insert(session)(RoutingTurn)
+        .values(rule=rule, turn=NO_TURN_YET, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["rule"])
+    )
+    last = await session.scalar(select(RoutingTurn.turn).where(RoutingTurn.rule == rule).with_for_update())
+    if last is None:  # pragma: no cover - the row was created above and is never deleted
+        raise RuntimeError(f"routing_turns row for rule {rule!r} vanished")
+    step = next_in_pool(pool, last_turn=last, unavailable=unavailable)
+    if step is None:
+        return None
+    member, number = step
+    # Conditional on the turn read: under the lock it always applies; if it ever did not, the
+    # transaction is rolled back rather than handing out a turn twice.
+    result = await session.execute(
+        update(RoutingTurn)
+        .where(RoutingTurn.rule == rule, RoutingTurn.turn == last)
+        .values(turn=number, updated_at=now)
+    )
+    if rowcount(result) != 1:  # pragma: no cover - impossible under the row/database lock
+        raise RuntimeError(f"round-robin turn of rule {rule!r} changed under its lock")
     return Turn(member=member, number=number)
 
 

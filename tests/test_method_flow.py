@@ -3,6 +3,7 @@ absences, and the acceptance SLA's reminders and escalation (time injected, not 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -17,7 +18,9 @@ from bot.scheduler import SLA_JOB_ID
 from bot.sla_watch import queue_due_sla_steps
 from modals.ids import ActionId, BlockId, CallbackId
 from store.models import Handoff
+from store.routing import last_turn
 from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, OTHER_USER, Harness, team_config
+from tests.db_fixtures import BACKENDS
 from tests.memo_state import memo_state
 from tests.slack_driver import text_state
 from tests.test_custom_selects import SEGMENT, custom_state
@@ -298,3 +301,25 @@ async def test_the_readme_worked_example_holds(harness: Harness, config: AppConf
     assert points["issue"] == 11 and points["completeness"] == 13
     text = block_text(notice.args["blocks"])
     assert "enterprise" in text and "⚠️" in text and "the customer wants a PoC first" in text
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("config", [ROUTED])
+async def test_a_doubled_submission_takes_one_round_robin_turn(harness: Harness, config: AppConfig) -> None:
+    h = harness
+    values = {**memo_state(answers(h, fs_user_id=None)), **custom_state(segment="enterprise")}
+
+    async def send() -> int:
+        response = await h.driver.view_submission(
+            CallbackId.HANDOFF_MEMO, values, user_id=IS_USER, view_id="V0TWICE", private_metadata=memo_meta()
+        )
+        return response.status
+
+    assert await asyncio.gather(send(), send()) == [200, 200]
+    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == ENT_CHANNEL)
+    assert len(await all_handoffs(h)) == 1
+    async with h.bot.services.sessions() as session:
+        assert await last_turn(session=session, rule="enterprise") == 0  # one turn, not two
+    assert (await submit(h, custom_state(segment="enterprise"), fs_user_id=None)).status == 200
+    rows = await all_handoffs(h)
+    assert [r.fs_user_id for r in rows] == [REP_A, REP_B]  # so the next one is B's
