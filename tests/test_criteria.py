@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.domain.criteria import (
+    BUILTIN_CRITERIA,
     DEFAULT_CRITERIA,
     CriteriaConfig,
     CriteriaEvaluation,
@@ -375,3 +376,17 @@ def test_json_round_trip() -> None:
     assert again.mode is CriteriaMode.WARN
     assert not again.passed
     assert len(again.failures) == 5
+
+
+@pytest.mark.parametrize("answer", ["要確認", "後で", "later", "TBD.", "未定。", "ＴＢＤ"])
+def test_gate_and_score_agree_on_placeholders(answer: str) -> None:
+    memo = HandoffMemo(competitors=answer)
+    (result,) = evaluate_criteria(memo, CriteriaConfig(rules=[BUILTIN_CRITERIA["competitors"]])).results
+    assert not result.passed
+
+
+@pytest.mark.parametrize("answer", ["なし", "特になし", "none considered"])
+def test_none_considered_still_counts_as_known(answer: str) -> None:
+    memo = HandoffMemo(competitors=answer)
+    (result,) = evaluate_criteria(memo, CriteriaConfig(rules=[BUILTIN_CRITERIA["competitors"]])).results
+    assert result.passed

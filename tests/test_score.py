@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.domain.criteria import normalize_answer
+from bot.domain.answers import normalize_answer
 from bot.domain.memo import (
     TEXT_LIMITS,
     AuthorityLevel,

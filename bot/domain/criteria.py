@@ -7,7 +7,6 @@ and JSON-safe params so any layer can render them in the reader's language, now 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -16,6 +15,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.domain.answers import NOT_AN_ANSWER, has_no_content, normalize_answer
 from bot.domain.memo import (
     TEXT_LIMITS,
     AuthorityLevel,
@@ -59,22 +59,6 @@ TIMELINE_MONTHS: dict[Timeline, int | None] = {
     Timeline.UNKNOWN: None,
 }
 TIMELINE_WINDOWS: frozenset[int] = frozenset({3, 6, 12})
-
-# Text answers that say nothing: a REQUIRED text field holding only one of these (or only symbols) is
-# not answered. "なし" / "none" are real answers ("none considered") and deliberately absent.
-NOT_AN_ANSWER: frozenset[str] = frozenset(
-    {"tbd", "未定", "不明", "未確認", "確認中", "わからない", "分からない", "unknown", "n/a", "ー", "-", "?"}
-)
-
-
-def normalize_answer(text: str) -> str:
-    """A text answer compared loosely: Unicode NFKC (全角→半角), case-folded, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def has_no_content(text: str) -> bool:
-    """True for text made only of whitespace, punctuation and symbols ("-", "・・・", "？？")."""
-    return not any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
 class Criterion(BaseModel):

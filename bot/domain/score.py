@@ -33,7 +33,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.domain.criteria import has_no_content, normalize_answer
+from bot.domain.answers import DEFAULT_NONE_CONSIDERED, DEFAULT_PLACEHOLDERS, has_no_content, normalize_answer
 from bot.domain.memo import (
     TEXT_LIMITS,
     AuthorityLevel,
@@ -73,15 +73,6 @@ ISSUE_FIELDS: tuple[MemoField, ...] = (
 )
 # Text fields, in template order: a later one holding the same text as an earlier one is a copy.
 _TEXT_FIELDS: tuple[MemoField, ...] = tuple(f for f in MemoField if f in TEXT_LIMITS)
-
-DEFAULT_PLACEHOLDERS: tuple[str, ...] = (
-    "TBD", "未定", "不明", "未確認", "確認中", "わからない", "分からない", "特になし", "なし", "無し",
-    "-", "ー", "?", "？", "n/a", "none", "unknown", "要確認", "後で", "later",
-)  # fmt: skip
-DEFAULT_NONE_CONSIDERED: tuple[str, ...] = (
-    "なし", "無し", "特になし", "競合なし", "他社検討なし", "検討なし", "none", "none considered",
-    "no competitors", "nothing else",
-)  # fmt: skip
 
 
 class ScoreWeights(BaseModel):
