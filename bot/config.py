@@ -6,6 +6,8 @@ Secrets never live here; they come from the environment (`bot.settings`).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.domain.criteria import CriteriaConfig, unknown_fields
-from bot.domain.memo import MemoField
+from bot.domain.criteria import CriteriaConfig, CriterionKind, unknown_fields
+from bot.domain.memo import AuthorityLevel, BudgetStatus, MemoField, Temperature, Timeline
 from bot.domain.options import CustomSelect, LocalizedLabel, SelectOption
 from bot.domain.routing import RoutingConfig, unknown_match_keys
 from bot.domain.score import ScoreConfig
@@ -119,6 +121,21 @@ class DeliveryConfig(_Strict):
 
 
 _KNOWN_HINT = "(use a memo field name like budget_status, or a key of memo.custom_selects)"
+SELECT_ENUMS: dict[MemoField, type[StrEnum]] = {
+    MemoField.BUDGET_STATUS: BudgetStatus,
+    MemoField.AUTHORITY: AuthorityLevel,
+    MemoField.TIMELINE: Timeline,
+    MemoField.TEMPERATURE: Temperature,
+}
+
+
+def _check_options(where: str, values: Collection[str], allowed: frozenset[str]) -> None:
+    """A typo in an option value would make a rule never match or refuse every memo: name it."""
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValueError(
+            f"{where}: no such option {', '.join(unknown)} (options: {', '.join(sorted(allowed))})"
+        )
 
 
 class AppConfig(_Strict):
@@ -151,10 +168,28 @@ class AppConfig(_Strict):
         unknown = unknown_fields(self.criteria, custom)
         if unknown:
             raise ValueError(f"criteria test unknown memo fields: {', '.join(unknown)} {_KNOWN_HINT}")
-        unknown = unknown_match_keys(self.routing, {f.value for f in MemoField} | set(custom))
+        options = self.select_options
+        unknown = unknown_match_keys(self.routing, options.keys())
         if unknown:
-            raise ValueError(f"routing rules match unknown memo fields: {', '.join(unknown)} {_KNOWN_HINT}")
+            raise ValueError(
+                f"routing rules can only match select fields of the memo ({', '.join(sorted(options))}); "
+                f"not: {', '.join(unknown)}"
+            )
+        for rule in self.routing.rules:
+            for key, values in rule.match.items():
+                _check_options(f"routing rule {rule.name!r}, {key}", values, options[key])
+        for criterion in self.criteria.rules:
+            if criterion.kind is CriterionKind.ONE_OF and criterion.field in options:
+                _check_options(f"criterion {criterion.id!r}", criterion.values, options[criterion.field])
         return self
+
+    @cached_property
+    def select_options(self) -> dict[str, frozenset[str]]:
+        """Every select field of the memo (a rule can match it) → the values it can take."""
+        options = {field.value: frozenset(enum) for field, enum in SELECT_ENUMS.items()}
+        options["lead_source"] = self.lead_source_values
+        options.update({s.key: frozenset(o.value for o in s.options) for s in self.memo.custom_selects})
+        return options
 
     @cached_property
     def tz(self) -> ZoneInfo:

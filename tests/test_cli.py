@@ -235,3 +235,20 @@ def test_repost_of_an_unknown_toss_up_says_so(tmp_path: Path) -> None:
     result = run_cli("repost", "42", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "tossup: toss-up 42: no such toss-up"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("routing:\n  rules:\n    - {name: r, match: {lead_source: [seminr]}}\n", "no such option seminr"),
+        ("routing:\n  rules:\n    - {name: r, match: {company: [acme]}}\n", "only match select fields"),
+        ("routing:\n  rules:\n    - {name: r, match: {timeline: [soon]}}\n", "no such option soon"),
+        (
+            "criteria:\n  rules:\n    - {id: src, kind: one_of, field: lead_source, values: [webinar]}\n",
+            "criterion 'src': no such option webinar",
+        ),
+    ],
+)
+def test_option_typos_in_rules_are_named_at_start(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write_config(tmp_path / "app.yaml", extra=extra))
