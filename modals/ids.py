@@ -16,6 +16,10 @@ class CallbackId(StrEnum):
     RETURN_REASON = "handoff_return_reason"
     QUESTION = "handoff_question"
     MEMO_VIEW = "handoff_memo_view"
+    # the feedback loop (modals/feedback.py)
+    FEEDBACK_SHEET = "feedback_sheet"
+    IS_RATING = "is_rating"
+    OUTCOME = "outcome_record"
 
 
 class ActionId(StrEnum):
@@ -32,6 +36,27 @@ class ActionId(StrEnum):
     QUESTION_TEXT = "question_text"
     # the memo's "toss up anyway" reason, when criteria are in warn mode
     CRITERIA_OVERRIDE = "criteria_override"
+    # the feedback loop: buttons in DMs and on an accepted notice
+    FEEDBACK_OPEN = "feedback_open"  # "Rate this handoff"
+    IS_RATING_OPEN = "is_rating_open"  # IS rates FS's follow-through
+    OUTCOME_OPEN = "outcome_open"
+    # inputs of the feedback sheet
+    FEEDBACK_RESULT = "feedback_result"
+    FEEDBACK_BANT_ACCURACY = "feedback_bant_accuracy"
+    FEEDBACK_ISSUE_DEPTH = "feedback_issue_depth"
+    FEEDBACK_MEMO_COMPLETENESS = "feedback_memo_completeness"
+    FEEDBACK_OVERALL = "feedback_overall"
+    FEEDBACK_GOOD = "feedback_good"
+    FEEDBACK_IMPROVE = "feedback_improve"
+    FEEDBACK_NEXT_INFO = "feedback_next_info"
+    # inputs of IS's rating of FS
+    IS_RATING_FOLLOW_THROUGH = "is_rating_follow_through"
+    IS_RATING_COMMENT = "is_rating_comment"
+    # inputs of the outcome modal
+    OUTCOME_KIND = "outcome_kind"
+    OUTCOME_AMOUNT = "outcome_amount"
+    OUTCOME_CLOSED_ON = "outcome_closed_on"
+    OUTCOME_LOST_REASON = "outcome_lost_reason"
 
 
 # One action id per memo input: `memo_<field>` (e.g. "memo_company").
@@ -44,6 +69,25 @@ class BlockId(StrEnum):
     RETURN_NOTE = "return_note"
     QUESTION_TEXT = "question_text"
     CRITERIA_OVERRIDE = "criteria_override"
+    # the feedback loop (modals/feedback.py): button rows
+    FEEDBACK_ACTIONS = "feedback_actions"  # Rate / Record outcome on an accepted notice
+    FEEDBACK_REQUEST_ACTIONS = "feedback_request_actions"  # the DM asking FS to rate
+    IS_RATING_ACTIONS = "is_rating_actions"  # the DM telling IS, with "rate FS"
+    # input blocks: each named like its action id
+    FEEDBACK_RESULT = "feedback_result"
+    FEEDBACK_BANT_ACCURACY = "feedback_bant_accuracy"
+    FEEDBACK_ISSUE_DEPTH = "feedback_issue_depth"
+    FEEDBACK_MEMO_COMPLETENESS = "feedback_memo_completeness"
+    FEEDBACK_OVERALL = "feedback_overall"
+    FEEDBACK_GOOD = "feedback_good"
+    FEEDBACK_IMPROVE = "feedback_improve"
+    FEEDBACK_NEXT_INFO = "feedback_next_info"
+    IS_RATING_FOLLOW_THROUGH = "is_rating_follow_through"
+    IS_RATING_COMMENT = "is_rating_comment"
+    OUTCOME_KIND = "outcome_kind"
+    OUTCOME_AMOUNT = "outcome_amount"
+    OUTCOME_CLOSED_ON = "outcome_closed_on"
+    OUTCOME_LOST_REASON = "outcome_lost_reason"
 
 
 def memo_block_id(field: MemoField) -> str:

@@ -1,0 +1,226 @@
+"""Post-meeting feedback (商談後フィードバックシート): the sheet, its 30 points, due times, learning loop.
+
+Pure Python: no Slack, no database.
+
+Rules (the README repeats them):
+- The FS rep fills the sheet after the meeting: result (進行 progress / 保留 on hold / 失注 lost), 1–5 stars
+  for BANT accuracy, depth of issue understanding, memo completeness and overall, and three free texts
+  (what was good, what to improve, information to collect next time). IS rates FS's follow-through with
+  a lighter form (1–5 + comment): two-way feedback (相互フィードバック制度).
+- FS rating points (the last 30 of the quality score): the four star ratings mapped linearly onto
+  0..weight, i.e. weight × (sum of stars − 4) / 16, rounded half up, and at most weight − 1 when any star
+  is below 5 (each such rating is a loss `score.loss.rating` with params {"rating", "stars"}), so every
+  lost point has a reason. All 5 → weight; all 1 → 0. Not rated yet → 0 points, loss `score.loss.not_rated`.
+- The feedback request is due `delay_hours` after the meeting, but never before the toss-up was created
+  or accepted (a meeting already past when FS accepted is asked about `delay_hours` after acceptance).
+  Without a meeting time there is no automatic request (None); the button on the accepted notice still
+  lets FS rate. Delay hours are plain elapsed hours; the caller delivers the DM at `deliverable_at`.
+- Reminder k (1-based, k ≤ `max_reminders`) is due `k × remind_every_hours` after the due time, counted in
+  business time when the team has business hours (so reminders land inside working windows). The caller
+  stops asking once the sheet is submitted and skips the reminders it already sent.
+- Learning loop: the `learning_loop_items` most recent non-empty "information to collect next time" texts
+  an IS rep received, newest first, de-duplicated (NFKC, case and whitespace insensitive), resurface in
+  that rep's next memo modal.
+Naive datetimes are read as UTC; results are aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from fractions import Fraction
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.domain.criteria import has_no_content, normalize_answer
+from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss, points_for
+from bot.domain.sla import MAX_HOURS, BusinessHours, add_business_time
+
+FEEDBACK_TEXT_MAX = 2000
+STARS_MIN, STARS_MAX = 1, 5
+
+Stars = Annotated[int, Field(ge=STARS_MIN, le=STARS_MAX)]
+FeedbackText = Annotated[str | None, Field(max_length=FEEDBACK_TEXT_MAX)]
+
+
+class MeetingResult(StrEnum):
+    PROGRESS = "progress"  # 進行
+    ON_HOLD = "on_hold"  # 保留
+    LOST = "lost"  # 失注
+
+
+# The sheet's star ratings, in the seed's order (the loss params' "rating" values).
+RATING_FIELDS: tuple[str, ...] = ("bant_accuracy", "issue_depth", "memo_completeness", "overall")
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    return value
+
+
+class FeedbackSheet(BaseModel):
+    """商談後フィードバックシート as the FS rep filled it in. Empty texts are None, never ""."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    result: MeetingResult
+    bant_accuracy: Stars  # BANT情報の正確性
+    issue_depth: Stars  # 課題把握の深さ
+    memo_completeness: Stars  # 引き継ぎメモの充実度
+    overall: Stars  # 総合評価
+    good: FeedbackText = None  # 良かった点
+    improve: FeedbackText = None  # 改善してほしい点
+    next_info: FeedbackText = None  # 次回から取得してほしい情報
+
+    _strip = field_validator("good", "improve", "next_info", mode="before")(_blank_to_none)
+
+    @property
+    def stars(self) -> dict[str, int]:
+        """Rating name → stars, in the seed's order."""
+        return {name: int(getattr(self, name)) for name in RATING_FIELDS}
+
+
+class IsRating(BaseModel):
+    """IS rates FS's follow-through on the same handoff (the lighter half of two-way feedback)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    follow_through: Stars
+    comment: FeedbackText = None
+
+    _strip = field_validator("comment", mode="before")(_blank_to_none)
+
+
+class FeedbackConfig(BaseModel):
+    """`feedback:` in app.yaml."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    delay_hours: float = Field(default=2.0, ge=0, le=MAX_HOURS, allow_inf_nan=False)  # after the meeting
+    remind_every_hours: float = Field(default=24.0, gt=0, le=MAX_HOURS, allow_inf_nan=False)
+    max_reminders: int = Field(default=3, ge=0, le=10)
+    anonymous: bool = False  # the IS rep sees the feedback without the rater's name
+    learning_loop_items: int = Field(default=3, ge=0, le=10)
+
+
+# ------------------------------------------------------------------------------------------ scoring
+
+
+def fs_rating_item(sheet: FeedbackSheet | None, weight: int) -> ScoreItem:
+    """The FS rating item (default 30 points) from the sheet's four star ratings; see the module rules."""
+    if weight <= 0:
+        return ScoreItem(ScoreItemKey.FS_RATING, 0, 0, ())
+    if sheet is None:
+        return ScoreItem(ScoreItemKey.FS_RATING, 0, weight, (ScoreLoss(None, "score.loss.not_rated"),))
+    stars = sheet.stars
+    span = len(RATING_FIELDS) * (STARS_MAX - STARS_MIN)  # 16
+    earned = Fraction(sum(stars.values()) - len(RATING_FIELDS) * STARS_MIN, span)
+    losses = tuple(
+        ScoreLoss(None, "score.loss.rating", {"rating": name, "stars": value})
+        for name, value in stars.items()
+        if value < STARS_MAX
+    )
+    return ScoreItem(ScoreItemKey.FS_RATING, points_for(weight, earned, complete=not losses), weight, losses)
+
+
+def complete_score(memo_score: ScoreBreakdown, sheet: FeedbackSheet | None, weight: int) -> ScoreBreakdown:
+    """The memo items plus the FS rating item (replacing one already present, in its place)."""
+    fs_item = fs_rating_item(sheet, weight)
+    items = [fs_item if item.key is ScoreItemKey.FS_RATING else item for item in memo_score.items]
+    if memo_score.item(ScoreItemKey.FS_RATING) is None:
+        items.append(fs_item)
+    return ScoreBreakdown(items=tuple(items))
+
+
+# ------------------------------------------------------------------------------------------- timing
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def feedback_due_at(
+    *,
+    meeting_at: datetime | None,
+    created_at: datetime,
+    accepted_at: datetime | None,
+    config: FeedbackConfig,
+) -> datetime | None:
+    """When the FS rep should be asked for feedback (aware UTC), or None without a meeting time.
+
+    `delay_hours` after the latest of the meeting, the toss-up's creation and its acceptance (when
+    accepted): FS is never asked about a meeting before it could have taken place with them.
+    """
+    if meeting_at is None:
+        return None
+    base = max(_utc(meeting_at), _utc(created_at))
+    if accepted_at is not None:
+        base = max(base, _utc(accepted_at))
+    return base + timedelta(hours=config.delay_hours)
+
+
+def feedback_reminder_at(
+    due_at: datetime,
+    number: int,
+    config: FeedbackConfig,
+    *,
+    tz: ZoneInfo,
+    business_hours: BusinessHours | None,
+) -> datetime:
+    """When reminder `number` (1-based) is due: `number × remind_every_hours` after `due_at`."""
+    if number < 1:
+        raise ValueError(f"reminder numbers start at 1, not {number}")
+    return add_business_time(due_at, number * config.remind_every_hours, tz=tz, business_hours=business_hours)
+
+
+def feedback_reminders_due(
+    due_at: datetime,
+    config: FeedbackConfig,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    business_hours: BusinessHours | None,
+) -> list[int]:
+    """The reminder numbers (1-based, ascending, at most `max_reminders`) whose time has come by `now`."""
+    current = _utc(now)
+    due: list[int] = []
+    for number in range(1, config.max_reminders + 1):
+        if feedback_reminder_at(due_at, number, config, tz=tz, business_hours=business_hours) > current:
+            break  # reminder times only grow with the number
+        due.append(number)
+    return due
+
+
+# ------------------------------------------------------------------------------------ learning loop
+
+
+def learning_items(sheets: Sequence[tuple[datetime, FeedbackSheet]], limit: int) -> list[str]:
+    """The most recent "information to collect next time" texts, newest first, de-duplicated, ≤ `limit`.
+
+    `sheets` are (submitted at, sheet) pairs in any order; texts without letters or digits are skipped;
+    of two texts equal after NFKC, case and whitespace normalisation the newer one is kept.
+    """
+    if limit <= 0:
+        return []
+    ordered = sorted(enumerate(sheets), key=lambda pair: (_utc(pair[1][0]), pair[0]), reverse=True)
+    seen: set[str] = set()
+    items: list[str] = []
+    for _, (_, sheet) in ordered:
+        text = (sheet.next_info or "").strip()
+        if not text or has_no_content(text):
+            continue
+        key = normalize_answer(text)
+        if key in seen:
+            continue
+        seen.add(key)
+        items.append(text)
+        if len(items) >= limit:
+            break
+    return items

@@ -1,0 +1,207 @@
+"""Shared KPIs (共通KPI) and per-rep KPIs (個別KPI) over toss-ups, in pure Python.
+
+The store loads one `HandoffFacts` per toss-up; `compute_kpis` turns those of a period (and optionally one
+rep) into `Kpis`. Definitions (the README repeats them):
+
+- Period: the toss-ups *created* in [start, end) (a cohort): their decisions, ratings and outcomes count
+  whenever they happened, so a period's win rate is the win rate of the toss-ups made in it.
+- Rep: `user` keeps the toss-ups where the user is the IS rep OR the assigned FS rep, so a won deal
+  counts for both (共通KPI: credit goes to IS and FS). Rep totals therefore do not add up to the team's.
+- toss_ups: toss-ups created in the period.
+- sqls: toss-ups that did not fail the toss-up criteria (criteria passed, or no criteria evaluated —
+  a team without criteria treats every toss-up as an SQL); warn-mode overrides of failed criteria are not.
+- accepted / returned / pending: by current status.
+- acceptance_rate: accepted / (accepted + returned); None when nothing was decided.
+- bant_acquisition_rate: toss-ups whose four BANT items are known (`bant_complete`) / toss-ups.
+- rated: toss-ups whose FS feedback sheet was submitted.
+- won / lost: toss-ups with that outcome; open or unrecorded outcomes count in neither.
+- win_rate (post-toss-up win rate, トスアップ後受注率): won / (won + lost); None when none closed.
+- won_amount: sum of the amounts of the won deals.
+- avg_lead_time_days (リードタイム): mean calendar days from first contact to the won date, over won deals
+  with both dates.
+- avg_hours_to_accept: mean hours from toss-up to acceptance over accepted toss-ups (elapsed hours, or
+  business hours when `business_hours` is given).
+- avg_quality_score: mean of the full score (memo points + FS rating points, 0 while not rated) over
+  toss-ups with a memo score.
+- avg_items: per score item key, the mean points over the toss-ups that have that item (fs_rating: the
+  rated ones only).
+Every mean or rate is None when its denominator is zero. Naive datetimes are read as UTC.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.criteria import has_no_content
+from bot.domain.handoff import HandoffStatus
+from bot.domain.memo import BudgetStatus, HandoffMemo, Timeline
+from bot.domain.outcome import Outcome, OutcomeKind
+from bot.domain.score import ScoreItemKey
+from bot.domain.sla import BusinessHours, time_to_decide
+
+
+def bant_complete(memo: HandoffMemo) -> bool:
+    """All four BANT items known: budget confirmed or planned (not unknown), authority answered (any level,
+    "none" included: it is known), need stated with some content, timeline chosen and not unknown."""
+    return (
+        memo.budget_status is not None
+        and memo.budget_status is not BudgetStatus.UNKNOWN
+        and memo.authority is not None
+        and memo.need is not None
+        and not has_no_content(memo.need)
+        and memo.timeline is not None
+        and memo.timeline is not Timeline.UNKNOWN
+    )
+
+
+@dataclass(frozen=True)
+class HandoffFacts:
+    """What the KPIs need to know about one toss-up (loaded from the database)."""
+
+    id: int
+    is_user_id: str
+    fs_user_id: str | None
+    created_at: datetime
+    status: HandoffStatus
+    decided_at: datetime | None
+    criteria_passed: bool | None  # None: no criteria evaluated
+    bant_complete: bool
+    memo_score: int | None  # the memo's points (first 70), None when not scored
+    score_items: dict[str, int] = field(default_factory=dict)  # item key → points, fs_rating when rated
+    first_contact_on: date | None = None
+    outcome: Outcome | None = None
+    outcome_at: datetime | None = None
+    rated: bool = False
+
+
+@dataclass(frozen=True)
+class Kpis:
+    toss_ups: int
+    sqls: int
+    accepted: int
+    returned: int
+    pending: int
+    acceptance_rate: float | None
+    bant_acquisition_rate: float | None
+    rated: int
+    won: int
+    lost: int
+    win_rate: float | None
+    won_amount: int
+    avg_lead_time_days: float | None
+    avg_hours_to_accept: float | None
+    avg_quality_score: float | None
+    avg_items: dict[str, float]
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _mean(values: list[float] | list[int]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _in_period(facts: Iterable[HandoffFacts], start: datetime, end: datetime) -> list[HandoffFacts]:
+    lo, hi = _utc(start), _utc(end)
+    if lo >= hi:
+        raise ValueError(f"the period must end after it starts ({start} … {end})")
+    return [f for f in facts if lo <= _utc(f.created_at) < hi]
+
+
+def _kind(f: HandoffFacts) -> OutcomeKind | None:
+    return f.outcome.kind if f.outcome is not None else None
+
+
+def _compute(rows: list[HandoffFacts], *, tz: ZoneInfo, business_hours: BusinessHours | None) -> Kpis:
+    accepted = [f for f in rows if f.status is HandoffStatus.ACCEPTED]
+    returned = [f for f in rows if f.status is HandoffStatus.RETURNED]
+    won = [f for f in rows if _kind(f) is OutcomeKind.WON]
+    lost = [f for f in rows if _kind(f) is OutcomeKind.LOST]
+
+    lead_days = [
+        (f.outcome.closed_on - f.first_contact_on).days
+        for f in won
+        if f.outcome is not None and f.outcome.closed_on is not None and f.first_contact_on is not None
+    ]
+    hours_to_accept = [
+        time_to_decide(f.created_at, f.decided_at, tz=tz, business_hours=business_hours) / timedelta(hours=1)
+        for f in accepted
+        if f.decided_at is not None
+    ]
+    fs_key = ScoreItemKey.FS_RATING.value
+    totals = [f.memo_score + f.score_items.get(fs_key, 0) for f in rows if f.memo_score is not None]
+    per_item: dict[str, list[int]] = defaultdict(list)
+    for f in rows:
+        for key, points in f.score_items.items():
+            per_item[key].append(points)
+
+    return Kpis(
+        toss_ups=len(rows),
+        sqls=sum(1 for f in rows if f.criteria_passed is not False),
+        accepted=len(accepted),
+        returned=len(returned),
+        pending=sum(1 for f in rows if f.status is HandoffStatus.PENDING),
+        acceptance_rate=_ratio(len(accepted), len(accepted) + len(returned)),
+        bant_acquisition_rate=_ratio(sum(1 for f in rows if f.bant_complete), len(rows)),
+        rated=sum(1 for f in rows if f.rated),
+        won=len(won),
+        lost=len(lost),
+        win_rate=_ratio(len(won), len(won) + len(lost)),
+        won_amount=sum(f.outcome.amount or 0 for f in won if f.outcome is not None),
+        avg_lead_time_days=_mean(lead_days),
+        avg_hours_to_accept=_mean(hours_to_accept),
+        avg_quality_score=_mean(totals),
+        avg_items={key: sum(values) / len(values) for key, values in sorted(per_item.items())},
+    )
+
+
+def compute_kpis(
+    facts: Iterable[HandoffFacts],
+    *,
+    start: datetime,
+    end: datetime,
+    user: str | None = None,
+    tz: ZoneInfo | None = None,
+    business_hours: BusinessHours | None = None,
+) -> Kpis:
+    """The KPIs of the toss-ups created in [start, end), for the team or (with `user`) one rep.
+
+    See the module docstring for every definition. `tz` and `business_hours` only change
+    `avg_hours_to_accept` (counted in business hours when given; `tz` defaults to UTC).
+    """
+    rows = _in_period(facts, start, end)
+    if user is not None:
+        rows = [f for f in rows if user in (f.is_user_id, f.fs_user_id)]
+    return _compute(rows, tz=tz or ZoneInfo("UTC"), business_hours=business_hours)
+
+
+def kpis_by_rep(
+    facts: Iterable[HandoffFacts],
+    *,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo | None = None,
+    business_hours: BusinessHours | None = None,
+) -> dict[str, Kpis]:
+    """`compute_kpis` for every IS and FS rep of a toss-up created in [start, end), keyed by user id
+    (sorted). A rep who is both IS and FS on different toss-ups gets one entry covering both."""
+    rows = _in_period(facts, start, end)
+    users = sorted({f.is_user_id for f in rows} | {f.fs_user_id for f in rows if f.fs_user_id is not None})
+    zone = tz or ZoneInfo("UTC")
+    return {
+        user: _compute(
+            [f for f in rows if user in (f.is_user_id, f.fs_user_id)], tz=zone, business_hours=business_hours
+        )
+        for user in users
+    }
