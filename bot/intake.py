@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import AppConfig
+from bot.domain.answers import is_placeholder
 from bot.domain.criteria import CriteriaEvaluation, CriteriaMode, evaluate_criteria
 from bot.domain.memo import FieldProblem, HandoffMemo, MemoField, validate_memo
 from bot.domain.options import custom_problems
@@ -56,6 +57,8 @@ async def check_memo(
         # A field's own problem (say, "required") says more than the criterion it also fails.
         for block_id, message in criteria_errors.items():
             errors.setdefault(block_id, message)
+        if override_reason and is_placeholder(override_reason):
+            override_reason = None
         if config.criteria.mode is CriteriaMode.WARN and override_reason and not (problems or custom):
             return CheckedMemo({}, criteria, score, override_reason)
         if config.criteria.mode is CriteriaMode.WARN:

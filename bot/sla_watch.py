@@ -8,6 +8,7 @@ in-memory jobs: a restart loses nothing, and several replicas ticking at once qu
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,22 +16,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig
 from bot.delivery import PostKind
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.routing import absent_from_config
 from bot.domain.sla import SlaStep, SlaStepKind, deliverable_at, due_steps
 from store.handoffs import list_handoffs
 from store.outbox import NewOutbox, enqueue, existing_keys
+from store.routing import absent_users
 
 log = logging.getLogger(__name__)
 
 CHANNEL_TARGET = "channel"
 
 
-def step_posts(handoff: HandoffSnapshot, step: SlaStep, config: AppConfig) -> list[NewOutbox]:
+def step_posts(
+    handoff: HandoffSnapshot, step: SlaStep, config: AppConfig, away: Collection[str] = ()
+) -> list[NewOutbox]:
     """One outbox row per recipient of a step, so a failure for one never resends to another."""
     base = f"sla:{handoff.id}:{step.key}"
     payload = {"number": step.number}
     if step.kind is SlaStepKind.REMINDER:
-        if handoff.fs_user_id is None:
-            return []  # nobody to remind; the escalation asks the channel and the managers
+        if handoff.fs_user_id is None or handoff.fs_user_id in away:
+            return []  # nobody (reachable) to remind; the escalation asks the channel and the managers
         return [NewOutbox(kind=PostKind.SLA_REMINDER, dedupe_key=base, payload=payload)]
     targets = ([CHANNEL_TARGET] if config.sla.escalate_to_channel else []) + (
         list(config.roles.managers) if config.sla.escalate_to_managers else []
@@ -50,16 +55,20 @@ async def queue_due_sla_steps(
     sla = config.sla
     if not sla.enabled:
         return 0
+    today = now.astimezone(config.tz).date()
     async with sessions() as session:
         pending = await list_handoffs(session=session, statuses=[HandoffStatus.PENDING], limit=None)
+        away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
     # DMs wait for working hours; a step due at night goes out when the day starts.
     send_at = max(now, deliverable_at(now, tz=config.tz, business_hours=sla.business_hours))
     queued = 0
     for handoff in pending:
+        if not handoff.notice_ts:
+            continue  # FS never saw it (Slack refused the notice): nothing to remind anyone of
         steps = due_steps(handoff.created_at, sla, tz=config.tz, now=now)
         # After a long outage several steps are due at once: only the latest of each kind still matters.
         latest = {step.kind: step for step in steps}
-        posts = [post for step in latest.values() for post in step_posts(handoff, step, config)]
+        posts = [post for step in latest.values() for post in step_posts(handoff, step, config, away)]
         if not posts:
             continue
         async with sessions() as session:

@@ -24,7 +24,7 @@ from bot.i18n import Lang, t
 from modals.common import EMPTY, company_name, custom_answers_mrkdwn, field_label, field_mrkdwn, plain
 from modals.ids import ActionId, BlockId
 from modals.limits import HEADER_TEXT_MAX, SECTION_TEXT_MAX
-from modals.quality import criteria_checklist_text, score_summary_text
+from modals.quality import criteria_checklist_text, score_losses_text, score_summary_text
 from modals.text import enum_label, escape_within, format_datetime, truncate, user_mention
 
 # How much of each long answer the notice shows; the full memo is one click away (View memo).
@@ -140,6 +140,7 @@ def _quality_text(handoff: HandoffSnapshot, lang: Lang, config: AppConfig | None
         )
     if handoff.score is not None:
         parts.append(score_summary_text(handoff.score, lang))
+        parts.append(score_losses_text(handoff.score, lang, limit=3))
     return "\n".join(parts) or None
 
 

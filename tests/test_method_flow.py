@@ -323,3 +323,28 @@ async def test_a_doubled_submission_takes_one_round_robin_turn(harness: Harness,
     assert (await submit(h, custom_state(segment="enterprise"), fs_user_id=None)).status == 200
     rows = await all_handoffs(h)
     assert [r.fs_user_id for r in rows] == [REP_A, REP_B]  # so the next one is B's
+
+
+async def test_no_reminder_to_an_fs_rep_who_is_away_and_none_without_a_notice(harness: Harness) -> None:
+    h = harness
+    await tossed_up(h)
+    until = (h.clock() + timedelta(days=5)).date().isoformat()
+    await h.driver.slash(f"away {until}", user_id=FS_USER)
+    h.slack.error_next("chat.postMessage", "channel_not_found")  # a second toss-up whose notice never posts
+    await submit(h, company="Hooli")
+    await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    h.clock.advance(hours=25)
+    await tick(h)
+    assert len(posts_to(h, f"D{FS_USER}")) == 2  # the two notices' DM copies, no reminder
+    h.clock.advance(hours=8)
+    await tick(h)
+    assert len(posts_to(h, f"D{MANAGER}")) == 1  # escalated: the first toss-up only
+
+
+@pytest.mark.parametrize("config", [WARN])
+async def test_warn_mode_override_that_says_nothing_is_no_reason(harness: Harness, config: AppConfig) -> None:
+    h = harness
+    override = {BlockId.CRITERIA_OVERRIDE: {ActionId.CRITERIA_OVERRIDE: text_state("TBD")}}
+    body = (await submit(h, override, timeline="over_12m")).json()
+    assert body is not None and BlockId.CRITERIA_OVERRIDE in body["errors"]
+    assert await count(h, Handoff) == 0

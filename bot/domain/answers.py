@@ -35,3 +35,8 @@ NOT_AN_ANSWER: frozenset[str] = frozenset(normalize_answer(p) for p in DEFAULT_P
 def has_no_content(text: str) -> bool:
     """True for text made only of whitespace, punctuation and symbols ("-", "・・・", "？？")."""
     return not any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+def is_placeholder(text: str) -> bool:
+    """An answer that says nothing: only symbols, or one of the usual placeholders ("TBD", "未定", "-")."""
+    return has_no_content(text) or normalize_answer(text) in NOT_AN_ANSWER

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.domain.answers import NOT_AN_ANSWER, has_no_content, normalize_answer
+from bot.domain.answers import is_placeholder
 from bot.domain.memo import (
     TEXT_LIMITS,
     AuthorityLevel,
@@ -228,10 +228,6 @@ def _is_missing(answer: object) -> bool:
     return answer is None or (isinstance(answer, str) and not answer.strip())
 
 
-def _is_placeholder(answer: str) -> bool:
-    return has_no_content(answer) or normalize_answer(answer) in NOT_AN_ANSWER
-
-
 def _check(memo: HandoffMemo, rule: Criterion) -> CriterionResult:
     answer = memo.answer(rule.field)
 
@@ -244,7 +240,7 @@ def _check(memo: HandoffMemo, rule: Criterion) -> CriterionResult:
     if _is_missing(answer):
         return fail("missing")
     if rule.kind is CriterionKind.REQUIRED:
-        if isinstance(answer, str) and not isinstance(answer, StrEnum) and _is_placeholder(answer):
+        if isinstance(answer, str) and not isinstance(answer, StrEnum) and is_placeholder(answer):
             return fail("placeholder", value=answer.strip()[:40])
         return ok()
     if rule.kind is CriterionKind.ONE_OF:

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.domain.criteria import has_no_content, normalize_answer
+from bot.domain.answers import has_no_content, normalize_answer
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss, points_for
 from bot.domain.sla import MAX_HOURS, BusinessHours, add_business_time
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.criteria import has_no_content
+from bot.domain.answers import has_no_content
 from bot.domain.handoff import HandoffStatus
 from bot.domain.memo import BudgetStatus, HandoffMemo, Timeline
 from bot.domain.outcome import Outcome, OutcomeKind
