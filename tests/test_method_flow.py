@@ -332,7 +332,8 @@ async def test_no_reminder_to_an_fs_rep_who_is_away_and_none_without_a_notice(ha
     await h.driver.slash(f"away {until}", user_id=FS_USER)
     h.slack.error_next("chat.postMessage", "channel_not_found")  # a second toss-up whose notice never posts
     await submit(h, company="Hooli")
-    await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == f"D{FS_USER}")
+    await h.bot.delivery.wait_idle()
     h.clock.advance(hours=25)
     await tick(h)
     assert len(posts_to(h, f"D{FS_USER}")) == 2  # the two notices' DM copies, no reminder
