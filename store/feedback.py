@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.handoff import EventKind
 from store._tx import own_transaction
 from store.models import FeedbackRecord, Handoff, HandoffEvent, IsRatingRecord, OutcomeRecord
-from store.outbox import NewOutbox, add_outbox_rows
+from store.outbox import NewOutbox, is_repeat
 
 __all__ = [
     "OutcomeRow",
@@ -50,12 +50,6 @@ class OutcomeRow:
     recorded_at: datetime
 
 
-async def _repeat(session: AsyncSession, handoff_id: int, outbox: Sequence[NewOutbox], now: datetime) -> bool:
-    """Insert the outbox rows first: when every one existed already, this is the same request again."""
-    inserted = await add_outbox_rows(session, outbox, handoff_id=handoff_id, now=now)
-    return bool(outbox) and inserted == 0
-
-
 async def save_feedback(
     *,
     session: AsyncSession,
@@ -71,7 +65,7 @@ async def save_feedback(
     with the sheet (history) and the outbox rows; one commit. Returns the revision number (1 = first),
     or None when it was the same request again (nothing written)."""
     async with own_transaction(session):
-        if await _repeat(session, handoff_id, outbox, now):
+        if await is_repeat(session, outbox, handoff_id=handoff_id, now=now):
             return None
         record = await session.get(FeedbackRecord, handoff_id, populate_existing=True)
         if record is None:
@@ -137,7 +131,7 @@ async def save_is_rating(
 ) -> bool:
     """Store (or replace) IS's rating of FS's follow-through, with its event; False for a repeat."""
     async with own_transaction(session):
-        if await _repeat(session, handoff_id, outbox, now):
+        if await is_repeat(session, outbox, handoff_id=handoff_id, now=now):
             return False
         record = await session.get(IsRatingRecord, handoff_id, populate_existing=True)
         if record is None:
@@ -170,7 +164,7 @@ async def save_outcome(
 ) -> bool:
     """Store (or replace) the deal's outcome, with its event; False for a repeat."""
     async with own_transaction(session):
-        if await _repeat(session, handoff_id, outbox, now):
+        if await is_repeat(session, outbox, handoff_id=handoff_id, now=now):
             return False
         record = await session.get(OutcomeRecord, handoff_id, populate_existing=True)
         if record is None:

@@ -24,7 +24,7 @@ from bot.domain.routing import RouteDecision, RouteKind
 from bot.domain.score import ScoreBreakdown
 from store._tx import own_transaction, rowcount
 from store.models import Handoff, HandoffEvent
-from store.outbox import NewOutbox, add_outbox_rows
+from store.outbox import NewOutbox, add_outbox_rows, is_repeat
 from store.routing import take_turn_in_transaction
 
 __all__ = [
@@ -339,8 +339,7 @@ async def record_event(
         async with own_transaction(session):
             if await _load(session, handoff_id) is None:
                 raise HandoffNotFoundError(handoff_id)
-            new_rows = await add_outbox_rows(session, outbox, handoff_id=handoff_id, now=now)
-            if outbox and new_rows == 0:
+            if await is_repeat(session, outbox, handoff_id=handoff_id, now=now):
                 return False
             session.add(
                 HandoffEvent(

@@ -84,6 +84,15 @@ async def add_outbox_rows(
     return inserted
 
 
+async def is_repeat(
+    session: AsyncSession, messages: Sequence[NewOutbox], *, handoff_id: int | None, now: datetime
+) -> bool:
+    """Insert a change's outbox rows first; True when every one existed already: the same request again
+    (a double click, a Slack retry), so the caller writes nothing else. Does not commit."""
+    inserted = await add_outbox_rows(session, messages, handoff_id=handoff_id, now=now)
+    return bool(messages) and inserted == 0
+
+
 async def enqueue(
     *,
     session: AsyncSession,
