@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.domain.criteria import CriteriaConfig, CriterionKind, unknown_fields
+from bot.domain.feedback import FeedbackConfig
 from bot.domain.memo import AuthorityLevel, BudgetStatus, MemoField, Temperature, Timeline
 from bot.domain.options import CustomSelect, LocalizedLabel, SelectOption
 from bot.domain.routing import RoutingConfig, unknown_match_keys
@@ -149,6 +150,7 @@ class AppConfig(_Strict):
     score: ScoreConfig = Field(default_factory=ScoreConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 

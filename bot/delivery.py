@@ -59,6 +59,11 @@ class PostKind(StrEnum):
     QUESTION_DM = "question_dm"  # the same question to the IS rep, with a link to the thread
     SLA_REMINDER = "sla_reminder"  # still undecided past the deadline: a DM to the assigned FS rep
     SLA_ESCALATION = "sla_escalation"  # later: the notice's thread, or a manager (payload "target")
+    FEEDBACK_REQUEST = "feedback_request"  # after the meeting: "rate this handoff", to the FS rep
+    FEEDBACK_REMINDER = "feedback_reminder"  # the sheet is still open (payload "number")
+    FEEDBACK_TO_IS = "feedback_to_is"  # FS's sheet, to the IS rep, at once
+    IS_RATING_TO_FS = "is_rating_to_fs"  # IS's rating of FS's follow-through, to the FS rep
+    OUTCOME_DM = "outcome_dm"  # the deal's outcome, to the IS rep (a win is theirs too)
 
 
 class NotReady(Exception):
@@ -120,6 +125,40 @@ def question_posts(*, handoff_id: int, question_key: str, asker_id: str, questio
         NewOutbox(kind=kind, dedupe_key=f"{kind}:{handoff_id}:{question_key}", payload=payload)
         for kind in (PostKind.QUESTION, PostKind.QUESTION_DM)
     ]
+
+
+def feedback_request_post(*, handoff_id: int) -> NewOutbox:
+    """The one DM asking the FS rep for the post-meeting feedback sheet."""
+    return NewOutbox(kind=PostKind.FEEDBACK_REQUEST, dedupe_key=f"{PostKind.FEEDBACK_REQUEST}:{handoff_id}")
+
+
+def feedback_reminder_post(*, handoff_id: int, number: int) -> NewOutbox:
+    """Reminder `number` (1-based) of an open feedback sheet."""
+    return NewOutbox(
+        kind=PostKind.FEEDBACK_REMINDER,
+        dedupe_key=f"{PostKind.FEEDBACK_REMINDER}:{handoff_id}:{number}",
+        payload={"number": number},
+    )
+
+
+def _submission_posts(handoff_id: int, submission_key: str, kinds: tuple[PostKind, ...]) -> list[NewOutbox]:
+    """Posts keyed by the modal submission (its view id): the same submission twice posts once."""
+    return [NewOutbox(kind=kind, dedupe_key=f"{kind}:{handoff_id}:{submission_key}") for kind in kinds]
+
+
+def feedback_posts(*, handoff_id: int, submission_key: str) -> list[NewOutbox]:
+    """A feedback sheet (or its edit): the IS rep told at once, the notices show the completed score."""
+    return _submission_posts(handoff_id, submission_key, (PostKind.FEEDBACK_TO_IS, PostKind.NOTICE_REFRESH))
+
+
+def is_rating_posts(*, handoff_id: int, submission_key: str) -> list[NewOutbox]:
+    """IS's rating of FS's follow-through: the FS rep is told."""
+    return _submission_posts(handoff_id, submission_key, (PostKind.IS_RATING_TO_FS,))
+
+
+def outcome_posts(*, handoff_id: int, submission_key: str) -> list[NewOutbox]:
+    """An outcome: the IS rep is told, the notices show it."""
+    return _submission_posts(handoff_id, submission_key, (PostKind.OUTCOME_DM, PostKind.NOTICE_REFRESH))
 
 
 @dataclass

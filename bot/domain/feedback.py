@@ -7,10 +7,12 @@ Rules (the README repeats them):
   for BANT accuracy, depth of issue understanding, memo completeness and overall, and three free texts
   (what was good, what to improve, information to collect next time). IS rates FS's follow-through with
   a lighter form (1–5 + comment): two-way feedback (相互フィードバック制度).
-- FS rating points (the last 30 of the quality score): the four star ratings mapped linearly onto
-  0..weight, i.e. weight × (sum of stars − 4) / 16, rounded half up, and at most weight − 1 when any star
-  is below 5 (each such rating is a loss `score.loss.rating` with params {"rating", "stars"}), so every
-  lost point has a reason. All 5 → weight; all 1 → 0. Not rated yet → 0 points, loss `score.loss.not_rated`.
+- FS rating points (the last 30 of the quality score): the star ratings mapped linearly onto 0..weight,
+  each rating counted `rating_weights[name]` times (default: the four equally, i.e.
+  weight × (sum of stars − 4) / 16), rounded half up, and at most weight − 1 when a counted star is below
+  5 (each such rating is a loss `score.loss.rating` with params {"rating", "stars"}), so every lost point
+  has a reason. All 5 → weight; all 1 → 0. A rating weighted 0 does not count. Not rated yet → 0 points,
+  loss `score.loss.not_rated`.
 - The feedback request is due `delay_hours` after the meeting, but never before the toss-up was created
   or accepted (a meeting already past when FS accepted is asked about `delay_hours` after acceptance).
   Without a meeting time there is no automatic request (None); the button on the accepted notice still
@@ -26,7 +28,7 @@ Naive datetimes are read as UTC; results are aware UTC.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -106,20 +108,41 @@ class FeedbackConfig(BaseModel):
     max_reminders: int = Field(default=3, ge=0, le=10)
     anonymous: bool = False  # the IS rep sees the feedback without the rater's name
     learning_loop_items: int = Field(default=3, ge=0, le=10)
+    # How much each star rating counts towards the FS rating points (the rule of the last 30 points).
+    rating_weights: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=lambda: dict.fromkeys(RATING_FIELDS, 1)
+    )
+
+    @field_validator("rating_weights")
+    @classmethod
+    def _known_ratings(cls, weights: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(weights) - set(RATING_FIELDS))
+        if unknown:
+            raise ValueError(f"no such rating {', '.join(unknown)} (ratings: {', '.join(RATING_FIELDS)})")
+        if not any(weights.values()):
+            raise ValueError("at least one rating must count (a weight above 0)")
+        return {name: weights.get(name, 0) for name in RATING_FIELDS}
 
 
 # ------------------------------------------------------------------------------------------ scoring
 
 
-def fs_rating_item(sheet: FeedbackSheet | None, weight: int) -> ScoreItem:
-    """The FS rating item (default 30 points) from the sheet's four star ratings; see the module rules."""
+def fs_rating_item(
+    sheet: FeedbackSheet | None, weight: int, rating_weights: Mapping[str, int] | None = None
+) -> ScoreItem:
+    """The FS rating item (default 30 points) from the sheet's star ratings; see the module rules."""
     if weight <= 0:
         return ScoreItem(ScoreItemKey.FS_RATING, 0, 0, ())
     if sheet is None:
         return ScoreItem(ScoreItemKey.FS_RATING, 0, weight, (ScoreLoss(None, "score.loss.not_rated"),))
-    stars = sheet.stars
-    span = len(RATING_FIELDS) * (STARS_MAX - STARS_MIN)  # 16
-    earned = Fraction(sum(stars.values()) - len(RATING_FIELDS) * STARS_MIN, span)
+    counts = (
+        {name: rating_weights.get(name, 0) for name in RATING_FIELDS}
+        if rating_weights
+        else dict.fromkeys(RATING_FIELDS, 1)
+    )
+    stars = {name: value for name, value in sheet.stars.items() if counts[name] > 0}
+    span = sum(counts.values()) * (STARS_MAX - STARS_MIN)
+    earned = Fraction(sum(counts[name] * (value - STARS_MIN) for name, value in stars.items()), span)
     losses = tuple(
         ScoreLoss(None, "score.loss.rating", {"rating": name, "stars": value})
         for name, value in stars.items()
@@ -128,9 +151,14 @@ def fs_rating_item(sheet: FeedbackSheet | None, weight: int) -> ScoreItem:
     return ScoreItem(ScoreItemKey.FS_RATING, points_for(weight, earned, complete=not losses), weight, losses)
 
 
-def complete_score(memo_score: ScoreBreakdown, sheet: FeedbackSheet | None, weight: int) -> ScoreBreakdown:
+def complete_score(
+    memo_score: ScoreBreakdown,
+    sheet: FeedbackSheet | None,
+    weight: int,
+    rating_weights: Mapping[str, int] | None = None,
+) -> ScoreBreakdown:
     """The memo items plus the FS rating item (replacing one already present, in its place)."""
-    fs_item = fs_rating_item(sheet, weight)
+    fs_item = fs_rating_item(sheet, weight, rating_weights)
     items = [fs_item if item.key is ScoreItemKey.FS_RATING else item for item in memo_score.items]
     if memo_score.item(ScoreItemKey.FS_RATING) is None:
         items.append(fs_item)
