@@ -24,10 +24,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
+from bot.domain.feedback import feedback_owner
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.sla import sla_deadline, time_to_decide
+from bot.feedback_state import loop_state
 from bot.i18n import Lang
 from bot.slack import SlackUsers, is_permanent, slack_error_code
+from modals.feedback import (
+    build_feedback_reminder,
+    build_feedback_request,
+    build_feedback_to_is,
+    build_is_rating_to_fs,
+    build_outcome_dm,
+)
 from modals.messages import (
     build_decision_dm,
     build_is_confirmation,
@@ -36,6 +45,7 @@ from modals.messages import (
     build_question_message,
 )
 from modals.notice import build_notice
+from modals.quality import score_summary_text
 from modals.sla import build_sla_escalation, build_sla_reminder
 from store.handoffs import NewOutbox, get_handoff, record_notice
 from store.outbox import OutboxItem, claim_due, enqueue, give_up_waiting, mark_done, mark_failed
@@ -303,11 +313,29 @@ class Delivery:
                 await self._tell_is_of_question(handoff, item.payload)
             case PostKind.SLA_REMINDER | PostKind.SLA_ESCALATION:
                 await self._sla_step(handoff, item)
+            case PostKind.FEEDBACK_REQUEST | PostKind.FEEDBACK_REMINDER:
+                await self._ask_for_feedback(handoff, item)
+            case PostKind.FEEDBACK_TO_IS:
+                await self._tell_is_of_feedback(handoff)
+            case PostKind.IS_RATING_TO_FS:
+                await self._tell_fs_of_rating(handoff)
+            case PostKind.OUTCOME_DM:
+                await self._tell_is_of_outcome(handoff)
             case _:
                 raise ValueError(f"unknown outbox kind {item.kind!r}")
 
-    def _notice(self, handoff: HandoffSnapshot, lang: Lang) -> tuple[str, list]:
-        return build_notice(handoff=handoff, lang=lang, tz=self.config.tz, config=self.config)
+    async def _notice(self, handoff: HandoffSnapshot, lang: Lang) -> tuple[str, list]:
+        state = (
+            await loop_state(self.sessions, handoff.id) if handoff.status is HandoffStatus.ACCEPTED else None
+        )
+        return build_notice(
+            handoff=handoff,
+            lang=lang,
+            tz=self.config.tz,
+            config=self.config,
+            outcome=state.outcome if state else None,
+            outcome_by=state.outcome_by if state else None,
+        )
 
     async def _post_notice(self, handoff: HandoffSnapshot) -> None:
         if handoff.notice_ts:
@@ -324,7 +352,7 @@ class Delivery:
         self, handoff: HandoffSnapshot, where: Literal["channel", "dm"], channel: str, lang: Lang
     ) -> None:
         """Post a notice and remember where, so it can be updated in place and threaded under."""
-        text, blocks = self._notice(handoff, lang)
+        text, blocks = await self._notice(handoff, lang)
         response = await self.client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
         )
@@ -349,12 +377,12 @@ class Delivery:
     async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
         # A notice not posted yet needs no update: it will be rendered in its current state.
         if handoff.notice_channel_id and handoff.notice_ts:
-            text, blocks = self._notice(handoff, self.config.locale)
+            text, blocks = await self._notice(handoff, self.config.locale)
             await self.client.chat_update(
                 channel=handoff.notice_channel_id, ts=handoff.notice_ts, text=text, blocks=blocks
             )
         if handoff.dm_channel_id and handoff.dm_ts and handoff.fs_user_id:
-            text, blocks = self._notice(handoff, await self.users.lang(handoff.fs_user_id))
+            text, blocks = await self._notice(handoff, await self.users.lang(handoff.fs_user_id))
             await self.client.chat_update(
                 channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks
             )
@@ -424,6 +452,59 @@ class Delivery:
             handoff=handoff, lang=lang, tz=tz, deadline=deadline, waited=waited
         )
         await self._dm(target, text, blocks)
+
+    async def _ask_for_feedback(self, handoff: HandoffSnapshot, item: OutboxItem) -> None:
+        """The post-meeting request or a reminder; skipped once the sheet is in (reminders stop)."""
+        owner = feedback_owner(handoff)
+        if handoff.status is not HandoffStatus.ACCEPTED or owner is None:
+            return
+        if (await loop_state(self.sessions, handoff.id)).sheet is not None:
+            return
+        lang, tz = await self.users.lang(owner), self.config.tz
+        if item.kind == PostKind.FEEDBACK_REMINDER:
+            number = int(item.payload.get("number", 1))
+            text, blocks = build_feedback_reminder(handoff=handoff, lang=lang, tz=tz, number=number)
+        else:
+            text, blocks = build_feedback_request(handoff=handoff, lang=lang, tz=tz)
+        await self._dm(owner, text, blocks)
+
+    async def _tell_is_of_feedback(self, handoff: HandoffSnapshot) -> None:
+        state = await loop_state(self.sessions, handoff.id)
+        if state.sheet is None:
+            return
+        lang = await self.users.lang(handoff.is_user_id)
+        text, blocks = build_feedback_to_is(
+            handoff=handoff,
+            sheet=state.sheet,
+            lang=lang,
+            tz=self.config.tz,
+            rater_id=None if self.config.feedback.anonymous else state.sheet_by,
+            score_text=score_summary_text(handoff.score, lang) if handoff.score else None,
+        )
+        await self._dm(handoff.is_user_id, text, blocks)
+
+    async def _tell_fs_of_rating(self, handoff: HandoffSnapshot) -> None:
+        state, owner = await loop_state(self.sessions, handoff.id), feedback_owner(handoff)
+        if state.rating is None or owner is None:
+            return
+        lang = await self.users.lang(owner)
+        text, blocks = build_is_rating_to_fs(
+            handoff=handoff,
+            rating=state.rating,
+            lang=lang,
+            rater_id=None if self.config.feedback.anonymous else handoff.is_user_id,
+        )
+        await self._dm(owner, text, blocks)
+
+    async def _tell_is_of_outcome(self, handoff: HandoffSnapshot) -> None:
+        state = await loop_state(self.sessions, handoff.id)
+        if state.outcome is None:
+            return
+        lang = await self.users.lang(handoff.is_user_id)
+        text, blocks = build_outcome_dm(
+            handoff=handoff, outcome=state.outcome, lang=lang, recorded_by=state.outcome_by
+        )
+        await self._dm(handoff.is_user_id, text, blocks)
 
     async def _dm(self, user_id: str, text: str, blocks: list) -> None:
         channel = await self._dm_channel(user_id)

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.absence import away_command
 from bot.domain.handoff import may_toss_up
+from bot.feedback_loop import learning_for
 from bot.services import Services
 from handlers.common import actor_id, user_lang
 from modals.memo import build_memo_modal
@@ -60,5 +61,6 @@ def register(app: AsyncApp, services: Services) -> None:
             meta=MemoModalMeta(channel_id=body.get("channel_id"), lang=lang),
             prefill_company=text[:COMPANY_PREFILL_MAX] or None,
             now=services.clock(),
+            learning=await learning_for(services.sessions, is_user_id=actor_id(body), config=config),
         )
         await client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -13,6 +13,7 @@ from bot.assignment import routing_plan
 from bot.delivery import submission_posts
 from bot.domain.handoff import may_toss_up
 from bot.domain.memo import MemoField
+from bot.feedback_loop import learning_for
 from bot.i18n import t
 from bot.intake import check_memo
 from bot.services import Services
@@ -51,6 +52,7 @@ def register(app: AsyncApp, services: Services) -> None:
             meta=MemoModalMeta(channel_id=source_channel(body), lang=lang, revises=handoff.id),
             prefill=handoff.memo,
             now=services.clock(),
+            learning=await learning_for(services.sessions, is_user_id=actor, config=config),
         )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 

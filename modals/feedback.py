@@ -43,7 +43,8 @@ from bot.domain.feedback import (
     IsRating,
     MeetingResult,
 )
-from bot.domain.handoff import HandoffSnapshot
+from bot.domain.feedback_access import LoopAction, loop_actor
+from bot.domain.handoff import HandoffSnapshot, Refusal
 from bot.domain.memo import MemoField, clean_text
 from bot.domain.outcome import LOST_REASON_MAX, Outcome, OutcomeKind
 from bot.i18n import Lang, t
@@ -61,7 +62,8 @@ from modals.ids import ActionId, BlockId, CallbackId
 from modals.limits import OPTION_TEXT_MAX, PLACEHOLDER_MAX, SECTION_TEXT_MAX
 from modals.messages import Message
 from modals.metadata import HandoffActionMeta, dump_meta
-from modals.text import escape_within, format_datetime, truncate, user_mention
+from modals.notice import feedback_button_elements
+from modals.text import escape_within, format_date, format_datetime, format_yen, truncate, user_mention
 
 COMPANY_MAX = 150
 SUMMARY_MAX = 150  # each answer in the modal's memo summary
@@ -221,23 +223,13 @@ def _too_long(text: str | None, limit: int, lang: Lang) -> str | None:
 # ---------------------------------------------------------------- buttons and DMs to FS
 
 
-def feedback_buttons(handoff: HandoffSnapshot, lang: Lang) -> ActionsBlock:
-    """Rate this handoff / Record outcome, for an accepted toss-up's notice (value = the toss-up id)."""
-    value = str(handoff.id)
-    return ActionsBlock(
-        block_id=BlockId.FEEDBACK_ACTIONS,
-        elements=[
-            _button(t(lang, "feedback.button.rate"), ActionId.FEEDBACK_OPEN, value, style="primary"),
-            _button(t(lang, "feedback.button.outcome"), ActionId.OUTCOME_OPEN, value),
-        ],
-    )
-
-
 def _rate_request(text: str, handoff: HandoffSnapshot, lang: Lang) -> Message:
-    button = _button(t(lang, "feedback.button.rate"), ActionId.FEEDBACK_OPEN, str(handoff.id), "primary")
+    """The DM with Rate this handoff and Record outcome, so FS can do both from where they are."""
     blocks: list[Block] = [
         _section(text),
-        ActionsBlock(block_id=BlockId.FEEDBACK_REQUEST_ACTIONS, elements=[button]),
+        ActionsBlock(
+            block_id=BlockId.FEEDBACK_REQUEST_ACTIONS, elements=feedback_button_elements(handoff, lang)
+        ),
     ]
     return text, blocks
 
@@ -671,6 +663,67 @@ def to_outcome(draft: OutcomeDraft) -> Outcome:
     if draft.kind is None:
         raise ValueError("the outcome has no kind")
     return Outcome(kind=draft.kind)
+
+
+def build_outcome_dm(
+    *, handoff: HandoffSnapshot, outcome: Outcome, lang: Lang, recorded_by: str | None
+) -> Message:
+    """To the IS rep: FS recorded the deal's outcome (a win counts for both reps)."""
+    params = {
+        "fs_user": user_mention(recorded_by) if recorded_by else t(lang, "feedback.anonymous_fs"),
+        "company": _company(handoff, lang),
+    }
+    if outcome.kind is OutcomeKind.WON:
+        closed = format_date(outcome.closed_on, lang) if outcome.closed_on else EMPTY
+        text = t(
+            lang,
+            "feedback.outcome.to_is.won",
+            amount=format_yen(outcome.amount or 0, lang),
+            date=closed,
+            **params,
+        )
+    elif outcome.kind is OutcomeKind.LOST:
+        reason = escape_within(outcome.lost_reason or EMPTY, LOST_REASON_MAX)
+        text = t(lang, "feedback.outcome.to_is.lost", reason=reason, **params)
+    else:
+        text = t(lang, "feedback.outcome.to_is.open", **params)
+    return truncate(text, SECTION_TEXT_MAX), [_section(text)]
+
+
+# ---------------------------------------------------------------- who may act
+
+
+def build_loop_refusal(
+    action: LoopAction, refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: Lang
+) -> Message:
+    """Why the clicker cannot rate / record this toss-up (an ephemeral, in mrkdwn)."""
+    text = _refusal_text(action, refusal, handoff, lang, mention=True)
+    return text, [_section(text)]
+
+
+def loop_refusal_form_error(
+    action: LoopAction, refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: Lang
+) -> str:
+    """The same refusal as a modal field error (plain text: Slack shows no markup there)."""
+    return _refusal_text(action, refusal, handoff, lang, mention=False)
+
+
+def _refusal_text(
+    action: LoopAction, refusal: Refusal, handoff: HandoffSnapshot | None, lang: Lang, *, mention: bool
+) -> str:
+    if refusal is Refusal.MISSING or handoff is None:
+        return t(lang, "message.form.missing")
+    company = truncate(company_name(handoff.memo, lang), COMPANY_MAX)
+    if refusal is Refusal.NOT_ACCEPTED:
+        return t(
+            lang,
+            "feedback.refusal.not_accepted",
+            company=escape_within(company, COMPANY_MAX) if mention else company,
+        )
+    actor = loop_actor(action, handoff)
+    if mention and actor:
+        return t(lang, f"feedback.refusal.{action.value}", user=user_mention(actor))
+    return t(lang, f"feedback.refusal.form.{action.value}")
 
 
 # ---------------------------------------------------------------- the learning loop

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -52,6 +52,7 @@ from modals.common import (
     selected_value,
     text_value,
 )
+from modals.feedback import learning_loop_block
 from modals.ids import (
     ActionId,
     BlockId,
@@ -216,17 +217,22 @@ def build_memo_modal(
     prefill_company: str | None = None,
     prefill: HandoffMemo | None = None,
     now: datetime | None = None,
+    learning: Sequence[str] = (),
 ) -> View:
     """The handoff memo modal, grouped by the seed template's six sections.
 
     `prefill` fills every field from an earlier memo (revising a returned toss-up); `prefill_company`
     only the company (`/tossup Acme Corp`). `now`, when given, shows the team's current time beside the
     time-zone note (the datetimepicker works in the rep's own Slack time zone; FS reads the meeting
-    time in the team's).
+    time in the team's). `learning` lists what FS recently asked this rep to collect next time (the
+    learning loop), shown at the top so the feedback changes this toss-up.
     """
     if prefill is None:
         prefill = HandoffMemo(company=clean_text(prefill_company))
     blocks: list[Block] = [_intro(lang, config, now)]
+    asked_for = learning_loop_block(learning, lang)
+    if asked_for is not None:
+        blocks.append(asked_for)
     if meta.revises is not None:
         blocks.append(_context(escape_mrkdwn(t(lang, "memo.revising"))))
     for section in MemoSection:

@@ -19,13 +19,22 @@ from bot.config import AppConfig
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.memo import MemoField
 from bot.domain.options import SelectOption
+from bot.domain.outcome import Outcome, OutcomeKind
 from bot.domain.routing import RouteKind
 from bot.i18n import Lang, t
 from modals.common import EMPTY, company_name, custom_answers_mrkdwn, field_label, field_mrkdwn, plain
 from modals.ids import ActionId, BlockId
 from modals.limits import HEADER_TEXT_MAX, SECTION_TEXT_MAX
 from modals.quality import criteria_checklist_text, score_losses_text, score_summary_text
-from modals.text import enum_label, escape_within, format_datetime, truncate, user_mention
+from modals.text import (
+    enum_label,
+    escape_within,
+    format_date,
+    format_datetime,
+    format_yen,
+    truncate,
+    user_mention,
+)
 
 # How much of each long answer the notice shows; the full memo is one click away (View memo).
 NEED_MAX = 300
@@ -107,10 +116,34 @@ def _button(lang: Lang, action_id: ActionId, value: str, style: str | None = Non
     )
 
 
+def feedback_button_elements(handoff: HandoffSnapshot, lang: Lang) -> list[ButtonElement]:
+    """Rate this handoff / Record outcome (value = the toss-up id), so FS need not wait for the DM."""
+    value = str(handoff.id)
+    return [
+        ButtonElement(
+            text=plain(t(lang, "feedback.button.rate")),
+            action_id=ActionId.FEEDBACK_OPEN,
+            value=value,
+            style="primary",
+        ),
+        ButtonElement(
+            text=plain(t(lang, "feedback.button.outcome")), action_id=ActionId.OUTCOME_OPEN, value=value
+        ),
+    ]
+
+
+def feedback_buttons(handoff: HandoffSnapshot, lang: Lang) -> ActionsBlock:
+    """The feedback-loop buttons as their own row (the DM asking FS to rate uses the same two)."""
+    return ActionsBlock(block_id=BlockId.FEEDBACK_ACTIONS, elements=feedback_button_elements(handoff, lang))
+
+
 def _buttons(handoff: HandoffSnapshot, lang: Lang) -> ActionsBlock:
-    """Accept / Ask / Return / View while pending; once decided only View memo is left."""
+    """Accept / Ask / Return / View while pending; accepted: Rate / Record outcome / View; returned: View."""
     value = str(handoff.id)
     view = _button(lang, ActionId.HANDOFF_VIEW, value)
+    if handoff.status is HandoffStatus.ACCEPTED:
+        elements = [*feedback_button_elements(handoff, lang), view]
+        return ActionsBlock(block_id=BlockId.NOTICE_ACTIONS, elements=elements)
     if handoff.status is not HandoffStatus.PENDING:
         return ActionsBlock(block_id=BlockId.NOTICE_ACTIONS, elements=[view])
     elements = [
@@ -144,6 +177,21 @@ def _quality_text(handoff: HandoffSnapshot, lang: Lang, config: AppConfig | None
     return "\n".join(parts) or None
 
 
+def outcome_line(outcome: Outcome, lang: Lang, recorded_by: str | None = None) -> str:
+    """ "🏆 Won: ¥3,000,000 (Thu, Dec 10, 2026)" / "Lost: chose competitor A" / "Still open", with who
+    recorded it."""
+    closed = format_date(outcome.closed_on, lang) if outcome.closed_on else EMPTY
+    if outcome.kind is OutcomeKind.WON:
+        text = t(lang, "notice.outcome.won", amount=format_yen(outcome.amount or 0, lang), date=closed)
+    elif outcome.kind is OutcomeKind.LOST:
+        text = t(lang, "notice.outcome.lost", reason=escape_within(outcome.lost_reason or EMPTY, SHORT_MAX))
+    else:
+        text = t(lang, "notice.outcome.open")
+    if recorded_by:
+        text += t(lang, "notice.outcome.by", user=user_mention(recorded_by))
+    return text
+
+
 def route_line(handoff: HandoffSnapshot, lang: Lang) -> str | None:
     """Why this channel and this FS rep ("rule: enterprise-east, round-robin")."""
     if handoff.route is None or handoff.route.kind is RouteKind.DEFAULT:
@@ -160,8 +208,11 @@ def build_notice(
     lang: Lang,
     tz: ZoneInfo,
     config: AppConfig | None = None,
+    outcome: Outcome | None = None,
+    outcome_by: str | None = None,
 ) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) of the notice. `config` adds the team's labels, the criteria checklist."""
+    """(fallback text, blocks) of the notice. `config` adds the team's labels, the criteria checklist;
+    `outcome` (recorded by `outcome_by`) the deal's outcome once FS recorded it."""
     lead_sources = config.memo.lead_sources if config else ()
     custom_selects = config.memo.custom_selects if config else ()
     memo = handoff.memo
@@ -178,6 +229,8 @@ def build_notice(
     route = route_line(handoff, lang)
     if route:
         context.append(route)
+    if outcome is not None:
+        context.append(outcome_line(outcome, lang, outcome_by))
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "notice.header", company=company), HEADER_TEXT_MAX))),
         SectionBlock(fields=_summary_fields(handoff, lang, tz, lead_sources)),

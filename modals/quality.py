@@ -268,6 +268,8 @@ def _loss_text(words: _Words, loss: ScoreLoss) -> str:
         params["other"] = words.field(str(params["other"]))
     if "value" in params:
         params["value"] = words.user(str(params["value"]), VALUE_MAX)
+    if "rating" in params:  # one of the feedback sheet's star ratings
+        params["rating"] = t(words.lang, f"feedback.field.{params['rating']}.label")
     return t(words.lang, loss.reason_key, **params)
 
 

@@ -85,6 +85,11 @@ def _zone_name(local: datetime, tz: ZoneInfo) -> str:
     return tz.key
 
 
+def format_yen(amount: int, lang: Lang) -> str:
+    """ja "3,000,000円", en "¥3,000,000"."""
+    return t(lang, "format.yen", amount=f"{amount:,}")
+
+
 def format_datetime(dt: datetime, tz: ZoneInfo, lang: Lang) -> str:
     """ja "2026年12月1日(火) 14:00 JST", en "Tue, Dec 1, 2026 14:00 JST" (naive datetimes are UTC)."""
     if dt.tzinfo is None:

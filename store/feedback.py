@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.handoff import EventKind
+from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus
 from store._tx import own_transaction
+from store.handoffs import to_snapshot
 from store.models import FeedbackRecord, Handoff, HandoffEvent, IsRatingRecord, OutcomeRecord
 from store.outbox import NewOutbox, is_repeat
 
@@ -27,6 +28,7 @@ __all__ = [
     "get_feedback",
     "get_is_rating",
     "get_outcome",
+    "list_unrated_accepted",
     "recent_sheets_for_is",
     "save_feedback",
     "save_is_rating",
@@ -118,6 +120,19 @@ async def recent_sheets_for_is(
             .limit(limit)
         )
         return [(at, dict(sheet)) for at, sheet in rows]
+
+
+async def list_unrated_accepted(*, session: AsyncSession) -> list[HandoffSnapshot]:
+    """Accepted toss-ups without an FS feedback sheet yet, oldest first (by id): the ones to ask about."""
+    query = (
+        select(Handoff)
+        .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
+        .where(Handoff.status == HandoffStatus.ACCEPTED.value, FeedbackRecord.handoff_id.is_(None))
+        .order_by(Handoff.id)
+    )
+    async with own_transaction(session):
+        rows = await session.scalars(query.execution_options(populate_existing=True))
+        return [to_snapshot(row) for row in rows]
 
 
 async def save_is_rating(

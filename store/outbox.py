@@ -246,6 +246,29 @@ async def existing_keys(*, session: AsyncSession, keys: Sequence[str]) -> set[st
         return set(found)
 
 
+_KEY_LOOKUP_CHUNK = 500  # dedupe keys per IN (...) list: well inside every backend's parameter limit
+
+
+async def queued_at(*, session: AsyncSession, keys: Sequence[str]) -> dict[str, datetime]:
+    """When each of these dedupe keys was enqueued (its `created_at`); keys never enqueued are absent.
+
+    Lets a periodic job count from when an earlier post was queued (done or not). Ends its transaction.
+    """
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return {}
+    found: dict[str, datetime] = {}
+    async with own_transaction(session):
+        for start in range(0, len(unique), _KEY_LOOKUP_CHUNK):
+            rows = await session.execute(
+                select(OutboxMessage.dedupe_key, OutboxMessage.created_at).where(
+                    OutboxMessage.dedupe_key.in_(unique[start : start + _KEY_LOOKUP_CHUNK])
+                )
+            )
+            found.update({key: at for key, at in rows})
+    return found
+
+
 async def give_up_waiting(
     *, session: AsyncSession, handoff_id: int, kinds: Sequence[str], now: datetime, error: str
 ) -> int:

@@ -29,7 +29,6 @@ from modals.feedback import (
     build_is_rating_modal,
     build_is_rating_to_fs,
     build_outcome_modal,
-    feedback_buttons,
     feedback_errors,
     is_rating_errors,
     learning_loop_block,
@@ -45,6 +44,7 @@ from modals.feedback import (
 from modals.ids import ActionId, BlockId, CallbackId
 from modals.limits import check_slack_limits
 from modals.metadata import HandoffActionMeta, load_meta
+from modals.notice import feedback_buttons
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
@@ -255,7 +255,8 @@ def test_feedback_request_and_reminder(lang: Lang) -> None:
         assert "14:00 JST" in dumped
         actions = message[1][-1].to_dict()
         assert actions["type"] == "actions"
-        (button,) = actions["elements"]
+        button, outcome = actions["elements"]  # FS can record the outcome from the DM too
+        assert outcome["action_id"] == ActionId.OUTCOME_OPEN
         assert button["action_id"] == ActionId.FEEDBACK_OPEN == "feedback_open"
         assert button["value"] == "42"
         assert button["style"] == "primary"

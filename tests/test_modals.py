@@ -468,9 +468,16 @@ def test_pending_notice_offers_every_decision(lang: Lang) -> None:
     }
 
 
-@pytest.mark.parametrize("status", [HandoffStatus.ACCEPTED, HandoffStatus.RETURNED])
-def test_decided_notice_keeps_only_view_memo(status: HandoffStatus) -> None:
-    assert [b["action_id"] for b in notice_buttons(status)] == ["handoff_view_memo"]
+def test_returned_notice_keeps_only_view_memo() -> None:
+    assert [b["action_id"] for b in notice_buttons(HandoffStatus.RETURNED)] == ["handoff_view_memo"]
+
+
+def test_accepted_notice_offers_rating_and_outcome_so_fs_need_not_wait_for_the_dm() -> None:
+    assert [b["action_id"] for b in notice_buttons(HandoffStatus.ACCEPTED)] == [
+        "feedback_open",
+        "outcome_open",
+        "handoff_view_memo",
+    ]
 
 
 def test_notice_content_en() -> None:

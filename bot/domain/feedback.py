@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.answers import has_no_content, normalize_answer
+from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss, points_for
 from bot.domain.sla import MAX_HOURS, BusinessHours, add_business_time
 
@@ -252,3 +253,19 @@ def learning_items(sheets: Sequence[tuple[datetime, FeedbackSheet]], limit: int)
         if len(items) >= limit:
             break
     return items
+
+
+# ---------------------------------------------------------------------------------------- the owner
+
+
+def feedback_owner(handoff: HandoffSnapshot) -> str | None:
+    """The FS rep whose sheet this is: the assigned rep, or, with nobody assigned, whoever accepted it.
+
+    None when nobody is assigned and it has not been accepted (pending, or returned: whoever returned it
+    never met the customer).
+    """
+    if handoff.fs_user_id:
+        return handoff.fs_user_id
+    if handoff.status is HandoffStatus.ACCEPTED and handoff.decided_by:
+        return handoff.decided_by
+    return None

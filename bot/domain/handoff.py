@@ -53,6 +53,7 @@ class Refusal(StrEnum):
     MISSING = "missing"  # no such toss-up (deleted, another workspace's)
     ALREADY_DECIDED = "already_decided"
     NOT_ALLOWED = "not_allowed"  # not the assigned FS rep, an FS member or a manager
+    NOT_ACCEPTED = "not_accepted"  # feedback, ratings and outcomes come once FS has accepted
 
 
 def may_toss_up(*, actor_id: str, inside_sales: Collection[str] = (), managers: Collection[str] = ()) -> bool:

@@ -1,0 +1,229 @@
+"""The feedback loop's buttons and modals: FS rates the handoff, IS rates FS's follow-through, FS records
+the outcome. Each button opens its modal pre-filled (a second submission edits the first); each
+submission is checked, stored with its outbox rows, then posted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.feedback_access import LoopAction, loop_refusal
+from bot.domain.handoff import HandoffSnapshot, Refusal
+from bot.feedback_loop import record_feedback, record_is_rating, record_outcome
+from bot.feedback_state import loop_state
+from bot.i18n import Lang, t
+from bot.services import Services
+from handlers.common import (
+    action_handoff_id,
+    actor_id,
+    load_handoff,
+    source_channel,
+    source_message_ts,
+    tell,
+    user_lang,
+)
+from modals.feedback import (
+    build_feedback_modal,
+    build_is_rating_modal,
+    build_loop_refusal,
+    build_outcome_modal,
+    feedback_errors,
+    is_rating_errors,
+    loop_refusal_form_error,
+    outcome_errors,
+    parse_feedback_submission,
+    parse_is_rating,
+    parse_outcome_submission,
+    to_is_rating,
+    to_outcome,
+    to_sheet,
+)
+from modals.ids import ActionId, BlockId, CallbackId
+from modals.metadata import HandoffActionMeta, load_meta
+
+log = logging.getLogger(__name__)
+
+BuildView = Callable[[HandoffSnapshot, Lang, HandoffActionMeta], Awaitable[View]]
+# The block a refusal or a storage failure is shown on, per modal (its first input).
+FIRST_INPUT = {
+    LoopAction.RATE: BlockId.FEEDBACK_RESULT,
+    LoopAction.RATE_FS: BlockId.IS_RATING_FOLLOW_THROUGH,
+    LoopAction.OUTCOME: BlockId.OUTCOME_KIND,
+}
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    config = services.config
+
+    async def open_modal(
+        action: LoopAction,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        build: BuildView,
+    ) -> None:
+        """Open the modal of `action` for the toss-up behind the button, or say privately why not."""
+        actor, lang = actor_id(body), await user_lang(services, body)
+        handoff = await load_handoff(services, action_handoff_id(body))
+        problem = loop_refusal(action, handoff, actor_id=actor, managers=config.roles.managers)
+        if problem is not None or handoff is None:
+            message = build_loop_refusal(action, problem or Refusal.MISSING, handoff=handoff, lang=lang)
+            await tell(client, respond=respond, channel=source_channel(body), user=actor, message=message)
+            return
+        meta = HandoffActionMeta(
+            handoff_id=handoff.id,
+            channel_id=source_channel(body),
+            message_ts=source_message_ts(body),
+            lang=lang,
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=await build(handoff, lang, meta))
+
+    async def checked_submission(
+        action: LoopAction, ack: AsyncAck, body: dict[str, Any], meta: HandoffActionMeta
+    ) -> HandoffSnapshot | None:
+        """The toss-up a submission acts on, when the submitter may still act on it; otherwise the
+        modal shows why (the status may have changed since it was opened) and None is returned."""
+        handoff = await load_handoff(services, meta.handoff_id)
+        problem = loop_refusal(action, handoff, actor_id=actor_id(body), managers=config.roles.managers)
+        if problem is None and handoff is not None:
+            return handoff
+        error = loop_refusal_form_error(action, problem or Refusal.MISSING, handoff=handoff, lang=meta.lang)
+        await ack(response_action="errors", errors={FIRST_INPUT[action].value: error})
+        return None
+
+    async def store_failed(action: LoopAction, ack: AsyncAck, lang: Lang) -> None:
+        """The modal stays open with everything typed: nothing is lost, the rep can send again."""
+        log.exception("could not store a %s submission", action.value)
+        await ack(
+            response_action="errors", errors={FIRST_INPUT[action].value: t(lang, "handler.store_failed")}
+        )
+
+    # ------------------------------------------------------------ FS rates the handoff
+
+    @app.action(ActionId.FEEDBACK_OPEN)
+    async def open_feedback(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+
+        async def sheet_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
+            existing = (await loop_state(services.sessions, handoff.id)).sheet
+            return build_feedback_modal(
+                handoff=handoff, lang=lang, tz=config.tz, meta=meta, existing=existing
+            )
+
+        await open_modal(LoopAction.RATE, body, client, respond, sheet_modal)
+
+    @app.view(CallbackId.FEEDBACK_SHEET)
+    async def submit_feedback(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
+        draft = parse_feedback_submission(view["state"]["values"])
+        errors = feedback_errors(draft, meta.lang)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        handoff = await checked_submission(LoopAction.RATE, ack, body, meta)
+        if handoff is None:
+            return
+        try:
+            await record_feedback(
+                services.sessions,
+                handoff=handoff,
+                rater_id=actor_id(body),
+                sheet=to_sheet(draft),
+                submission_key=view["id"],
+                config=config,
+                now=services.clock(),
+            )
+        except Exception:
+            await store_failed(LoopAction.RATE, ack, meta.lang)
+            return
+        await ack()
+        await services.delivery.deliver_for(handoff.id)
+
+    # ------------------------------------------------------------ IS rates FS's follow-through
+
+    @app.action(ActionId.IS_RATING_OPEN)
+    async def open_is_rating(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+
+        async def rating_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
+            existing = (await loop_state(services.sessions, handoff.id)).rating
+            return build_is_rating_modal(handoff=handoff, lang=lang, meta=meta, existing=existing)
+
+        await open_modal(LoopAction.RATE_FS, body, client, respond, rating_modal)
+
+    @app.view(CallbackId.IS_RATING)
+    async def submit_is_rating(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
+        stars, comment = parse_is_rating(view["state"]["values"])
+        errors = is_rating_errors(stars, comment, meta.lang)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        handoff = await checked_submission(LoopAction.RATE_FS, ack, body, meta)
+        if handoff is None:
+            return
+        try:
+            await record_is_rating(
+                services.sessions,
+                handoff_id=handoff.id,
+                rater_id=actor_id(body),
+                rating=to_is_rating(stars, comment),
+                submission_key=view["id"],
+                now=services.clock(),
+            )
+        except Exception:
+            await store_failed(LoopAction.RATE_FS, ack, meta.lang)
+            return
+        await ack()
+        await services.delivery.deliver_for(handoff.id)
+
+    # ------------------------------------------------------------ the deal's outcome
+
+    @app.action(ActionId.OUTCOME_OPEN)
+    async def open_outcome(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+
+        async def outcome_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
+            existing = (await loop_state(services.sessions, handoff.id)).outcome
+            return build_outcome_modal(handoff=handoff, lang=lang, meta=meta, existing=existing)
+
+        await open_modal(LoopAction.OUTCOME, body, client, respond, outcome_modal)
+
+    @app.view(CallbackId.OUTCOME)
+    async def submit_outcome(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
+        draft = parse_outcome_submission(view["state"]["values"])
+        errors = outcome_errors(draft, meta.lang)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        handoff = await checked_submission(LoopAction.OUTCOME, ack, body, meta)
+        if handoff is None:
+            return
+        try:
+            await record_outcome(
+                services.sessions,
+                handoff_id=handoff.id,
+                recorded_by=actor_id(body),
+                outcome=to_outcome(draft),
+                submission_key=view["id"],
+                now=services.clock(),
+            )
+        except Exception:
+            await store_failed(LoopAction.OUTCOME, ack, meta.lang)
+            return
+        await ack()
+        await services.delivery.deliver_for(handoff.id)
