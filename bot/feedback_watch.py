@@ -6,7 +6,9 @@ Rules (on top of bot/domain/feedback.py's timing):
   nothing. Once the sheet is saved the toss-up is no longer a candidate, so the reminders stop.
 - An owner away today (app.yaml's `routing.absent` or `/tossup away`) is asked nothing; the request and
   reminders are picked up on the first tick after they are back.
-- The request first, alone in its tick. Reminders are counted from when the request was queued (its
+- The request first, alone in its tick, and only while it is fresh: not when it fell due more than
+  `ask_within_days` ago (an owner back from a long absence, the first start on an old database).
+  Reminders are counted from when the request was queued (its
   outbox row's `created_at`), so a request that went out late is not followed at once by a reminder;
   after an outage only the latest reminder now due is queued (the earlier ones are skipped for good).
 - Every DM waits for working hours (`deliverable_at`): it is queued with that time, which is also the
@@ -20,7 +22,7 @@ dedupe key is unique and `enqueue` ignores a key already there).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,18 +47,21 @@ def _reminder(handoff_id: int, request_at: datetime, config: AppConfig, now: dat
     return feedback_reminder_post(handoff_id=handoff_id, number=numbers[-1]) if numbers else None
 
 
-def _asked_now(handoff: HandoffSnapshot, config: AppConfig, away: frozenset[str], now: datetime) -> bool:
-    """Whether the toss-up's FS rep is to be asked about it now (request or reminder, whichever is next)."""
+def _due_now(
+    handoff: HandoffSnapshot, config: AppConfig, away: frozenset[str], now: datetime
+) -> datetime | None:
+    """When the toss-up's FS rep was due to be asked, if they are to be asked now (request or reminder,
+    whichever is next); None when not."""
     owner = feedback_owner(handoff)
     if owner is None or owner in away:
-        return False  # nobody to ask, or not now: picked up once they are back
+        return None  # nobody to ask, or not now: picked up once they are back
     due_at = feedback_due_at(
         meeting_at=handoff.memo.meeting_at,
         created_at=handoff.created_at,
         accepted_at=handoff.decided_at,
         config=config.feedback,
     )
-    return due_at is not None and due_at <= now
+    return due_at if due_at is not None and due_at <= now else None
 
 
 async def queue_due_feedback_requests(
@@ -67,17 +72,21 @@ async def queue_due_feedback_requests(
     async with sessions() as session:
         candidates = await list_unrated_accepted(session=session)
         away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
-    due = [handoff for handoff in candidates if _asked_now(handoff, config, away, now)]
+    due = {handoff.id: at for handoff in candidates if (at := _due_now(handoff, config, away, now))}
     if not due:
         return 0
-    requests = {handoff.id: feedback_request_post(handoff_id=handoff.id) for handoff in due}
+    requests = {handoff_id: feedback_request_post(handoff_id=handoff_id) for handoff_id in due}
+    # A meeting too long ago is not asked about any more (an owner back from a long absence, the first
+    # start of the bot on an old database): feedback is useful while the meeting is fresh.
+    oldest = now - timedelta(days=config.feedback.ask_within_days)
     async with sessions() as session:  # which requests were queued, and when (reads only)
         requested = await queued_at(session=session, keys=[post.dedupe_key for post in requests.values()])
     posts: dict[int, NewOutbox] = {}
     for handoff_id, request in requests.items():
         request_at = requested.get(request.dedupe_key)
         if request_at is None:
-            posts[handoff_id] = request  # the request alone in this tick: reminders count from it
+            if due[handoff_id] >= oldest:
+                posts[handoff_id] = request  # the request alone in this tick: reminders count from it
         elif (reminder := _reminder(handoff_id, request_at, config, now)) is not None:
             posts[handoff_id] = reminder
     reminder_keys = [post.dedupe_key for post in posts.values() if post.kind == PostKind.FEEDBACK_REMINDER]

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import Bot
@@ -358,3 +358,20 @@ async def test_the_running_bot_schedules_the_feedback_tick(harness: Harness) -> 
     async with bot.background() as scheduler:
         job = scheduler.get_job(FEEDBACK_JOB_ID)
         assert job is not None and job.trigger.interval == timedelta(seconds=60)
+
+
+async def test_a_meeting_long_past_is_not_asked_about_but_a_queued_request_is_still_reminded(
+    session_factory: Factory,
+) -> None:
+    await toss_up(session_factory, "V-stale")  # the bot first ticks 15 days after it fell due: too late
+    assert await tick(session_factory, DUE + timedelta(days=15)) == 0
+    assert await outbox(session_factory) == []
+
+    async with session_factory() as session:  # asked in time, the reminders go on past the 14 days
+        await session.execute(delete(OutboxMessage))
+        await session.commit()
+    handoff = await toss_up(session_factory, "V-fresh")
+    config = team_config(feedback={"remind_every_hours": 24 * 10, "max_reminders": 2})
+    assert await tick(session_factory, DUE, config) == 2  # both toss-ups' requests: both fresh now
+    assert await tick(session_factory, DUE + timedelta(days=20), config) == 2
+    assert f"feedback_reminder:{handoff.id}:2" in await keys(session_factory)

@@ -109,6 +109,8 @@ class FeedbackConfig(BaseModel):
     max_reminders: int = Field(default=3, ge=0, le=10)
     anonymous: bool = False  # the IS rep sees the feedback without the rater's name
     learning_loop_items: int = Field(default=3, ge=0, le=10)
+    # No request about a meeting whose feedback fell due longer ago than this (stale, or before install).
+    ask_within_days: float = Field(default=14, gt=0, le=365, allow_inf_nan=False)
     # How much each star rating counts towards the FS rating points (the rule of the last 30 points).
     rating_weights: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(
         default_factory=lambda: dict.fromkeys(RATING_FIELDS, 1)
