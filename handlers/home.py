@@ -7,9 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.feedback import meetings_to_rate
 from bot.domain.handoff import HandoffStatus
 from bot.services import Services
 from modals.home import build_home
+from store.feedback import list_unrated_accepted
 from store.handoffs import list_handoffs
 
 HOME_LIST_SIZE = 10
@@ -34,5 +36,10 @@ def register(app: AsyncApp, services: Services) -> None:
                 statuses=[HandoffStatus.PENDING],
                 limit=HOME_LIST_SIZE,
             )
-        view = build_home(lang=lang, tz=services.config.tz, tossed_up=tossed_up, waiting=waiting)
+            unrated = await list_unrated_accepted(session=session)
+        now = services.clock()
+        to_rate = meetings_to_rate(unrated, user_id=user_id, now=now)[-HOME_LIST_SIZE:]
+        view = build_home(
+            lang=lang, tz=services.config.tz, tossed_up=tossed_up, waiting=waiting, to_rate=to_rate
+        )
         await client.views_publish(user_id=user_id, view=view)

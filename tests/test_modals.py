@@ -785,3 +785,15 @@ def test_home_lists_both_roles_escaped_and_within_limits(lang: Lang) -> None:
 def test_empty_home_says_what_to_do(lang: Lang) -> None:
     view = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[]).to_dict()
     assert "/tossup" in json.dumps(view, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_home_offers_a_rate_button_per_meeting_to_rate_and_nothing_when_none(lang: Lang) -> None:
+    to_rate = [sample_handoff(HandoffStatus.ACCEPTED, company=EVIL)]
+    view = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[], to_rate=to_rate).to_dict()
+    assert check_slack_limits(view) == []
+    assert_escaped("", view)
+    buttons = [b["accessory"] for b in view["blocks"] if b.get("accessory")]
+    assert [(b["action_id"], b["value"]) for b in buttons] == [("feedback_open", str(to_rate[0].id))]
+    empty = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[]).to_dict()
+    assert "feedback_open" not in json.dumps(empty)

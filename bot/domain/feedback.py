@@ -271,3 +271,17 @@ def feedback_owner(handoff: HandoffSnapshot) -> str | None:
     if handoff.status is HandoffStatus.ACCEPTED and handoff.decided_by:
         return handoff.decided_by
     return None
+
+
+def meetings_to_rate(
+    handoffs: Sequence[HandoffSnapshot], *, user_id: str, now: datetime
+) -> list[HandoffSnapshot]:
+    """Of unrated accepted toss-ups, those `user_id` is to rate whose meeting has taken place, in order."""
+    current = _utc(now)
+    return [
+        handoff
+        for handoff in handoffs
+        if feedback_owner(handoff) == user_id
+        and handoff.memo.meeting_at is not None
+        and _utc(handoff.memo.meeting_at) <= current
+    ]
