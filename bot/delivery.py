@@ -335,6 +335,7 @@ class Delivery:
             config=self.config,
             outcome=state.outcome if state else None,
             outcome_by=state.outcome_by if state else None,
+            rated=state.sheet is not None if state else False,
         )
 
     async def _post_notice(self, handoff: HandoffSnapshot) -> None:

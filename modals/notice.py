@@ -116,12 +116,15 @@ def _button(lang: Lang, action_id: ActionId, value: str, style: str | None = Non
     )
 
 
-def feedback_button_elements(handoff: HandoffSnapshot, lang: Lang) -> list[ButtonElement]:
-    """Rate this handoff / Record outcome (value = the toss-up id), so FS need not wait for the DM."""
+def feedback_button_elements(
+    handoff: HandoffSnapshot, lang: Lang, *, rated: bool = False
+) -> list[ButtonElement]:
+    """Rate this handoff (Edit your rating, once rated) / Record outcome (value = the toss-up id), so FS
+    need not wait for the DM."""
     value = str(handoff.id)
     return [
         ButtonElement(
-            text=plain(t(lang, "feedback.button.rate")),
+            text=plain(t(lang, "feedback.button.edit_rating" if rated else "feedback.button.rate")),
             action_id=ActionId.FEEDBACK_OPEN,
             value=value,
             style="primary",
@@ -137,12 +140,12 @@ def feedback_buttons(handoff: HandoffSnapshot, lang: Lang) -> ActionsBlock:
     return ActionsBlock(block_id=BlockId.FEEDBACK_ACTIONS, elements=feedback_button_elements(handoff, lang))
 
 
-def _buttons(handoff: HandoffSnapshot, lang: Lang) -> ActionsBlock:
+def _buttons(handoff: HandoffSnapshot, lang: Lang, rated: bool) -> ActionsBlock:
     """Accept / Ask / Return / View while pending; accepted: Rate / Record outcome / View; returned: View."""
     value = str(handoff.id)
     view = _button(lang, ActionId.HANDOFF_VIEW, value)
     if handoff.status is HandoffStatus.ACCEPTED:
-        elements = [*feedback_button_elements(handoff, lang), view]
+        elements = [*feedback_button_elements(handoff, lang, rated=rated), view]
         return ActionsBlock(block_id=BlockId.NOTICE_ACTIONS, elements=elements)
     if handoff.status is not HandoffStatus.PENDING:
         return ActionsBlock(block_id=BlockId.NOTICE_ACTIONS, elements=[view])
@@ -210,9 +213,11 @@ def build_notice(
     config: AppConfig | None = None,
     outcome: Outcome | None = None,
     outcome_by: str | None = None,
+    rated: bool = False,
 ) -> tuple[str, list[Block]]:
     """(fallback text, blocks) of the notice. `config` adds the team's labels, the criteria checklist;
-    `outcome` (recorded by `outcome_by`) the deal's outcome once FS recorded it."""
+    `outcome` (recorded by `outcome_by`) the deal's outcome once FS recorded it; `rated` says FS has sent
+    the feedback sheet (its button then edits it)."""
     lead_sources = config.memo.lead_sources if config else ()
     custom_selects = config.memo.custom_selects if config else ()
     memo = handoff.memo
@@ -240,7 +245,7 @@ def build_notice(
     quality = _quality_text(handoff, lang, config)
     if quality:
         blocks.append(SectionBlock(text=_mrkdwn(truncate(quality, SECTION_TEXT_MAX))))
-    blocks += [ContextBlock(elements=[_mrkdwn(line) for line in context]), _buttons(handoff, lang)]
+    blocks += [ContextBlock(elements=[_mrkdwn(line) for line in context]), _buttons(handoff, lang, rated)]
     fallback = t(
         lang,
         "notice.fallback",
