@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.feedback import meetings_to_rate
+from bot.domain.feedback import follow_ups_due
 from bot.domain.handoff import HandoffStatus
 from bot.services import Services
 from modals.home import build_home
-from store.feedback import list_unrated_accepted
+from store.feedback import list_follow_ups
 from store.handoffs import list_handoffs
 
 HOME_LIST_SIZE = 10
@@ -36,10 +36,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 statuses=[HandoffStatus.PENDING],
                 limit=HOME_LIST_SIZE,
             )
-            unrated = await list_unrated_accepted(session=session)
-        now = services.clock()
-        to_rate = meetings_to_rate(unrated, user_id=user_id, now=now)[-HOME_LIST_SIZE:]
+            owed = await list_follow_ups(session=session, user_id=user_id)
+        follow_ups = follow_ups_due(owed, now=services.clock())[:HOME_LIST_SIZE]
         view = build_home(
-            lang=lang, tz=services.config.tz, tossed_up=tossed_up, waiting=waiting, to_rate=to_rate
+            lang=lang, tz=services.config.tz, tossed_up=tossed_up, waiting=waiting, follow_ups=follow_ups
         )
         await client.views_publish(user_id=user_id, view=view)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -16,10 +16,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.feedback import FollowUp
 from bot.domain.handoff import HandoffSnapshot
 from bot.i18n import Lang, t
 from modals.common import company_name, plain
-from modals.ids import ActionId
+from modals.notice import feedback_button_elements
 from modals.text import enum_label, escape_within, format_datetime
 
 COMPANY_MAX = 80
@@ -46,22 +47,27 @@ def _list_section(
     ]
 
 
-def _to_rate_section(handoffs: Sequence[HandoffSnapshot], lang: Lang, tz: ZoneInfo) -> list[Block]:
-    """FS's meetings whose feedback sheet is open, each with its Rate button (none: no section)."""
-    if not handoffs:
+def _follow_up_state(follow_up: FollowUp, lang: Lang) -> str:
+    rating = t(lang, "home.follow_up.rated" if follow_up.rated else "home.follow_up.not_rated")
+    outcome = t(lang, "home.follow_up.outcome_open" if follow_up.outcome else "home.follow_up.no_outcome")
+    return f"{rating} · {outcome}"
+
+
+def _follow_up_section(follow_ups: Sequence[FollowUp], lang: Lang, tz: ZoneInfo) -> list[Block]:
+    """FS's meetings still owing the feedback sheet or the outcome, each with its Rate and Record outcome
+    buttons (none: no section)."""
+    if not follow_ups:
         return []
     blocks: list[Block] = [
-        HeaderBlock(text=plain(t(lang, "home.to_rate.title"))),
-        ContextBlock(elements=[MarkdownTextObject(text=t(lang, "home.to_rate.lead"))]),
+        HeaderBlock(text=plain(t(lang, "home.follow_up.title"))),
+        ContextBlock(elements=[MarkdownTextObject(text=t(lang, "home.follow_up.lead"))]),
     ]
-    for handoff in handoffs:
-        button = ButtonElement(
-            text=plain(t(lang, "feedback.button.rate")),
-            action_id=ActionId.FEEDBACK_OPEN,
-            value=str(handoff.id),
-            style="primary",
-        )
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_line(handoff, lang, tz)), accessory=button))
+    for follow_up in follow_ups:
+        line = f"{_line(follow_up.handoff, lang, tz)}\n{_follow_up_state(follow_up, lang)}"
+        blocks += [
+            SectionBlock(text=MarkdownTextObject(text=line)),
+            ActionsBlock(elements=feedback_button_elements(follow_up.handoff, lang, rated=follow_up.rated)),
+        ]
     return [*blocks, DividerBlock()]
 
 
@@ -71,12 +77,12 @@ def build_home(
     tz: ZoneInfo,
     tossed_up: Sequence[HandoffSnapshot],
     waiting: Sequence[HandoffSnapshot],
-    to_rate: Sequence[HandoffSnapshot] = (),
+    follow_ups: Sequence[FollowUp] = (),
 ) -> View:
-    """The Home tab: the reader's meetings to rate and toss-ups waiting for their decision (FS), and
-    their latest toss-ups (IS)."""
+    """The Home tab: the reader's meetings to follow up and toss-ups waiting for their decision (FS),
+    and their latest toss-ups (IS)."""
     blocks: list[Block] = [
-        *_to_rate_section(to_rate, lang, tz),
+        *_follow_up_section(follow_ups, lang, tz),
         *_list_section("home.waiting.title", "home.waiting.empty", waiting, lang, tz),
         DividerBlock(),
         *_list_section("home.tossed_up.title", "home.tossed_up.empty", tossed_up, lang, tz),

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.feedback import FollowUp
 from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus
+from bot.domain.outcome import OutcomeKind
 from store._tx import own_transaction
 from store.handoffs import to_snapshot
 from store.models import FeedbackRecord, Handoff, HandoffEvent, IsRatingRecord, OutcomeRecord
@@ -28,6 +30,7 @@ __all__ = [
     "get_feedback",
     "get_is_rating",
     "get_outcome",
+    "list_follow_ups",
     "list_unrated_accepted",
     "recent_sheets_for_is",
     "save_feedback",
@@ -133,6 +136,33 @@ async def list_unrated_accepted(*, session: AsyncSession) -> list[HandoffSnapsho
     async with own_transaction(session):
         rows = await session.scalars(query.execution_options(populate_existing=True))
         return [to_snapshot(row) for row in rows]
+
+
+async def list_follow_ups(*, session: AsyncSession, user_id: str, limit: int = 50) -> list[FollowUp]:
+    """Accepted toss-ups `user_id` is the FS rep on (assigned, or accepted unassigned) that still lack the
+    feedback sheet or a closed outcome (won / lost), newest first."""
+    owned = or_(
+        Handoff.fs_user_id == user_id,
+        and_(Handoff.fs_user_id.is_(None), Handoff.decided_by == user_id),
+    )
+    open_outcome = or_(OutcomeRecord.handoff_id.is_(None), OutcomeRecord.kind == OutcomeKind.OPEN.value)
+    query = (
+        select(Handoff, FeedbackRecord.handoff_id, OutcomeRecord.kind)
+        .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
+        .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
+        .where(Handoff.status == HandoffStatus.ACCEPTED.value, owned)
+        .where(or_(FeedbackRecord.handoff_id.is_(None), open_outcome))
+        .order_by(Handoff.id.desc())
+        .limit(limit)
+    )
+    async with own_transaction(session):
+        rows = await session.execute(query.execution_options(populate_existing=True))
+        return [
+            FollowUp(
+                handoff=to_snapshot(row), rated=rated is not None, outcome=OutcomeKind(kind) if kind else None
+            )
+            for row, rated, kind in rows
+        ]
 
 
 async def save_is_rating(

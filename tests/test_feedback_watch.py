@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import Bot
 from bot.config import AppConfig
 from bot.delivery import PostKind
-from bot.domain.feedback import feedback_owner, meetings_to_rate
+from bot.domain.feedback import FollowUp, feedback_owner, follow_ups_due
 from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
 from bot.feedback_watch import queue_due_feedback_requests
 from bot.scheduler import FEEDBACK_JOB_ID
@@ -350,15 +350,15 @@ def test_feedback_owner_none_when_nobody_assigned_and_not_accepted() -> None:
     assert feedback_owner(returned) is None  # whoever returned it never met the customer
 
 
-def test_meetings_to_rate_are_the_owners_past_meetings() -> None:
-    past = snapshot(id=1, memo=make_memo().model_copy(update={"meeting_at": MEETING}))
-    ahead = snapshot(id=2, memo=make_memo().model_copy(update={"meeting_at": MEETING + timedelta(days=2)}))
-    no_time = snapshot(id=3, memo=make_memo().model_copy(update={"meeting_at": None}))
-    someone_elses = replace(past, id=4, fs_user_id=OTHER_FS)
-    handoffs = [past, ahead, no_time, someone_elses]
-    assert meetings_to_rate(handoffs, user_id=FS_REP, now=MEETING + timedelta(hours=1)) == [past]
-    assert meetings_to_rate(handoffs, user_id=OTHER_FS, now=MEETING) == [someone_elses]
-    assert meetings_to_rate(handoffs, user_id=FS_REP, now=MEETING - timedelta(minutes=1)) == []
+def test_follow_ups_are_due_once_the_meeting_took_place_or_without_a_meeting_time() -> None:
+    def follow_up(meeting_at: datetime | None) -> FollowUp:
+        memo = make_memo().model_copy(update={"meeting_at": meeting_at})
+        return FollowUp(snapshot(memo=memo), rated=False, outcome=None)
+
+    past, ahead, no_time = follow_up(MEETING), follow_up(MEETING + timedelta(days=2)), follow_up(None)
+    follow_ups = [past, ahead, no_time]
+    assert follow_ups_due(follow_ups, now=MEETING + timedelta(hours=1)) == [past, no_time]
+    assert follow_ups_due(follow_ups, now=MEETING - timedelta(minutes=1)) == [no_time]
 
 
 # ---------------------------------------------------------------- the running bot

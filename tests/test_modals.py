@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.config import AppConfig
+from bot.domain.feedback import FollowUp
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus, ReturnReason
 from bot.domain.memo import (
     MEMO_SECTIONS,
@@ -28,6 +29,7 @@ from bot.domain.memo import (
     Timeline,
     validate_memo,
 )
+from bot.domain.outcome import OutcomeKind
 from bot.i18n import Lang, t
 from modals.decision import (
     QUESTION_MAX,
@@ -788,12 +790,16 @@ def test_empty_home_says_what_to_do(lang: Lang) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_home_offers_a_rate_button_per_meeting_to_rate_and_nothing_when_none(lang: Lang) -> None:
-    to_rate = [sample_handoff(HandoffStatus.ACCEPTED, company=EVIL)]
-    view = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[], to_rate=to_rate).to_dict()
+def test_home_offers_rate_and_outcome_per_meeting_to_follow_up_and_nothing_when_none(lang: Lang) -> None:
+    handoff = sample_handoff(HandoffStatus.ACCEPTED, company=EVIL)
+    follow_ups = [FollowUp(handoff, rated=False, outcome=None), FollowUp(handoff, True, OutcomeKind.OPEN)]
+    view = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[], follow_ups=follow_ups).to_dict()
     assert check_slack_limits(view) == []
     assert_escaped("", view)
-    buttons = [b["accessory"] for b in view["blocks"] if b.get("accessory")]
-    assert [(b["action_id"], b["value"]) for b in buttons] == [("feedback_open", str(to_rate[0].id))]
+    rows = [b["elements"] for b in view["blocks"] if b["type"] == "actions"]
+    assert [[(e["action_id"], e["value"]) for e in row] for row in rows] == [
+        [("feedback_open", str(handoff.id)), ("outcome_open", str(handoff.id))]
+    ] * 2
+    assert t(lang, "feedback.button.edit_rating") in json.dumps(rows[1], ensure_ascii=False)
     empty = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[]).to_dict()
     assert "feedback_open" not in json.dumps(empty)

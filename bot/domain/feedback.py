@@ -29,6 +29,7 @@ Naive datetimes are read as UTC; results are aware UTC.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -39,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.answers import has_no_content, normalize_answer
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss, points_for
 from bot.domain.sla import MAX_HOURS, BusinessHours, add_business_time
 
@@ -273,15 +275,21 @@ def feedback_owner(handoff: HandoffSnapshot) -> str | None:
     return None
 
 
-def meetings_to_rate(
-    handoffs: Sequence[HandoffSnapshot], *, user_id: str, now: datetime
-) -> list[HandoffSnapshot]:
-    """Of unrated accepted toss-ups, those `user_id` is to rate whose meeting has taken place, in order."""
+@dataclass(frozen=True)
+class FollowUp:
+    """An accepted toss-up its FS rep still owes something after the meeting: the feedback sheet, or the
+    deal's outcome (not recorded, or recorded as still open)."""
+
+    handoff: HandoffSnapshot
+    rated: bool
+    outcome: OutcomeKind | None  # None: not recorded yet
+
+
+def follow_ups_due(follow_ups: Sequence[FollowUp], *, now: datetime) -> list[FollowUp]:
+    """Those whose meeting has taken place (or has no time set), in the order given."""
     current = _utc(now)
     return [
-        handoff
-        for handoff in handoffs
-        if feedback_owner(handoff) == user_id
-        and handoff.memo.meeting_at is not None
-        and _utc(handoff.memo.meeting_at) <= current
+        follow_up
+        for follow_up in follow_ups
+        if follow_up.handoff.memo.meeting_at is None or _utc(follow_up.handoff.memo.meeting_at) <= current
     ]
