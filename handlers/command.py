@@ -1,4 +1,4 @@
-"""`/tossup` — opens the handoff memo modal, or answers a sub-command (help, criteria, away)."""
+"""`/tossup` — opens the handoff memo modal, or answers a sub-command (help, criteria, away, kpi)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.absence import away_command
 from bot.domain.handoff import may_toss_up
 from bot.feedback_loop import learning_for
+from bot.kpis import kpi_report
 from bot.services import Services
 from handlers.common import actor_id, user_lang
 from modals.memo import build_memo_modal
@@ -20,6 +21,7 @@ from modals.quality import build_criteria_definition
 HELP_WORDS = frozenset({"help", "ヘルプ", "-h", "--help"})
 CRITERIA_WORDS = frozenset({"criteria", "基準", "sql"})
 AWAY_WORDS = frozenset({"away", "不在"})
+KPI_WORDS = frozenset({"kpi", "kpis", "成果"})
 COMPANY_PREFILL_MAX = 150
 
 
@@ -47,6 +49,15 @@ def register(app: AsyncApp, services: Services) -> None:
                 now=services.clock(),
             )
             answer = build_away(lang=lang, outcome=outcome, until=until)
+        elif word.lower() in KPI_WORDS:
+            answer = await kpi_report(
+                services.sessions,
+                config=config,
+                argument=argument,
+                user_id=actor_id(body),
+                now=services.clock(),
+                lang=lang,
+            )
         elif not may_toss_up(
             actor_id=actor_id(body), inside_sales=config.roles.inside_sales, managers=config.roles.managers
         ):

@@ -26,14 +26,20 @@ rep) into `Kpis`. Definitions (the README repeats them):
 - avg_items: per score item key, the mean points over the toss-ups that have that item (fs_rating: the
   rated ones only).
 Every mean or rate is None when its denominator is zero. Naive datetimes are read as UTC.
+
+Periods (`parse_period`, for `/tossup kpi [period]`): a calendar month or a Monday-to-Sunday week in the
+team's time zone, as [start, end) in UTC from local midnight to local midnight.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.answers import has_no_content
@@ -205,3 +211,95 @@ def kpis_by_rep(
         )
         for user in users
     }
+
+
+# ------------------------------------------------------------------------------------------- periods
+
+
+class PeriodKind(StrEnum):
+    MONTH = "month"
+    WEEK = "week"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A KPI period: [start, end) in UTC, from local midnight of `first_day` to local midnight of the day
+    after `last_day` in the team's time zone."""
+
+    kind: PeriodKind
+    start: datetime  # aware UTC, inclusive
+    end: datetime  # aware UTC, exclusive
+    first_day: date  # local dates, for labels
+    last_day: date
+
+
+PERIOD_YEAR_MIN, PERIOD_YEAR_MAX = 2000, 2100
+
+_THIS_MONTH = frozenset({"", "month", "this", "this-month", "今月"})
+_LAST_MONTH = frozenset({"last", "last-month", "先月"})
+_THIS_WEEK = frozenset({"week", "this-week", "今週"})
+_LAST_WEEK = frozenset({"last-week", "先週"})
+_YEAR_MONTH = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})")
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant of `day` in `tz`, in UTC."""
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
+def _month_period(year: int, month: int, tz: ZoneInfo) -> Period:
+    first = date(year, month, 1)
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return Period(
+        kind=PeriodKind.MONTH,
+        start=_local_midnight(first, tz),
+        end=_local_midnight(following, tz),
+        first_day=first,
+        last_day=following - timedelta(days=1),
+    )
+
+
+def _week_period(monday: date, tz: ZoneInfo) -> Period:
+    following = monday + timedelta(days=7)
+    return Period(
+        kind=PeriodKind.WEEK,
+        start=_local_midnight(monday, tz),
+        end=_local_midnight(following, tz),
+        first_day=monday,
+        last_day=following - timedelta(days=1),
+    )
+
+
+def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None:
+    """The period `argument` names, seen from `now` in the team's time zone `tz`; None when it names none.
+
+    Case-insensitive, NFKC-normalised (full-width digits work), surrounding whitespace ignored, and inner
+    whitespace or "_" read as "-" ("last month" = "last-month"):
+    - "" / "month" / "this" / "this-month" / "今月": this calendar month;
+    - "last" / "last-month" / "先月": the previous month;
+    - "YYYY-MM" or "YYYY/MM": that month (year 2000–2100, month 1–12);
+    - "week" / "this-week" / "今週": this week, Monday 00:00 to next Monday 00:00;
+    - "last-week" / "先週": the previous week.
+    A naive `now` is read as UTC.
+    """
+    text = unicodedata.normalize("NFKC", argument).strip().lower()
+    text = re.sub(r"[\s_]+", "-", text)
+    today = _utc(now).astimezone(tz).date()
+    if text in _THIS_MONTH:
+        return _month_period(today.year, today.month, tz)
+    if text in _LAST_MONTH:
+        if today.month == 1:
+            return _month_period(today.year - 1, 12, tz)
+        return _month_period(today.year, today.month - 1, tz)
+    if text in _THIS_WEEK or text in _LAST_WEEK:
+        monday = today - timedelta(days=today.weekday())
+        if text in _LAST_WEEK:
+            monday -= timedelta(days=7)
+        return _week_period(monday, tz)
+    match = _YEAR_MONTH.fullmatch(text)
+    if match is None:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not (PERIOD_YEAR_MIN <= year <= PERIOD_YEAR_MAX and 1 <= month <= 12):
+        return None
+    return _month_period(year, month, tz)

@@ -1,0 +1,50 @@
+"""`/tossup kpi [period]`: the shared KPIs of a period, for the team and the asker (managers: per rep).
+
+Slack-free: loads the period's toss-ups, computes with bot.domain.kpi, and builds the message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import AppConfig
+from bot.domain.kpi import compute_kpis, kpis_by_rep, parse_period
+from bot.i18n import Lang
+from modals.kpi import build_kpi_report, build_kpi_usage
+from modals.messages import Message
+from store.kpi import load_kpi_facts
+
+
+async def kpi_report(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    config: AppConfig,
+    argument: str,
+    user_id: str,
+    now: datetime,
+    lang: Lang,
+) -> Message:
+    """The report for the period `argument` names (this month when empty), or how to name one."""
+    period = parse_period(argument, now=now, tz=config.tz)
+    if period is None:
+        return build_kpi_usage(lang=lang)
+    async with sessions() as session:
+        facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
+    window = {
+        "start": period.start,
+        "end": period.end,
+        "tz": config.tz,
+        "business_hours": config.sla.business_hours,
+    }
+    by_rep = kpis_by_rep(facts, **window) if user_id in config.roles.managers else None
+    return build_kpi_report(
+        period=period,
+        team=compute_kpis(facts, **window),
+        lang=lang,
+        tz=config.tz,
+        user_id=user_id,
+        mine=compute_kpis(facts, user=user_id, **window),
+        by_rep=by_rep,
+    )
