@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -31,7 +32,9 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.command("/tossup")
     async def tossup(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         text = (body.get("text") or "").strip()
-        word, _, argument = text.partition(" ")
+        # NFKC: a Japanese IME's full-width space (U+3000) separates a sub-command like an ASCII one.
+        word, _, argument = unicodedata.normalize("NFKC", text).partition(" ")
+        argument = argument.strip()
         lang = await user_lang(services, body)
         answer: Message | None = None
         if text.lower() in HELP_WORDS:

@@ -49,7 +49,8 @@ def _list_section(
 
 def _follow_up_state(follow_up: FollowUp, lang: Lang) -> str:
     rating = t(lang, "home.follow_up.rated" if follow_up.rated else "home.follow_up.not_rated")
-    outcome = t(lang, "home.follow_up.outcome_open" if follow_up.outcome else "home.follow_up.no_outcome")
+    kind = follow_up.outcome.value if follow_up.outcome else "none"
+    outcome = t(lang, f"home.follow_up.outcome.{kind}")
     return f"{rating} · {outcome}"
 
 

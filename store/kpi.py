@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.handoff import HandoffStatus
+from bot.domain.handoff import HandoffStatus, fs_rep_on
 from bot.domain.kpi import HandoffFacts, bant_complete
 from bot.domain.memo import HandoffMemo
 from bot.domain.outcome import Outcome
@@ -53,6 +53,7 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
             Handoff.created_at,
             Handoff.status,
             Handoff.decided_at,
+            Handoff.decided_by,
             Handoff.criteria_passed,
             Handoff.memo,
             Handoff.score,
@@ -76,7 +77,10 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
             HandoffFacts(
                 id=row.id,
                 is_user_id=row.is_user_id,
-                fs_user_id=row.fs_user_id,
+                # The FS rep credited: the assigned one, or who accepted an unassigned toss-up.
+                fs_user_id=fs_rep_on(
+                    fs_user_id=row.fs_user_id, status=HandoffStatus(row.status), decided_by=row.decided_by
+                ),
                 created_at=row.created_at,
                 status=HandoffStatus(row.status),
                 decided_at=row.decided_at,

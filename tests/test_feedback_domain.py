@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.domain.feedback import (
+    RATING_FIELDS,
     FeedbackConfig,
     FeedbackSheet,
     IsRating,
@@ -380,3 +381,28 @@ def test_outcome_field_bounds() -> None:
         Outcome(kind="draw")
     with pytest.raises(ValidationError):
         Outcome(kind="open", note="x")
+
+
+def test_rating_weights_count_some_ratings_more_and_unlisted_ones_once() -> None:
+    weights = FeedbackConfig(rating_weights={"overall": 2}).rating_weights
+    assert weights == {"bant_accuracy": 1, "issue_depth": 1, "memo_completeness": 1, "overall": 2}
+    # 1★ 1★ 1★ 5★: overall counts double, so 2×4 of 5×4 possible steps → 30 × 8/20 = 12
+    item = fs_rating_item(sheet(1, 1, 1, 5), 30, weights)
+    assert item.points == 12 and {loss.params["rating"] for loss in item.losses} == {
+        "bant_accuracy",
+        "issue_depth",
+        "memo_completeness",
+    }
+    assert fs_rating_item(sheet(1, 1, 1, 5), 30).points == 8  # the default: all four equally
+
+
+def test_a_rating_weighted_zero_does_not_count_nor_cost_points() -> None:
+    weights = FeedbackConfig(rating_weights={"memo_completeness": 0}).rating_weights
+    item = fs_rating_item(sheet(5, 5, 1, 5), 30, weights)
+    assert item.points == 30 and item.losses == ()
+
+
+@pytest.mark.parametrize("bad", [{"speed": 1}, dict.fromkeys(RATING_FIELDS, 0), {"overall": -1}])
+def test_rating_weights_are_checked(bad: dict[str, int]) -> None:
+    with pytest.raises(ValidationError):
+        FeedbackConfig(rating_weights=bad)

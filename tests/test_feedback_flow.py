@@ -3,11 +3,13 @@ scheduler's feedback requests and reminders driven by an injected clock (never s
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import AppConfig
 from bot.domain.handoff import EventKind
@@ -17,7 +19,7 @@ from bot.scheduler import FEEDBACK_JOB_ID, make_scheduler
 from modals.ids import ActionId, BlockId, CallbackId
 from store.handoffs import list_events
 from store.kpi import load_kpi_facts
-from store.models import FeedbackRecord, Handoff, IsRatingRecord, OutcomeRecord
+from store.models import FeedbackRecord, Handoff, IsRatingRecord, OutboxMessage, OutcomeRecord
 from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, OTHER_USER, Harness, team_config
 from tests.db_fixtures import BACKENDS
 from tests.test_feedback_modals import full_sheet_state, outcome_state, radio, text
@@ -275,12 +277,19 @@ async def test_a_second_sheet_edits_the_first_and_the_same_one_twice_changes_not
     h = harness
     handoff = await accepted(h)
     modal = await open_modal(h, ActionId.FEEDBACK_OPEN, handoff.id, user=FS_USER)
-    for _ in range(2):  # a double click on Send: one sheet, one DM
+
+    async def send() -> int:
         response = await submit(
             h, CallbackId.FEEDBACK_SHEET, modal, sheet_values(), user=FS_USER, view_id="V0SHEET"
         )
-        assert response.status == 200
+        return response.status
+
+    assert await asyncio.gather(send(), send()) == [200, 200]  # a double click on Send: one sheet, one DM
     await h.slack.wait_for("chat.postMessage", count=3, where=lambda c: c.args["channel"] == IS_DM)
+    await h.bot.delivery.wait_idle()
+    assert len(posts_to(h, IS_DM)) == 3  # the toss-up's confirmation, the acceptance, one feedback DM
+    record = await stored(h, FeedbackRecord, handoff.id)
+    assert record.revisions == 1
 
     again = await open_modal(h, ActionId.FEEDBACK_OPEN, handoff.id, user=FS_USER)
     assert "決裁プロセスが明確" in json.dumps(again, ensure_ascii=False)  # pre-filled with the first
@@ -370,8 +379,17 @@ async def test_requests_and_reminders_keep_to_working_hours_and_stop_at_the_maxi
         h.clock.advance(hours=hours)
         await tick(h)
     requests = with_button(posts_to(h, FS_DM), ActionId.FEEDBACK_OPEN)
-    assert len(requests) == 3
-    assert (await stored(h, Handoff, handoff.id)) is not None
+    reminders = [c for c in requests if "Reminder" in c.args["text"]]
+    assert len(requests) == 3 and [r.args["text"][:10] for r in reminders] == ["Reminder 1", "Reminder 2"]
+    async with h.bot.services.sessions() as session:
+        queued = await session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.handoff_id == handoff.id)
+        )
+        assert {k for k in queued if k.startswith("feedback_")} == {
+            f"feedback_request:{handoff.id}",
+            f"feedback_reminder:{handoff.id}:1",
+            f"feedback_reminder:{handoff.id}:2",
+        }
 
 
 async def test_app_home_lists_the_meetings_fs_has_yet_to_follow_up(harness: Harness) -> None:
@@ -402,3 +420,9 @@ async def test_kpi_command_explains_a_period_it_does_not_understand(harness: Har
     assert body is not None and body["response_type"] == "ephemeral" and "/tossup kpi 2026-10" in body["text"]
     empty = (await harness.driver.slash("kpi", user_id=IS_USER)).json()  # this month, nothing yet
     assert empty is not None and empty["response_type"] == "ephemeral" and "KPI" in empty["text"]
+
+
+async def test_a_full_width_space_after_the_sub_command_works_too(harness: Harness) -> None:
+    body = (await harness.driver.slash("成果\u3000先月", user_id=IS_USER)).json()  # typed with a Japanese IME
+    assert body is not None and body["response_type"] == "ephemeral" and "KPI" in body["text"]
+    await harness.slack.assert_no_more("views.open", count=0)  # not a memo for a company "成果 先月"

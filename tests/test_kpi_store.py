@@ -290,3 +290,16 @@ async def test_end_to_end_kpis_worked_out_by_hand(session_factory: Factory) -> N
     assert (is1.toss_ups, is1.won, is1.lost, is1.win_rate, is1.won_amount) == (3, 2, 0, 1.0, 1_500_000)
     fs1 = compute_kpis(facts, start=START, end=END, user="FS1", tz=TOKYO)  # A C E
     assert (fs1.toss_ups, fs1.won, fs1.lost, fs1.rated) == (3, 2, 1, 2)
+
+
+async def test_the_fs_member_who_accepted_an_unassigned_toss_up_is_credited(session_factory: Factory) -> None:
+    b = Builder(session_factory)
+    taken = await b.toss_up(START + timedelta(days=1), fs_user=None)
+    await b.decide(taken, EventKind.ACCEPTED, START + timedelta(days=1, hours=2))  # accepted by FS1
+    await b.outcome(taken, Outcome.won(800_000, date(2026, 11, 30)), START + timedelta(days=20))
+    returned = await b.toss_up(START + timedelta(days=2), fs_user=None)
+    await b.decide(returned, EventKind.RETURNED, START + timedelta(days=2, hours=1))
+    facts = await load(session_factory)
+    assert [(f.id, f.fs_user_id) for f in facts] == [(taken, "FS1"), (returned, None)]
+    mine = compute_kpis(facts, start=START, end=END, user="FS1")
+    assert (mine.toss_ups, mine.won, mine.won_amount) == (1, 1, 800_000)

@@ -793,6 +793,10 @@ def test_empty_home_says_what_to_do(lang: Lang) -> None:
 def test_home_offers_rate_and_outcome_per_meeting_to_follow_up_and_nothing_when_none(lang: Lang) -> None:
     handoff = sample_handoff(HandoffStatus.ACCEPTED, company=EVIL)
     follow_ups = [FollowUp(handoff, rated=False, outcome=None), FollowUp(handoff, True, OutcomeKind.OPEN)]
+    won_unrated = build_home(
+        lang=lang, tz=TOKYO, tossed_up=[], waiting=[], follow_ups=[FollowUp(handoff, False, OutcomeKind.WON)]
+    ).to_dict()
+    assert t(lang, "home.follow_up.outcome.won") in json.dumps(won_unrated, ensure_ascii=False)
     view = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[], follow_ups=follow_ups).to_dict()
     assert check_slack_limits(view) == []
     assert_escaped("", view)

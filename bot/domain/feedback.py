@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.answers import has_no_content, normalize_answer
-from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.handoff import HandoffSnapshot, fs_rep_on
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss, points_for
 from bot.domain.sla import MAX_HOURS, BusinessHours, add_business_time
@@ -124,9 +124,10 @@ class FeedbackConfig(BaseModel):
         unknown = sorted(set(weights) - set(RATING_FIELDS))
         if unknown:
             raise ValueError(f"no such rating {', '.join(unknown)} (ratings: {', '.join(RATING_FIELDS)})")
-        if not any(weights.values()):
+        complete = {name: weights.get(name, 1) for name in RATING_FIELDS}  # a rating not listed counts once
+        if not any(complete.values()):
             raise ValueError("at least one rating must count (a weight above 0)")
-        return {name: weights.get(name, 0) for name in RATING_FIELDS}
+        return complete
 
 
 # ------------------------------------------------------------------------------------------ scoring
@@ -263,16 +264,9 @@ def learning_items(sheets: Sequence[tuple[datetime, FeedbackSheet]], limit: int)
 
 
 def feedback_owner(handoff: HandoffSnapshot) -> str | None:
-    """The FS rep whose sheet this is: the assigned rep, or, with nobody assigned, whoever accepted it.
-
-    None when nobody is assigned and it has not been accepted (pending, or returned: whoever returned it
-    never met the customer).
-    """
-    if handoff.fs_user_id:
-        return handoff.fs_user_id
-    if handoff.status is HandoffStatus.ACCEPTED and handoff.decided_by:
-        return handoff.decided_by
-    return None
+    """The FS rep whose sheet this is (`fs_rep_on`: the assigned rep, or whoever accepted an unassigned
+    toss-up); None when there is none yet."""
+    return fs_rep_on(fs_user_id=handoff.fs_user_id, status=handoff.status, decided_by=handoff.decided_by)
 
 
 @dataclass(frozen=True)

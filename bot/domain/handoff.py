@@ -109,6 +109,19 @@ class HandoffSnapshot:
     route: RouteDecision | None = None  # why this channel and this FS rep
 
 
+def fs_rep_on(*, fs_user_id: str | None, status: HandoffStatus, decided_by: str | None) -> str | None:
+    """The FS rep a toss-up belongs to: the assigned rep, or, with nobody assigned, whoever accepted it.
+
+    None when nobody is assigned and it has not been accepted (pending, or returned: whoever returned it
+    never met the customer). The feedback sheet is theirs to fill in, and KPIs credit them.
+    """
+    if fs_user_id:
+        return fs_user_id
+    if status is HandoffStatus.ACCEPTED and decided_by:
+        return decided_by
+    return None
+
+
 def decision_refusal(
     handoff: HandoffSnapshot | None,
     *,

@@ -5,7 +5,8 @@ rep) into `Kpis`. Definitions (the README repeats them):
 
 - Period: the toss-ups *created* in [start, end) (a cohort): their decisions, ratings and outcomes count
   whenever they happened, so a period's win rate is the win rate of the toss-ups made in it.
-- Rep: `user` keeps the toss-ups where the user is the IS rep OR the assigned FS rep, so a won deal
+- Rep: `user` keeps the toss-ups where the user is the IS rep OR the FS rep (`fs_user_id`: the assigned
+  rep, or whoever accepted an unassigned toss-up — `fs_rep_on`), so a won deal
   counts for both (共通KPI: credit goes to IS and FS). Rep totals therefore do not add up to the team's.
 - toss_ups: toss-ups created in the period.
 - sqls: toss-ups that did not fail the toss-up criteria (criteria passed, or no criteria evaluated —
@@ -70,7 +71,7 @@ class HandoffFacts:
 
     id: int
     is_user_id: str
-    fs_user_id: str | None
+    fs_user_id: str | None  # the FS rep on it: assigned, or who accepted it unassigned (`fs_rep_on`)
     created_at: datetime
     status: HandoffStatus
     decided_at: datetime | None
