@@ -27,14 +27,20 @@ COMPANY_MAX = 80
 
 
 def _line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> str:
+    """One toss-up: company, status, meeting time, and its quality score once scored (x / 70 until FS
+    rated it, then x / 100)."""
     meeting = format_datetime(handoff.memo.meeting_at, tz, lang) if handoff.memo.meeting_at else "—"
-    return t(
+    line = t(
         lang,
         "home.line",
         company=escape_within(company_name(handoff.memo, lang), COMPANY_MAX),
         status=enum_label(lang, handoff.status),
         meeting=meeting,
     )
+    if handoff.score is not None:
+        score = handoff.score
+        line += t(lang, "home.score", total=score.total, max_total=score.max_total)
+    return line
 
 
 def _list_section(

@@ -30,6 +30,7 @@ from bot.domain.memo import (
     validate_memo,
 )
 from bot.domain.outcome import OutcomeKind
+from bot.domain.score import ScoreConfig, score_memo
 from bot.i18n import Lang, t
 from modals.decision import (
     QUESTION_MAX,
@@ -781,6 +782,17 @@ def test_home_lists_both_roles_escaped_and_within_limits(lang: Lang) -> None:
     assert view["type"] == "home" and check_slack_limits(view) == []
     assert_escaped("", view)
     assert "Globex" in json.dumps(view, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_home_shows_each_toss_ups_score_once_scored(lang: Lang) -> None:
+    scored = replace(
+        sample_handoff(HandoffStatus.ACCEPTED), score=score_memo(sample_handoff().memo, ScoreConfig())
+    )
+    view = build_home(lang=lang, tz=TOKYO, tossed_up=[scored, sample_handoff()], waiting=[]).to_dict()
+    assert scored.score is not None
+    shown = json.dumps(view, ensure_ascii=False)
+    assert f"{scored.score.total}/70" in shown and shown.count("/70") == 1
 
 
 @pytest.mark.parametrize("lang", LANGS)
