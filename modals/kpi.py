@@ -154,7 +154,7 @@ def _kpi_blocks(k: Kpis, title: str, lang: Lang) -> list[Block]:
 
 
 def period_label(period: Period, lang: Lang) -> str:
-    """ "November 2026" / "2026年11月" for a month; the first and last day for a week."""
+    """ "November 2026" / "2026年11月" for a month; the first and last day for a week or a range."""
     if period.kind is PeriodKind.MONTH:
         months = t(lang, "kpi.months").split()
         return t(

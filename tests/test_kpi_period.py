@@ -184,3 +184,32 @@ def test_dst_week_is_one_hour_short_or_long() -> None:
         date(2026, 11, 1),
     )
     assert autumn.end - autumn.start == timedelta(hours=169)
+
+
+Q4 = period(PeriodKind.RANGE, date(2026, 10, 1), date(2026, 12, 31), jst(2026, 10, 1), jst(2027, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "2026-10-01..2026-12-31",
+        "2026/10/1 .. 2026/12/31",
+        "2026-10-01~2026-12-31",
+        "２０２６－１０－０１〜２０２６－１２－３１",
+    ],
+)
+def test_a_range_of_days_includes_both_ends(argument: str) -> None:
+    assert parse_period(argument, now=NOW, tz=TOKYO) == Q4
+
+
+def test_a_one_day_range() -> None:
+    day = parse_period("2026-11-18..2026-11-18", now=NOW, tz=TOKYO)
+    assert day is not None and (day.start, day.end) == (jst(2026, 11, 18), jst(2026, 11, 19))
+
+
+@pytest.mark.parametrize(
+    "argument",
+    ["2026-12-31..2026-10-01", "2026-02-30..2026-03-01", "2020-01-01..2026-01-01", "1999-12-31..2000-01-02"],
+)
+def test_a_backwards_impossible_or_huge_range_is_refused(argument: str) -> None:
+    assert parse_period(argument, now=NOW, tz=TOKYO) is None

@@ -220,6 +220,7 @@ def kpis_by_rep(
 class PeriodKind(StrEnum):
     MONTH = "month"
     WEEK = "week"
+    RANGE = "range"  # any days, first to last
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,9 @@ _LAST_MONTH = frozenset({"last", "last-month", "先月"})
 _THIS_WEEK = frozenset({"week", "this-week", "今週"})
 _LAST_WEEK = frozenset({"last-week", "先週"})
 _YEAR_MONTH = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})")
+_DAY = r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})"
+_DAY_RANGE = re.compile(rf"{_DAY}-*(?:\.\.|~|〜)-*{_DAY}")
+RANGE_DAYS_MAX = 366 * 3  # a range covers at most about three years
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -257,6 +261,24 @@ def _month_period(year: int, month: int, tz: ZoneInfo) -> Period:
         end=_local_midnight(following, tz),
         first_day=first,
         last_day=following - timedelta(days=1),
+    )
+
+
+def _range_period(*parts: int, tz: ZoneInfo) -> Period | None:
+    """First and last day (both included) from (year, month, day, year, month, day); None when invalid."""
+    try:
+        first, last = date(*parts[:3]), date(*parts[3:])
+    except ValueError:
+        return None
+    years_ok = all(PERIOD_YEAR_MIN <= day.year <= PERIOD_YEAR_MAX for day in (first, last))
+    if not years_ok or first > last or (last - first).days >= RANGE_DAYS_MAX:
+        return None
+    return Period(
+        kind=PeriodKind.RANGE,
+        start=_local_midnight(first, tz),
+        end=_local_midnight(last + timedelta(days=1), tz),
+        first_day=first,
+        last_day=last,
     )
 
 
@@ -280,7 +302,9 @@ def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None
     - "last" / "last-month" / "先月": the previous month;
     - "YYYY-MM" or "YYYY/MM": that month (year 2000–2100, month 1–12);
     - "week" / "this-week" / "今週": this week, Monday 00:00 to next Monday 00:00;
-    - "last-week" / "先週": the previous week.
+    - "last-week" / "先週": the previous week;
+    - "YYYY-MM-DD..YYYY-MM-DD" (or "~" / "〜" between): those days, both included (at most about three
+      years, the first not after the last).
     A naive `now` is read as UTC.
     """
     text = unicodedata.normalize("NFKC", argument).strip().lower()
@@ -297,6 +321,9 @@ def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None
         if text in _LAST_WEEK:
             monday -= timedelta(days=7)
         return _week_period(monday, tz)
+    ranged = _DAY_RANGE.fullmatch(text)
+    if ranged is not None:
+        return _range_period(*(int(part) for part in ranged.groups()), tz=tz)
     match = _YEAR_MONTH.fullmatch(text)
     if match is None:
         return None
