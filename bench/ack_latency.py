@@ -22,14 +22,18 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.app import build_bot
+from bot.app import Bot, build_bot
+from bot.domain.handoff import EventKind
+from bot.i18n import Lang
 from bot.settings import Settings
 from modals.ids import CallbackId
-from modals.metadata import MemoModalMeta, dump_meta
+from modals.metadata import HandoffActionMeta, MemoModalMeta, dump_meta
+from store.handoffs import decide_handoff
 from tests.conftest import IS_USER, SIGNING_SECRET, free_port, team_config
 from tests.fake_slack import FakeSlack
 from tests.memo_state import full_memo_answers, memo_state
 from tests.slack_driver import Response, SlackDriver
+from tests.test_feedback_modals import full_sheet_state
 
 Send = Callable[[SlackDriver, int], Awaitable[Response]]
 
@@ -52,6 +56,10 @@ def bare_app(slack: FakeSlack) -> web.Application:
 
     @bolt.view(CallbackId.HANDOFF_MEMO.value)
     async def submission(ack) -> None:  # type: ignore[no-untyped-def]
+        await ack()
+
+    @bolt.view(CallbackId.FEEDBACK_SHEET.value)
+    async def sheet(ack) -> None:  # type: ignore[no-untyped-def]
         await ack()
 
     async def events(request: web.Request) -> web.Response:
@@ -85,6 +93,28 @@ def submission_sender() -> Send:
     return send
 
 
+def feedback_sender(handoff_id: int) -> Send:
+    """The FS rep sends the feedback sheet again and again (each one an edit: a revision and its events)."""
+    meta = dump_meta(HandoffActionMeta(handoff_id=handoff_id, lang=Lang.JA))
+    values = full_sheet_state()
+
+    async def send(driver: SlackDriver, i: int) -> Response:
+        return await driver.view_submission(
+            CallbackId.FEEDBACK_SHEET, values, user_id="U0FS", view_id=f"VSHEET{i:06d}", private_metadata=meta
+        )
+
+    return send
+
+
+async def accept_first(bot: Bot) -> int:
+    async with bot.services.sessions() as session:
+        result = await decide_handoff(
+            session=session, handoff_id=1, actor_id="U0FS", decision=EventKind.ACCEPTED, now=datetime.now(UTC)
+        )
+    assert result.handoff is not None
+    return result.handoff.id
+
+
 async def measure(url: str, send: Send, requests: int) -> list[float]:
     timings: list[float] = []
     async with SlackDriver(url, SIGNING_SECRET) as driver:
@@ -101,7 +131,7 @@ async def measure(url: str, send: Send, requests: int) -> list[float]:
 def summary(name: str, timings: list[float], baseline: list[float] | None) -> str:
     p50 = statistics.median(timings)
     p95 = statistics.quantiles(timings, n=20)[18]
-    line = f"{name:<28} median {p50:6.1f} ms   p95 {p95:6.1f} ms"
+    line = f"{name:<31} median {p50:6.1f} ms   p95 {p95:6.1f} ms"
     if baseline is not None:
         line += (
             f"   = {p50 / statistics.median(baseline):4.2f}x / "
@@ -130,6 +160,9 @@ async def main(requests: int) -> None:
                 bot_slash = await measure(bot_url, slash, requests)
                 base_submit = await measure(bare_url, submit, requests)
                 bot_submit = await measure(bot_url, submit, requests)
+                rate = feedback_sender(await accept_first(bot))
+                base_rate = await measure(bare_url, rate, requests)
+                bot_rate = await measure(bot_url, rate, requests)
             finally:
                 await bot_runner.cleanup()
                 await bot.close()
@@ -139,6 +172,8 @@ async def main(requests: int) -> None:
     print(summary("tossup:    /tossup ack", bot_slash, base_slash))
     print(summary("bare Bolt: memo submit ack", base_submit, None))
     print(summary("tossup:    memo submit ack", bot_submit, base_submit))
+    print(summary("bare Bolt: feedback sheet ack", base_rate, None))
+    print(summary("tossup:    feedback sheet ack", bot_rate, base_rate))
 
 
 if __name__ == "__main__":
