@@ -6,15 +6,48 @@ Slack-free: loads the period's toss-ups, computes with bot.domain.kpi, and build
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
-from bot.domain.kpi import compute_kpis, kpis_by_rep, parse_period
+from bot.domain.kpi import (
+    HandoffFacts,
+    Kpis,
+    Period,
+    compute_kpis,
+    current_month,
+    kpis_by_rep,
+    parse_period,
+)
 from bot.i18n import Lang
 from modals.kpi import build_kpi_report, build_kpi_usage
 from modals.messages import Message
 from store.kpi import load_kpi_facts
+
+
+async def _facts(
+    sessions: async_sessionmaker[AsyncSession], config: AppConfig, period: Period
+) -> tuple[list[HandoffFacts], dict[str, Any]]:
+    """The period's toss-ups, and the keyword arguments that compute KPIs over them in the team's time."""
+    async with sessions() as session:
+        facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
+    window = {
+        "start": period.start,
+        "end": period.end,
+        "tz": config.tz,
+        "business_hours": config.sla.business_hours,
+    }
+    return facts, window
+
+
+async def team_kpis_this_month(
+    sessions: async_sessionmaker[AsyncSession], *, config: AppConfig, now: datetime
+) -> tuple[Period, Kpis]:
+    """The team's KPIs of the current month (for the managers' App Home)."""
+    period = current_month(now=now, tz=config.tz)
+    facts, window = await _facts(sessions, config, period)
+    return period, compute_kpis(facts, **window)
 
 
 async def kpi_report(
@@ -30,14 +63,7 @@ async def kpi_report(
     period = parse_period(argument, now=now, tz=config.tz)
     if period is None:
         return build_kpi_usage(lang=lang)
-    async with sessions() as session:
-        facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
-    window = {
-        "start": period.start,
-        "end": period.end,
-        "tz": config.tz,
-        "business_hours": config.sla.business_hours,
-    }
+    facts, window = await _facts(sessions, config, period)
     by_rep = kpis_by_rep(facts, **window) if user_id in config.roles.managers else None
     return build_kpi_report(
         period=period,

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.feedback import follow_ups_due
 from bot.domain.handoff import HandoffStatus
+from bot.kpis import team_kpis_this_month
 from bot.services import Services
 from modals.home import build_home
 from store.feedback import list_follow_ups
@@ -37,8 +38,19 @@ def register(app: AsyncApp, services: Services) -> None:
                 limit=HOME_LIST_SIZE,
             )
             owed = await list_follow_ups(session=session, user_id=user_id)
-        follow_ups = follow_ups_due(owed, now=services.clock())[:HOME_LIST_SIZE]
+        now = services.clock()
+        follow_ups = follow_ups_due(owed, now=now)[:HOME_LIST_SIZE]
+        team_kpis = (
+            await team_kpis_this_month(services.sessions, config=services.config, now=now)
+            if user_id in roles.managers
+            else None
+        )
         view = build_home(
-            lang=lang, tz=services.config.tz, tossed_up=tossed_up, waiting=waiting, follow_ups=follow_ups
+            lang=lang,
+            tz=services.config.tz,
+            tossed_up=tossed_up,
+            waiting=waiting,
+            follow_ups=follow_ups,
+            team_kpis=team_kpis,
         )
         await client.views_publish(user_id=user_id, view=view)

@@ -18,8 +18,10 @@ from slack_sdk.models.views import View
 
 from bot.domain.feedback import FollowUp
 from bot.domain.handoff import HandoffSnapshot
+from bot.domain.kpi import Kpis, Period
 from bot.i18n import Lang, t
 from modals.common import company_name, plain
+from modals.kpi import build_kpi_report
 from modals.notice import feedback_button_elements
 from modals.text import enum_label, escape_within, format_datetime
 
@@ -85,10 +87,16 @@ def build_home(
     tossed_up: Sequence[HandoffSnapshot],
     waiting: Sequence[HandoffSnapshot],
     follow_ups: Sequence[FollowUp] = (),
+    team_kpis: tuple[Period, Kpis] | None = None,
 ) -> View:
     """The Home tab: the reader's meetings to follow up and toss-ups waiting for their decision (FS),
-    and their latest toss-ups (IS)."""
+    their latest toss-ups (IS), and for managers this month's team KPIs (`team_kpis`)."""
+    kpi_blocks: list[Block] = []
+    if team_kpis is not None:
+        period, team = team_kpis
+        kpi_blocks = [*build_kpi_report(period=period, team=team, lang=lang, tz=tz)[1], DividerBlock()]
     blocks: list[Block] = [
+        *kpi_blocks,
         *_follow_up_section(follow_ups, lang, tz),
         *_list_section("home.waiting.title", "home.waiting.empty", waiting, lang, tz),
         DividerBlock(),

@@ -426,3 +426,14 @@ async def test_a_full_width_space_after_the_sub_command_works_too(harness: Harne
     body = (await harness.driver.slash("成果\u3000先月", user_id=IS_USER)).json()  # typed with a Japanese IME
     assert body is not None and body["response_type"] == "ephemeral" and "KPI" in body["text"]
     await harness.slack.assert_no_more("views.open", count=0)  # not a memo for a company "成果 先月"
+
+
+async def test_managers_see_this_months_team_kpis_on_app_home(harness: Harness) -> None:
+    h = harness
+    await accepted(h)
+    for user in (MANAGER, FS_USER):
+        await h.driver.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": f"D{user}"})
+    published = await h.slack.wait_for("views.publish", count=2)
+    by_user = {c.args["user_id"]: block_text(c.args["view"]["blocks"]) for c in published}
+    assert "共通KPI" in by_user[MANAGER] and "100.0%（1/1）" in by_user[MANAGER]  # accepted 1 of 1
+    assert "Team KPIs" not in by_user[FS_USER]  # FS reads English; the section is for managers

@@ -16,6 +16,7 @@ from slack_sdk.models.views import View
 from bot.config import AppConfig
 from bot.domain.feedback import FollowUp
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus, ReturnReason
+from bot.domain.kpi import compute_kpis, current_month
 from bot.domain.memo import (
     MEMO_SECTIONS,
     MULTILINE_FIELDS,
@@ -819,3 +820,14 @@ def test_home_offers_rate_and_outcome_per_meeting_to_follow_up_and_nothing_when_
     assert t(lang, "feedback.button.edit_rating") in json.dumps(rows[1], ensure_ascii=False)
     empty = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[]).to_dict()
     assert "feedback_open" not in json.dumps(empty)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_managers_home_opens_with_the_team_kpis(lang: Lang) -> None:
+    period = current_month(now=datetime(2026, 11, 18, tzinfo=UTC), tz=TOKYO)
+    kpis = compute_kpis([], start=period.start, end=period.end)
+    view = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[], team_kpis=(period, kpis)).to_dict()
+    assert check_slack_limits(view) == []
+    assert view["blocks"][0]["type"] == "header" and t(lang, "kpi.team.title") in json.dumps(
+        view, ensure_ascii=False
+    )

@@ -293,6 +293,12 @@ def _week_period(monday: date, tz: ZoneInfo) -> Period:
     )
 
 
+def current_month(*, now: datetime, tz: ZoneInfo) -> Period:
+    """The calendar month `now` falls in, in the team's time zone."""
+    today = _utc(now).astimezone(tz).date()
+    return _month_period(today.year, today.month, tz)
+
+
 def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None:
     """The period `argument` names, seen from `now` in the team's time zone `tz`; None when it names none.
 
@@ -311,7 +317,7 @@ def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None
     text = re.sub(r"[\s_]+", "-", text)
     today = _utc(now).astimezone(tz).date()
     if text in _THIS_MONTH:
-        return _month_period(today.year, today.month, tz)
+        return current_month(now=now, tz=tz)
     if text in _LAST_MONTH:
         if today.month == 1:
             return _month_period(today.year - 1, 12, tz)
