@@ -51,6 +51,8 @@ from modals.metadata import HandoffActionMeta, load_meta
 log = logging.getLogger(__name__)
 
 BuildView = Callable[[HandoffSnapshot, Lang, HandoffActionMeta], Awaitable[View]]
+# Stores a checked submission: (the toss-up, who sent it, the submission's view id as its key).
+Store = Callable[[HandoffSnapshot, str, str], Awaitable[None]]
 # The block a refusal or a storage failure is shown on, per modal (its first input).
 FIRST_INPUT = {
     LoopAction.RATE: BlockId.FEEDBACK_RESULT,
@@ -85,145 +87,128 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         await client.views_open(trigger_id=body["trigger_id"], view=await build(handoff, lang, meta))
 
-    async def checked_submission(
-        action: LoopAction, ack: AsyncAck, body: dict[str, Any], meta: HandoffActionMeta
-    ) -> HandoffSnapshot | None:
-        """The toss-up a submission acts on, when the submitter may still act on it; otherwise the
-        modal shows why (the status may have changed since it was opened) and None is returned."""
+    async def handle_submission(
+        action: LoopAction,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        errors_in: Callable[[Lang], dict[str, str]],
+        store: Store,
+    ) -> None:
+        """A loop modal's submission: field errors first, then whether the submitter may still act (the
+        toss-up may have changed since the modal opened), then store, ack, and post what was queued."""
+        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
+        errors = errors_in(meta.lang)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        actor = actor_id(body)
         handoff = await load_handoff(services, meta.handoff_id)
-        problem = loop_refusal(action, handoff, actor_id=actor_id(body), managers=config.roles.managers)
-        if problem is None and handoff is not None:
-            return handoff
-        error = loop_refusal_form_error(action, problem or Refusal.MISSING, handoff=handoff, lang=meta.lang)
-        await ack(response_action="errors", errors={FIRST_INPUT[action].value: error})
-        return None
-
-    async def store_failed(action: LoopAction, ack: AsyncAck, lang: Lang) -> None:
-        """The modal stays open with everything typed: nothing is lost, the rep can send again."""
-        log.exception("could not store a %s submission", action.value)
-        await ack(
-            response_action="errors", errors={FIRST_INPUT[action].value: t(lang, "handler.store_failed")}
-        )
+        problem = loop_refusal(action, handoff, actor_id=actor, managers=config.roles.managers)
+        if problem is not None or handoff is None:
+            error = loop_refusal_form_error(
+                action, problem or Refusal.MISSING, handoff=handoff, lang=meta.lang
+            )
+            await ack(response_action="errors", errors={FIRST_INPUT[action].value: error})
+            return
+        try:
+            await store(handoff, actor, view["id"])
+        except Exception:
+            # The modal stays open with everything typed: nothing is lost, the rep can send again.
+            log.exception("could not store a %s submission", action.value)
+            failed = t(meta.lang, "handler.store_failed")
+            await ack(response_action="errors", errors={FIRST_INPUT[action].value: failed})
+            return
+        await ack()
+        await services.delivery.deliver_for(handoff.id)
 
     # ------------------------------------------------------------ FS rates the handoff
 
-    @app.action(ActionId.FEEDBACK_OPEN)
-    async def open_feedback(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
+    def opens(action_id: ActionId, action: LoopAction, build: BuildView) -> None:
+        """A button that opens `action`'s modal, pre-filled with what was sent before."""
 
-        async def sheet_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
-            existing = (await loop_state(services.sessions, handoff.id)).sheet
-            return build_feedback_modal(
-                handoff=handoff, lang=lang, tz=config.tz, meta=meta, existing=existing
-            )
+        async def open_it(
+            ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+        ) -> None:
+            await ack()
+            await open_modal(action, body, client, respond, build)
 
-        await open_modal(LoopAction.RATE, body, client, respond, sheet_modal)
+        app.action(action_id)(open_it)
+
+    async def sheet_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
+        existing = (await loop_state(services.sessions, handoff.id)).sheet
+        return build_feedback_modal(handoff=handoff, lang=lang, tz=config.tz, meta=meta, existing=existing)
+
+    async def rating_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
+        existing = (await loop_state(services.sessions, handoff.id)).rating
+        return build_is_rating_modal(handoff=handoff, lang=lang, meta=meta, existing=existing)
+
+    async def outcome_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
+        existing = (await loop_state(services.sessions, handoff.id)).outcome
+        return build_outcome_modal(handoff=handoff, lang=lang, meta=meta, existing=existing)
+
+    opens(ActionId.FEEDBACK_OPEN, LoopAction.RATE, sheet_modal)
+    opens(ActionId.IS_RATING_OPEN, LoopAction.RATE_FS, rating_modal)
+    opens(ActionId.OUTCOME_OPEN, LoopAction.OUTCOME, outcome_modal)
 
     @app.view(CallbackId.FEEDBACK_SHEET)
     async def submit_feedback(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
         draft = parse_feedback_submission(view["state"]["values"])
-        errors = feedback_errors(draft, meta.lang)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        handoff = await checked_submission(LoopAction.RATE, ack, body, meta)
-        if handoff is None:
-            return
-        try:
+
+        async def store(handoff: HandoffSnapshot, actor: str, key: str) -> None:
+            sheet = to_sheet(draft)
             await record_feedback(
                 services.sessions,
                 handoff=handoff,
-                rater_id=actor_id(body),
-                sheet=to_sheet(draft),
-                submission_key=view["id"],
+                rater_id=actor,
+                sheet=sheet,
+                submission_key=key,
                 config=config,
                 now=services.clock(),
             )
-        except Exception:
-            await store_failed(LoopAction.RATE, ack, meta.lang)
-            return
-        await ack()
-        await services.delivery.deliver_for(handoff.id)
+
+        await handle_submission(
+            LoopAction.RATE, ack, body, view, lambda lang: feedback_errors(draft, lang), store
+        )
 
     # ------------------------------------------------------------ IS rates FS's follow-through
 
-    @app.action(ActionId.IS_RATING_OPEN)
-    async def open_is_rating(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
-
-        async def rating_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
-            existing = (await loop_state(services.sessions, handoff.id)).rating
-            return build_is_rating_modal(handoff=handoff, lang=lang, meta=meta, existing=existing)
-
-        await open_modal(LoopAction.RATE_FS, body, client, respond, rating_modal)
-
     @app.view(CallbackId.IS_RATING)
     async def submit_is_rating(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
         stars, comment = parse_is_rating(view["state"]["values"])
-        errors = is_rating_errors(stars, comment, meta.lang)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        handoff = await checked_submission(LoopAction.RATE_FS, ack, body, meta)
-        if handoff is None:
-            return
-        try:
+
+        async def store(handoff: HandoffSnapshot, actor: str, key: str) -> None:
+            rating = to_is_rating(stars, comment)
             await record_is_rating(
                 services.sessions,
                 handoff_id=handoff.id,
-                rater_id=actor_id(body),
-                rating=to_is_rating(stars, comment),
-                submission_key=view["id"],
+                rater_id=actor,
+                rating=rating,
+                submission_key=key,
                 now=services.clock(),
             )
-        except Exception:
-            await store_failed(LoopAction.RATE_FS, ack, meta.lang)
-            return
-        await ack()
-        await services.delivery.deliver_for(handoff.id)
+
+        await handle_submission(
+            LoopAction.RATE_FS, ack, body, view, lambda lang: is_rating_errors(stars, comment, lang), store
+        )
 
     # ------------------------------------------------------------ the deal's outcome
 
-    @app.action(ActionId.OUTCOME_OPEN)
-    async def open_outcome(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
-
-        async def outcome_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
-            existing = (await loop_state(services.sessions, handoff.id)).outcome
-            return build_outcome_modal(handoff=handoff, lang=lang, meta=meta, existing=existing)
-
-        await open_modal(LoopAction.OUTCOME, body, client, respond, outcome_modal)
-
     @app.view(CallbackId.OUTCOME)
     async def submit_outcome(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
         draft = parse_outcome_submission(view["state"]["values"])
-        errors = outcome_errors(draft, meta.lang)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        handoff = await checked_submission(LoopAction.OUTCOME, ack, body, meta)
-        if handoff is None:
-            return
-        try:
+
+        async def store(handoff: HandoffSnapshot, actor: str, key: str) -> None:
+            outcome = to_outcome(draft)
             await record_outcome(
                 services.sessions,
                 handoff_id=handoff.id,
-                recorded_by=actor_id(body),
-                outcome=to_outcome(draft),
-                submission_key=view["id"],
+                recorded_by=actor,
+                outcome=outcome,
+                submission_key=key,
                 now=services.clock(),
             )
-        except Exception:
-            await store_failed(LoopAction.OUTCOME, ack, meta.lang)
-            return
-        await ack()
-        await services.delivery.deliver_for(handoff.id)
+
+        await handle_submission(
+            LoopAction.OUTCOME, ack, body, view, lambda lang: outcome_errors(draft, lang), store
+        )

@@ -252,16 +252,20 @@ def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
 
 
-def _month_period(year: int, month: int, tz: ZoneInfo) -> Period:
-    first = date(year, month, 1)
-    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+def _days(kind: PeriodKind, first: date, last: date, tz: ZoneInfo) -> Period:
+    """From the local midnight starting `first` to the one ending `last` (both days included)."""
     return Period(
-        kind=PeriodKind.MONTH,
+        kind=kind,
         start=_local_midnight(first, tz),
-        end=_local_midnight(following, tz),
+        end=_local_midnight(last + timedelta(days=1), tz),
         first_day=first,
-        last_day=following - timedelta(days=1),
+        last_day=last,
     )
+
+
+def _month_period(year: int, month: int, tz: ZoneInfo) -> Period:
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return _days(PeriodKind.MONTH, date(year, month, 1), following - timedelta(days=1), tz)
 
 
 def _range_period(*parts: int, tz: ZoneInfo) -> Period | None:
@@ -273,24 +277,11 @@ def _range_period(*parts: int, tz: ZoneInfo) -> Period | None:
     years_ok = all(PERIOD_YEAR_MIN <= day.year <= PERIOD_YEAR_MAX for day in (first, last))
     if not years_ok or first > last or (last - first).days >= RANGE_DAYS_MAX:
         return None
-    return Period(
-        kind=PeriodKind.RANGE,
-        start=_local_midnight(first, tz),
-        end=_local_midnight(last + timedelta(days=1), tz),
-        first_day=first,
-        last_day=last,
-    )
+    return _days(PeriodKind.RANGE, first, last, tz)
 
 
 def _week_period(monday: date, tz: ZoneInfo) -> Period:
-    following = monday + timedelta(days=7)
-    return Period(
-        kind=PeriodKind.WEEK,
-        start=_local_midnight(monday, tz),
-        end=_local_midnight(following, tz),
-        first_day=monday,
-        last_day=following - timedelta(days=1),
-    )
+    return _days(PeriodKind.WEEK, monday, monday + timedelta(days=6), tz)
 
 
 def current_month(*, now: datetime, tz: ZoneInfo) -> Period:
