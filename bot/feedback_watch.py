@@ -28,11 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
 from bot.delivery import PostKind, feedback_reminder_post, feedback_request_post
-from bot.domain.feedback import feedback_due_at, feedback_owner, feedback_reminders_due
-from bot.domain.handoff import HandoffSnapshot
+from bot.domain.feedback import AwaitingSheet, feedback_due_at, feedback_reminders_due
 from bot.domain.routing import absent_from_config
 from bot.domain.sla import deliverable_at
-from store.feedback import list_unrated_accepted
+from store.feedback import list_awaiting_sheets
 from store.outbox import NewOutbox, enqueue, queued_at
 from store.routing import absent_users
 
@@ -48,17 +47,17 @@ def _reminder(handoff_id: int, request_at: datetime, config: AppConfig, now: dat
 
 
 def _due_now(
-    handoff: HandoffSnapshot, config: AppConfig, away: frozenset[str], now: datetime
+    awaiting: AwaitingSheet, config: AppConfig, away: frozenset[str], now: datetime
 ) -> datetime | None:
     """When the toss-up's FS rep was due to be asked, if they are to be asked now (request or reminder,
     whichever is next); None when not."""
-    owner = feedback_owner(handoff)
+    owner = awaiting.owner
     if owner is None or owner in away:
         return None  # nobody to ask, or not now: picked up once they are back
     due_at = feedback_due_at(
-        meeting_at=handoff.memo.meeting_at,
-        created_at=handoff.created_at,
-        accepted_at=handoff.decided_at,
+        meeting_at=awaiting.meeting_at,
+        created_at=awaiting.created_at,
+        accepted_at=awaiting.decided_at,
         config=config.feedback,
     )
     return due_at if due_at is not None and due_at <= now else None
@@ -70,9 +69,9 @@ async def queue_due_feedback_requests(
     """Queue the feedback requests and reminders now due; returns how many posts were queued."""
     today = now.astimezone(config.tz).date()
     async with sessions() as session:
-        candidates = await list_unrated_accepted(session=session)
+        candidates = await list_awaiting_sheets(session=session)
         away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
-    due = {handoff.id: at for handoff in candidates if (at := _due_now(handoff, config, away, now))}
+    due = {one.handoff_id: at for one in candidates if (at := _due_now(one, config, away, now))}
     if not due:
         return 0
     requests = {handoff_id: feedback_request_post(handoff_id=handoff_id) for handoff_id in due}

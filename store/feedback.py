@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.feedback import FollowUp
-from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus
+from bot.domain.feedback import AwaitingSheet, FollowUp
+from bot.domain.handoff import EventKind, HandoffStatus
 from bot.domain.outcome import OutcomeKind
 from store._tx import own_transaction
 from store.handoffs import to_snapshot
@@ -30,13 +31,16 @@ __all__ = [
     "get_feedback",
     "get_is_rating",
     "get_outcome",
+    "list_awaiting_sheets",
     "list_follow_ups",
-    "list_unrated_accepted",
     "recent_sheets_for_is",
     "save_feedback",
     "save_is_rating",
     "save_outcome",
 ]
+
+
+_DATETIME = TypeAdapter(datetime)  # the memo's JSON keeps times as ISO 8601 text
 
 
 @dataclass(frozen=True)
@@ -125,17 +129,41 @@ async def recent_sheets_for_is(
         return [(at, dict(sheet)) for at, sheet in rows]
 
 
-async def list_unrated_accepted(*, session: AsyncSession) -> list[HandoffSnapshot]:
-    """Accepted toss-ups without an FS feedback sheet yet, oldest first (by id): the ones to ask about."""
+async def list_awaiting_sheets(*, session: AsyncSession) -> list[AwaitingSheet]:
+    """Accepted toss-ups with a meeting time and no FS feedback sheet yet, oldest first (by id): the ones
+    to ask about. Only the columns the timing needs, and the meeting time straight out of the memo's
+    JSON, so the minute tick stays cheap however many there are."""
+    meeting_at = Handoff.memo["meeting_at"].as_string()
     query = (
-        select(Handoff)
+        select(
+            Handoff.id,
+            Handoff.fs_user_id,
+            Handoff.decided_by,
+            Handoff.created_at,
+            Handoff.decided_at,
+            meeting_at,
+        )
         .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
-        .where(Handoff.status == HandoffStatus.ACCEPTED.value, FeedbackRecord.handoff_id.is_(None))
+        .where(
+            Handoff.status == HandoffStatus.ACCEPTED.value,
+            FeedbackRecord.handoff_id.is_(None),
+            meeting_at.is_not(None),
+        )
         .order_by(Handoff.id)
     )
     async with own_transaction(session):
-        rows = await session.scalars(query.execution_options(populate_existing=True))
-        return [to_snapshot(row) for row in rows]
+        rows = (await session.execute(query)).all()
+    return [
+        AwaitingSheet(
+            handoff_id=row[0],
+            fs_user_id=row[1],
+            decided_by=row[2],
+            created_at=row[3],
+            decided_at=row[4],
+            meeting_at=_DATETIME.validate_python(row[5]),
+        )
+        for row in rows
+    ]
 
 
 async def list_follow_ups(*, session: AsyncSession, user_id: str, limit: int = 50) -> list[FollowUp]:

@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import Bot
 from bot.config import AppConfig
 from bot.delivery import PostKind
-from bot.domain.feedback import FollowUp, feedback_owner, follow_ups_due
+from bot.domain.feedback import AwaitingSheet, FollowUp, feedback_owner, follow_ups_due
 from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
 from bot.feedback_watch import queue_due_feedback_requests
 from bot.scheduler import FEEDBACK_JOB_ID
-from store.feedback import list_unrated_accepted, save_feedback
-from store.handoffs import create_handoff, decide_handoff, get_handoff
+from store.feedback import list_awaiting_sheets, save_feedback
+from store.handoffs import create_handoff, decide_handoff
 from store.models import OutboxMessage
 from store.outbox import queued_at
 from store.routing import set_absence
@@ -257,18 +257,28 @@ async def test_an_owner_away_by_command_gets_no_reminder_until_back(session_fact
     ]
 
 
-async def test_only_the_unrated_accepted_toss_ups_are_candidates(session_factory: Factory) -> None:
+async def test_only_unrated_accepted_toss_ups_with_a_meeting_time_are_candidates(
+    session_factory: Factory,
+) -> None:
     first = await toss_up(session_factory, "V-1")
     await toss_up(session_factory, "V-pending", decision=None)
     rated = await toss_up(session_factory, "V-rated")
     await toss_up(session_factory, "V-returned", decision=EventKind.RETURNED)
-    last = await toss_up(session_factory, "V-last", meeting_at=None)
+    await toss_up(session_factory, "V-last", meeting_at=None)
     await rate(session_factory, rated.id, DUE)
     async with session_factory() as session:
-        candidates = await list_unrated_accepted(session=session)
-        stored = await get_handoff(session=session, handoff_id=first.id)
-    assert [h.id for h in candidates] == [first.id, last.id]
-    assert candidates[0] == stored
+        candidates = await list_awaiting_sheets(session=session)
+    assert [c.handoff_id for c in candidates] == [first.id]  # no meeting time: nothing to ask about
+    (awaiting,) = candidates
+    assert awaiting == AwaitingSheet(
+        handoff_id=first.id,
+        fs_user_id=first.fs_user_id,
+        decided_by=first.decided_by,
+        created_at=first.created_at,
+        decided_at=first.decided_at,
+        meeting_at=MEETING,
+    )
+    assert awaiting.owner == FS_REP
 
 
 async def test_queued_at_gives_each_existing_keys_creation_time(session_factory: Factory) -> None:

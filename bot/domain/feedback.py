@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.answers import has_no_content, normalize_answer
-from bot.domain.handoff import HandoffSnapshot, fs_rep_on
+from bot.domain.handoff import HandoffSnapshot, HandoffStatus, fs_rep_on
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss, points_for
 from bot.domain.sla import MAX_HOURS, BusinessHours, add_business_time
@@ -267,6 +267,26 @@ def feedback_owner(handoff: HandoffSnapshot) -> str | None:
     """The FS rep whose sheet this is (`fs_rep_on`: the assigned rep, or whoever accepted an unassigned
     toss-up); None when there is none yet."""
     return fs_rep_on(fs_user_id=handoff.fs_user_id, status=handoff.status, decided_by=handoff.decided_by)
+
+
+@dataclass(frozen=True)
+class AwaitingSheet:
+    """An accepted toss-up with a meeting time and no feedback sheet yet: just what asking for it needs
+    (the scheduler reads these every minute, so it does not load whole toss-ups)."""
+
+    handoff_id: int
+    fs_user_id: str | None
+    decided_by: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    meeting_at: datetime
+
+    @property
+    def owner(self) -> str | None:
+        """Who is asked: the FS rep on it (`fs_rep_on`)."""
+        return fs_rep_on(
+            fs_user_id=self.fs_user_id, status=HandoffStatus.ACCEPTED, decided_by=self.decided_by
+        )
 
 
 @dataclass(frozen=True)
