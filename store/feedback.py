@@ -193,6 +193,18 @@ async def list_follow_ups(*, session: AsyncSession, user_id: str, limit: int = 5
         ]
 
 
+async def _put(
+    session: AsyncSession, model: type[IsRatingRecord] | type[OutcomeRecord], handoff_id: int, **values: Any
+) -> None:
+    """The toss-up's one row of `model`, created or replaced (in the caller's transaction)."""
+    record = await session.get(model, handoff_id, populate_existing=True)
+    if record is None:
+        session.add(model(handoff_id=handoff_id, **values))
+        return
+    for name, value in values.items():
+        setattr(record, name, value)
+
+
 async def save_is_rating(
     *,
     session: AsyncSession,
@@ -206,11 +218,7 @@ async def save_is_rating(
     async with own_transaction(session):
         if await is_repeat(session, outbox, handoff_id=handoff_id, now=now):
             return False
-        record = await session.get(IsRatingRecord, handoff_id, populate_existing=True)
-        if record is None:
-            session.add(IsRatingRecord(handoff_id=handoff_id, rater_id=rater_id, rating=rating, rated_at=now))
-        else:
-            record.rater_id, record.rating, record.rated_at = rater_id, rating, now
+        await _put(session, IsRatingRecord, handoff_id, rater_id=rater_id, rating=rating, rated_at=now)
         session.add(
             HandoffEvent(
                 handoff_id=handoff_id, kind=EventKind.IS_RATED, actor_user_id=rater_id, at=now, detail=rating
@@ -239,24 +247,15 @@ async def save_outcome(
     async with own_transaction(session):
         if await is_repeat(session, outbox, handoff_id=handoff_id, now=now):
             return False
-        record = await session.get(OutcomeRecord, handoff_id, populate_existing=True)
-        if record is None:
-            session.add(
-                OutcomeRecord(
-                    handoff_id=handoff_id,
-                    kind=kind,
-                    outcome=outcome,
-                    recorded_by=recorded_by,
-                    recorded_at=now,
-                )
-            )
-        else:
-            record.kind, record.outcome, record.recorded_by, record.recorded_at = (
-                kind,
-                outcome,
-                recorded_by,
-                now,
-            )
+        await _put(
+            session,
+            OutcomeRecord,
+            handoff_id,
+            kind=kind,
+            outcome=outcome,
+            recorded_by=recorded_by,
+            recorded_at=now,
+        )
         session.add(
             HandoffEvent(
                 handoff_id=handoff_id,
