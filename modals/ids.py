@@ -70,7 +70,6 @@ class BlockId(StrEnum):
     QUESTION_TEXT = "question_text"
     CRITERIA_OVERRIDE = "criteria_override"
     # the feedback loop (modals/feedback.py): button rows
-    FEEDBACK_ACTIONS = "feedback_actions"  # Rate / Record outcome on an accepted notice
     FEEDBACK_REQUEST_ACTIONS = "feedback_request_actions"  # the DM asking FS to rate
     IS_RATING_ACTIONS = "is_rating_actions"  # the DM telling IS, with "rate FS"
     # input blocks: each named like its action id

@@ -135,11 +135,6 @@ def feedback_button_elements(
     ]
 
 
-def feedback_buttons(handoff: HandoffSnapshot, lang: Lang) -> ActionsBlock:
-    """The feedback-loop buttons as their own row (the DM asking FS to rate uses the same two)."""
-    return ActionsBlock(block_id=BlockId.FEEDBACK_ACTIONS, elements=feedback_button_elements(handoff, lang))
-
-
 def _buttons(handoff: HandoffSnapshot, lang: Lang, rated: bool) -> ActionsBlock:
     """Accept / Ask / Return / View while pending; accepted: Rate / Record outcome / View; returned: View."""
     value = str(handoff.id)

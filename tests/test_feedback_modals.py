@@ -41,10 +41,10 @@ from modals.feedback import (
     to_outcome,
     to_sheet,
 )
-from modals.ids import ActionId, BlockId, CallbackId
+from modals.ids import ActionId, CallbackId
 from modals.limits import check_slack_limits
 from modals.metadata import HandoffActionMeta, load_meta
-from modals.notice import feedback_buttons
+from modals.notice import feedback_button_elements
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
@@ -284,11 +284,13 @@ def test_request_without_a_meeting_time(lang: Lang) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_feedback_buttons(lang: Lang) -> None:
-    block = feedback_buttons(sample_handoff(), lang).to_dict()
-    assert check_slack_limits([block]) == []
-    assert block["block_id"] == BlockId.FEEDBACK_ACTIONS == "feedback_actions"
-    assert [e["action_id"] for e in block["elements"]] == ["feedback_open", "outcome_open"]
-    assert {e["value"] for e in block["elements"]} == {"42"}
+    elements = [e.to_dict() for e in feedback_button_elements(sample_handoff(), lang)]
+    assert check_slack_limits([{"type": "actions", "elements": elements}]) == []
+    assert [e["action_id"] for e in elements] == ["feedback_open", "outcome_open"]
+    assert {e["value"] for e in elements} == {"42"}
+    assert elements[0]["text"]["text"] == t(lang, "feedback.button.rate")
+    edited = feedback_button_elements(sample_handoff(), lang, rated=True)[0].to_dict()
+    assert edited["text"]["text"] == t(lang, "feedback.button.edit_rating")
 
 
 # ---------------------------------------------------------------- the feedback sheet modal
