@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.verification import SLACK_RESPONSE_URL_ORIGINS, normalize_origin
 from store.db import DEFAULT_DATABASE_URL
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -26,6 +27,8 @@ class Settings(BaseSettings):
     )
     slack_app_token: str | None = Field(default=None, description="App-level token (xapp-…): Socket Mode")
     slack_api_url: str = SLACK_API_DEFAULT
+    # Where respond() may POST: Slack's own response_url hosts (a test points this at its fake Slack).
+    slack_response_url_origins: str = ",".join(SLACK_RESPONSE_URL_ORIGINS)
     database_url: str = DEFAULT_DATABASE_URL
     tossup_config: Path = Path("app.yaml")
     port: int = Field(default=3000, ge=1, le=65535)
@@ -63,6 +66,18 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL ending in /api/")
         # slack_sdk joins with urljoin: without the trailing slash the last path part is dropped.
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_response_url_origins")
+    @classmethod
+    def _response_url_origins(cls, value: str) -> str:
+        origins = [part.strip() for part in value.split(",") if part.strip()]
+        if not origins or any(normalize_origin(origin) != origin.rstrip("/") for origin in origins):
+            raise ValueError("must be comma-separated origins such as https://hooks.slack.com")
+        return ",".join(origin.rstrip("/") for origin in origins)
+
+    @property
+    def response_url_origins(self) -> tuple[str, ...]:
+        return tuple(self.slack_response_url_origins.split(","))
 
     @field_validator("database_url")
     @classmethod

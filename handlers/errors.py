@@ -6,11 +6,13 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
+from bot.verification import VERIFIED
 from handlers.common import actor_id, source_channel, tell, user_lang
 from modals.messages import build_internal_error, build_modal_failed
 
@@ -20,8 +22,16 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp, services: Services) -> None:
     @app.error
     async def on_error(
-        error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+        error: Exception,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
+        if not context.get(VERIFIED):
+            # Failed before the request guard vouched for it: the body may be anyone's, so act on none of it.
+            log.warning("refused to act on an unverified request (%s)", type(error).__name__)
+            return
         log.error("listener failed (%s)", body.get("type") or body.get("command"), exc_info=error)
         user = actor_id(body)
         if not user or body.get("type") == "view_submission":

@@ -99,6 +99,7 @@ async def harness(slack: FakeSlack, tmp_path, config: AppConfig, backend: str) -
         slack_bot_token="xoxb-test",
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.base_url,
+        slack_response_url_origins=slack.origin,
         database_url=database_url,
         port=port,
         host="127.0.0.1",

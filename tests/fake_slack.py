@@ -166,6 +166,11 @@ class FakeSlack:
         return self._port
 
     @property
+    def origin(self) -> str:
+        """Where this fake's ``response_url``s live (the bot's ``SLACK_RESPONSE_URL_ORIGINS`` in tests)."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._port}/api/"
 

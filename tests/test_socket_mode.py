@@ -18,6 +18,7 @@ async def test_slash_command_over_socket_mode_opens_the_memo_modal(slack: FakeSl
         slack_bot_token="xoxb-test",
         slack_app_token="xapp-1-test",
         slack_api_url=slack.base_url,
+        slack_response_url_origins=slack.origin,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'socket.db'}",
         port=free_port(),
         host="127.0.0.1",
