@@ -20,6 +20,9 @@ class CallbackId(StrEnum):
     FEEDBACK_SHEET = "feedback_sheet"
     IS_RATING = "is_rating"
     OUTCOME = "outcome_record"
+    # collaboration issues (modals/issues.py): `/tossup issue`, and closing one from the agenda
+    COLLAB_ISSUE = "collab_issue"
+    COLLAB_ISSUE_CLOSE = "collab_issue_close"
 
 
 class ActionId(StrEnum):
@@ -57,6 +60,14 @@ class ActionId(StrEnum):
     OUTCOME_AMOUNT = "outcome_amount"
     OUTCOME_CLOSED_ON = "outcome_closed_on"
     OUTCOME_LOST_REASON = "outcome_lost_reason"
+    # collaboration issues: the Close button beside each open issue in the agenda (value: the issue id)
+    ISSUE_CLOSE = "collab_issue_close"
+    # inputs of the issue modal and of the close modal
+    ISSUE_PROBLEM = "issue_problem"
+    ISSUE_IMPACT = "issue_impact"
+    ISSUE_URGENCY = "issue_urgency"
+    ISSUE_OWNER = "issue_owner"
+    ISSUE_DECISION = "issue_decision"
 
 
 # One action id per memo input: `memo_<field>` (e.g. "memo_company").
@@ -87,6 +98,12 @@ class BlockId(StrEnum):
     OUTCOME_AMOUNT = "outcome_amount"
     OUTCOME_CLOSED_ON = "outcome_closed_on"
     OUTCOME_LOST_REASON = "outcome_lost_reason"
+    # collaboration issues: input blocks named like their action ids
+    ISSUE_PROBLEM = "issue_problem"
+    ISSUE_IMPACT = "issue_impact"
+    ISSUE_URGENCY = "issue_urgency"
+    ISSUE_OWNER = "issue_owner"
+    ISSUE_DECISION = "issue_decision"
 
 
 def memo_block_id(field: MemoField) -> str:
