@@ -29,6 +29,7 @@ from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.sla import sla_deadline, time_to_decide
 from bot.feedback_state import loop_state
 from bot.i18n import Lang
+from bot.issue_posts import ISSUE_POST_KINDS, send_issue_post
 from bot.slack import SlackUsers, is_permanent, slack_error_code
 from modals.feedback import (
     build_feedback_reminder,
@@ -281,7 +282,7 @@ class Delivery:
             handoff = await self._load(item)
             lang = await self.users.lang(handoff.is_user_id)
             text, blocks = build_notice_failed(handoff=handoff, lang=lang, error=error)
-            await self._dm(handoff.is_user_id, text, blocks)
+            await self.dm(handoff.is_user_id, text, blocks)
         except Exception as exc:
             log.warning("could not tell the IS rep that notice %s failed: %s", item.dedupe_key, exc)
 
@@ -295,6 +296,9 @@ class Delivery:
         return handoff
 
     async def _send(self, item: OutboxItem) -> None:
+        if item.kind in ISSUE_POST_KINDS:  # about a collaboration issue, not a toss-up
+            await send_issue_post(item, delivery=self)
+            return
         handoff = await self._load(item)
         match item.kind:
             case PostKind.NOTICE_CHANNEL:
@@ -347,7 +351,7 @@ class Delivery:
         if handoff.dm_ts or not handoff.fs_user_id:
             return
         lang = await self.users.lang(handoff.fs_user_id)
-        await self._post_and_record(handoff, "dm", await self._dm_channel(handoff.fs_user_id), lang)
+        await self._post_and_record(handoff, "dm", await self.dm_channel(handoff.fs_user_id), lang)
 
     async def _post_and_record(
         self, handoff: HandoffSnapshot, where: Literal["channel", "dm"], channel: str, lang: Lang
@@ -373,7 +377,7 @@ class Delivery:
         permalink = await self._permalink(handoff.notice_channel_id, handoff.notice_ts)
         lang = await self.users.lang(handoff.is_user_id)
         text, blocks = build_is_confirmation(handoff=handoff, lang=lang, permalink=permalink)
-        await self._dm(handoff.is_user_id, text, blocks)
+        await self.dm(handoff.is_user_id, text, blocks)
 
     async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
         # A notice not posted yet needs no update: it will be rendered in its current state.
@@ -391,7 +395,7 @@ class Delivery:
     async def _tell_is_of_decision(self, handoff: HandoffSnapshot) -> None:
         lang = await self.users.lang(handoff.is_user_id)
         text, blocks = build_decision_dm(handoff=handoff, lang=lang, tz=self.config.tz)
-        await self._dm(handoff.is_user_id, text, blocks)
+        await self.dm(handoff.is_user_id, text, blocks)
 
     async def _post_question(self, handoff: HandoffSnapshot, payload: dict) -> None:
         if not (handoff.notice_channel_id and handoff.notice_ts):
@@ -418,7 +422,7 @@ class Delivery:
             question=str(payload["question"]),
             permalink=permalink,
         )
-        await self._dm(handoff.is_user_id, text, blocks)
+        await self.dm(handoff.is_user_id, text, blocks)
 
     async def _sla_step(self, handoff: HandoffSnapshot, item: OutboxItem) -> None:
         if handoff.status is not HandoffStatus.PENDING:
@@ -433,7 +437,7 @@ class Delivery:
             text, blocks = build_sla_reminder(
                 handoff=handoff, lang=lang, tz=tz, deadline=deadline, number=number
             )
-            await self._dm(handoff.fs_user_id, text, blocks)
+            await self.dm(handoff.fs_user_id, text, blocks)
             return
         waited = time_to_decide(handoff.created_at, self.clock(), tz=tz, business_hours=sla.business_hours)
         target = str(item.payload.get("target"))
@@ -452,7 +456,7 @@ class Delivery:
         text, blocks = build_sla_escalation(
             handoff=handoff, lang=lang, tz=tz, deadline=deadline, waited=waited
         )
-        await self._dm(target, text, blocks)
+        await self.dm(target, text, blocks)
 
     async def _ask_for_feedback(self, handoff: HandoffSnapshot, item: OutboxItem) -> None:
         """The post-meeting request or a reminder; skipped once the sheet is in (reminders stop)."""
@@ -467,7 +471,7 @@ class Delivery:
             text, blocks = build_feedback_reminder(handoff=handoff, lang=lang, tz=tz, number=number)
         else:
             text, blocks = build_feedback_request(handoff=handoff, lang=lang, tz=tz)
-        await self._dm(owner, text, blocks)
+        await self.dm(owner, text, blocks)
 
     async def _tell_is_of_feedback(self, handoff: HandoffSnapshot) -> None:
         state = await loop_state(self.sessions, handoff.id)
@@ -482,7 +486,7 @@ class Delivery:
             rater_id=None if self.config.feedback.anonymous else state.sheet_by,
             score_text=score_summary_text(handoff.score, lang) if handoff.score else None,
         )
-        await self._dm(handoff.is_user_id, text, blocks)
+        await self.dm(handoff.is_user_id, text, blocks)
 
     async def _tell_fs_of_rating(self, handoff: HandoffSnapshot) -> None:
         state, owner = await loop_state(self.sessions, handoff.id), feedback_owner(handoff)
@@ -495,7 +499,7 @@ class Delivery:
             lang=lang,
             rater_id=None if self.config.feedback.anonymous else handoff.is_user_id,
         )
-        await self._dm(owner, text, blocks)
+        await self.dm(owner, text, blocks)
 
     async def _tell_is_of_outcome(self, handoff: HandoffSnapshot) -> None:
         state = await loop_state(self.sessions, handoff.id)
@@ -505,15 +509,16 @@ class Delivery:
         text, blocks = build_outcome_dm(
             handoff=handoff, outcome=state.outcome, lang=lang, recorded_by=state.outcome_by
         )
-        await self._dm(handoff.is_user_id, text, blocks)
+        await self.dm(handoff.is_user_id, text, blocks)
 
-    async def _dm(self, user_id: str, text: str, blocks: list) -> None:
-        channel = await self._dm_channel(user_id)
+    async def dm(self, user_id: str, text: str, blocks: list) -> None:
+        """A direct message to `user_id` (the DM channel is opened first)."""
+        channel = await self.dm_channel(user_id)
         await self.client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
         )
 
-    async def _dm_channel(self, user_id: str) -> str:
+    async def dm_channel(self, user_id: str) -> str:
         response = await self.client.conversations_open(users=user_id)
         return str(response["channel"]["id"])
 
