@@ -1,4 +1,5 @@
-"""`tossup` command line: `tossup run` starts the bot; `tossup check` only validates the set-up."""
+"""`tossup` command line: `tossup run` starts the bot; `tossup check` only validates the set-up;
+`tossup digest weekly [--period YYYY-MM-DD] [--post]` previews (or posts) a week's meeting agenda."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
+from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +18,10 @@ from aiohttp import web
 from bot.app import EVENTS_PATH, HEALTH_PATH, Bot, StartupError, build_bot
 from bot.config import AppConfig, ConfigError, load_config
 from bot.delivery import queue_notice_repost, utc_now
-from bot.settings import Settings, SettingsError, load_settings
+from bot.digests import DigestOutcome, DigestStatus, compute_weekly_agenda, post_weekly_digest
+from bot.domain.kpi import week_of
+from bot.settings import Settings, SettingsError, load_settings, load_store_settings
+from modals.agenda import agenda_as_text
 from store.db import make_engine, make_sessionmaker, migrate
 
 log = logging.getLogger("tossup")
@@ -106,6 +111,73 @@ async def _repost(handoff_id: int) -> str:
     }[outcome]
 
 
+# Exit codes of `tossup digest`: what happened, for scripts and cron wrappers.
+EXIT_OK = 0  # previewed, or posted now
+EXIT_QUEUED = 1  # claimed, but Slack has not taken it yet: the running bot's delivery loop retries
+EXIT_SETUP = 2  # environment or app.yaml problem (one line names the key)
+EXIT_ALREADY_POSTED = 3  # this week was claimed before: nothing posted again
+EXIT_NOT_CONFIGURED = 4  # --post without digests.weekly in app.yaml
+
+
+async def _preview_weekly(day: date | None) -> str:
+    store_settings = load_store_settings()
+    config = load_config(store_settings.tossup_config)
+    engine = make_engine(store_settings.database_url)
+    try:
+        await migrate(engine)
+        now = utc_now()
+        week = week_of(day or now.astimezone(config.tz).date(), config.tz)
+        agenda = await compute_weekly_agenda(make_sessionmaker(engine), config, week=week, now=now)
+    finally:
+        await engine.dispose()
+    return agenda_as_text(agenda, lang=config.locale, tz=config.tz)
+
+
+async def _post_weekly(day: date | None) -> DigestOutcome:
+    settings, config = _load()
+    bot = await build_bot(settings, config)
+    try:
+        now = utc_now()
+        week = week_of(day or now.astimezone(config.tz).date(), config.tz)
+        return await post_weekly_digest(
+            sessions=bot.services.sessions,
+            config=config,
+            send_now=bot.delivery.deliver_digests,
+            week=week,
+            now=now,
+            claimed_by="cli",
+        )
+    finally:
+        await bot.close()
+
+
+def _report(outcome: DigestOutcome) -> tuple[int, str]:
+    digest = outcome.digest
+    where = f"<#{digest.channel_id}>" if digest else "the channel"
+    week = f"week of {digest.period_start}" if digest else "this week"
+    match outcome.status:
+        case DigestStatus.POSTED:
+            return EXIT_OK, f"{week}: posted to {where} (ts {digest.lead_ts if digest else '?'})"
+        case DigestStatus.QUEUED:
+            return EXIT_QUEUED, f"{week}: claimed, but Slack has not taken it yet; the running bot retries"
+        case DigestStatus.ALREADY_CLAIMED:
+            when = (
+                f" at {digest.posted_at:%Y-%m-%d %H:%M} UTC (ts {digest.lead_ts})"
+                if digest and digest.posted_at
+                else (" (still queued)")
+            )
+            return EXIT_ALREADY_POSTED, f"{week}: already posted to {where}{when}; nothing posted again"
+        case _:
+            return EXIT_NOT_CONFIGURED, "digests.weekly is not set in app.yaml: add { channel, cron } to post"
+
+
+def _period_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-04") from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tossup", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -115,6 +187,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     repost.add_argument(
         "handoff_id", type=int, help="the toss-up's number (in the bot's log and the database)"
     )
+    digest = sub.add_parser("digest", help="preview a digest as text, or post it now (--post)")
+    digest.add_argument("kind", choices=["weekly"], help="which digest")
+    digest.add_argument(
+        "--period", type=_period_day, metavar="YYYY-MM-DD", help="any day of the week (default: this week)"
+    )
+    digest.add_argument(
+        "--post", action="store_true", help="post it to the configured channel now (once per week, ever)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -122,6 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _, config = _load()
             print(f"tossup: configuration OK (notices go to {config.channels.fs}, language {config.locale})")
             return 0
+        if args.command == "digest":
+            if not args.post:
+                print(asyncio.run(_preview_weekly(args.period)))
+                return EXIT_OK
+            code, line = _report(asyncio.run(_post_weekly(args.period)))
+            print(f"tossup: {line}", file=sys.stdout if code == EXIT_OK else sys.stderr)
+            return code
         if args.command == "repost":
             print(f"tossup: {asyncio.run(_repost(args.handoff_id))}")
             return 0

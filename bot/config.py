@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.cron import parse_cron
 from bot.domain.criteria import CriteriaConfig, CriterionKind, unknown_fields
 from bot.domain.feedback import FeedbackConfig
 from bot.domain.memo import AuthorityLevel, BudgetStatus, MemoField, Temperature, Timeline
@@ -121,6 +122,44 @@ class DeliveryConfig(_Strict):
     give_up_after_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
 
 
+class WeeklyDigestConfig(_Strict):
+    """The weekly IS/FS meeting agenda (週次連携ミーティング): where and when it is posted."""
+
+    channel: str = Field(description="channel id the agenda is posted to")
+    cron: str = Field(description="5-field cron in the team's time zone, e.g. '0 9 * * FRI'")
+    # An accepted deal whose outcome is still unrecorded this many days after the meeting needs support.
+    outcome_due_days: Annotated[int, Field(ge=1, le=365)] = 14
+    # How far back (by meeting time) accepted deals are chased for a sheet or an outcome.
+    lookback_days: Annotated[int, Field(ge=7, le=730)] = 60
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        if not CHANNEL_ID_RE.match(value or ""):
+            raise ValueError(
+                "set it to the ID of the channel for the weekly meeting (like C0123456789: in Slack, open "
+                "the channel's details; the ID is at the bottom)"
+            )
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            parse_cron(value, tz=ZoneInfo("UTC"))
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc}; write 5 fields, minute hour day month weekday, e.g. '0 9 * * FRI' (Fridays 09:00)"
+            ) from exc
+        return value
+
+
+class DigestsConfig(_Strict):
+    """Digests posted to channels on a schedule; absent means not posted (the CLI still previews)."""
+
+    weekly: WeeklyDigestConfig | None = None
+
+
 _KNOWN_HINT = "(use a memo field name like budget_status, or a key of memo.custom_selects)"
 SELECT_ENUMS: dict[MemoField, type[StrEnum]] = {
     MemoField.BUDGET_STATUS: BudgetStatus,
@@ -151,6 +190,7 @@ class AppConfig(_Strict):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
+    digests: DigestsConfig = Field(default_factory=DigestsConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
+from bot.digest_posts import DIGEST_POST_KINDS, send_digest_post
 from bot.domain.feedback import feedback_owner
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.sla import sla_deadline, time_to_decide
@@ -184,6 +185,7 @@ class Delivery:
     lease: timedelta = timedelta(seconds=300)
     owner: str = field(default_factory=lambda: f"tossup-{uuid.uuid4().hex[:12]}")
     _in_flight: set[asyncio.Task] = field(default_factory=set)
+    _workspace_url: str | None = None
 
     async def deliver_for(self, handoff_id: int) -> int:
         """Send what is due for one toss-up now (right after the change that queued it)."""
@@ -192,6 +194,10 @@ class Delivery:
     async def drain(self) -> int:
         """Send everything due; returns how many messages went out."""
         return await self._drain(handoff_id=None)
+
+    async def deliver_digests(self) -> int:
+        """Send the digest posts that are due now (right after a digest period was claimed)."""
+        return await self._drain(handoff_id=None, kinds=tuple(DIGEST_POST_KINDS))
 
     async def run_forever(self) -> None:
         """The retry loop: drain every `delivery.poll_seconds`; never dies of one bad message."""
@@ -208,16 +214,16 @@ class Delivery:
         if pending:
             await asyncio.wait(pending, timeout=grace)
 
-    async def _drain(self, *, handoff_id: int | None) -> int:
+    async def _drain(self, *, handoff_id: int | None, kinds: tuple[str, ...] | None = None) -> int:
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
         try:
-            return await self._drain_due(handoff_id=handoff_id)
+            return await self._drain_due(handoff_id=handoff_id, kinds=kinds)
         finally:
             self._in_flight.discard(task)  # type: ignore[arg-type]
 
-    async def _drain_due(self, *, handoff_id: int | None) -> int:
+    async def _drain_due(self, *, handoff_id: int | None, kinds: tuple[str, ...] | None) -> int:
         sent = 0
         while True:
             # One row at a time: rows leased together could outlive their lease while earlier ones wait
@@ -230,6 +236,7 @@ class Delivery:
                     lease=self.lease,
                     limit=1,
                     handoff_id=handoff_id,
+                    kinds=kinds,
                 )
             if not items:
                 return sent
@@ -298,6 +305,9 @@ class Delivery:
     async def _send(self, item: OutboxItem) -> None:
         if item.kind in ISSUE_POST_KINDS:  # about a collaboration issue, not a toss-up
             await send_issue_post(item, delivery=self)
+            return
+        if item.kind in DIGEST_POST_KINDS:  # a scheduled digest for a channel
+            await send_digest_post(item, delivery=self)
             return
         handoff = await self._load(item)
         match item.kind:
@@ -517,6 +527,17 @@ class Delivery:
         await self.client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
         )
+
+    async def workspace_url(self) -> str | None:
+        """The workspace's base URL (auth.test, asked once), for links to messages; None if unknown."""
+        if self._workspace_url is None:
+            try:
+                url = (await self.client.auth_test()).get("url")
+            except Exception as exc:  # a missing link must not hold a digest back
+                log.info("auth.test failed (%s): digests go without links", slack_error_code(exc))
+                return None
+            self._workspace_url = str(url) if url else None
+        return self._workspace_url
 
     async def dm_channel(self, user_id: str) -> str:
         response = await self.client.conversations_open(users=user_id)

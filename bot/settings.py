@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,13 +15,30 @@ from store.db import DEFAULT_DATABASE_URL
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
 
+S = TypeVar("S", bound=BaseSettings)
+
+
 class SettingsError(Exception):
     """The environment cannot start the bot; the message names the variable to set."""
 
 
-class Settings(BaseSettings):
+class StoreSettings(BaseSettings):
+    """What a command that only reads the database needs (`tossup digest` previews): no Slack secrets."""
+
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
+    database_url: str = DEFAULT_DATABASE_URL
+    tossup_config: Path = Path("app.yaml")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must be sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        return value
+
+
+class Settings(StoreSettings):
     slack_bot_token: str = Field(description="Bot token (xoxb-…) from OAuth & Permissions")
     slack_signing_secret: str | None = Field(
         default=None, description="Signing secret from Basic Information (HTTP mode)"
@@ -29,8 +47,6 @@ class Settings(BaseSettings):
     slack_api_url: str = SLACK_API_DEFAULT
     # Where respond() may POST: Slack's own response_url hosts (a test points this at its fake Slack).
     slack_response_url_origins: str = ",".join(SLACK_RESPONSE_URL_ORIGINS)
-    database_url: str = DEFAULT_DATABASE_URL
-    tossup_config: Path = Path("app.yaml")
     port: int = Field(default=3000, ge=1, le=65535)
     host: str = "0.0.0.0"
 
@@ -79,21 +95,14 @@ class Settings(BaseSettings):
     def response_url_origins(self) -> tuple[str, ...]:
         return tuple(self.slack_response_url_origins.split(","))
 
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must be sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
-        return value
-
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
 
-def load_settings() -> Settings:
+def _from_environment(cls: type[S]) -> S:
     try:
-        settings = Settings()  # type: ignore[call-arg]  # values come from the environment
+        return cls()  # values come from the environment
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "environment"
@@ -101,6 +110,15 @@ def load_settings() -> Settings:
             raise SettingsError(f"{name} is not set: {_HOW_TO_GET.get(name, 'see README')}") from exc
         message = first["msg"].removeprefix("Value error, ")
         raise SettingsError(f"{name}: {message}") from exc
+
+
+def load_store_settings() -> StoreSettings:
+    """DATABASE_URL and TOSSUP_CONFIG only: enough to read the database and app.yaml."""
+    return _from_environment(StoreSettings)
+
+
+def load_settings() -> Settings:
+    settings = _from_environment(Settings)
     if not settings.socket_mode and settings.slack_signing_secret is None:
         raise SettingsError(
             "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "

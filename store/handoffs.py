@@ -214,6 +214,7 @@ async def create_handoff(
                 override_reason=data.override_reason,
                 score=data.score.to_json() if data.score else None,
                 score_total=data.score.total if data.score else None,
+                memo_score=data.score.total if data.score else None,  # no FS rating yet at submission
                 route_kind=data.route.kind.value if data.route else None,
                 route_rule=data.route.rule if data.route else None,
                 created_at=now,

@@ -6,13 +6,14 @@ always returns aware UTC datetimes, on SQLite (which has no time zones) as on Po
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -119,12 +121,12 @@ class Handoff(Base):
     channel_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[HandoffStatus] = mapped_column(StrEnumType(HandoffStatus, 16), index=True)
     company: Mapped[str] = mapped_column(String(255))  # denormalized from the memo, for listings
-    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # next week's meetings
     memo: Mapped[dict[str, Any]] = mapped_column(json_type())  # HandoffMemo.model_dump(mode="json")
     lang: Mapped[str] = mapped_column(String(8))  # the IS rep's language at submission
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # periods: KPIs, digests
     decided_by: Mapped[str | None] = mapped_column(String(64))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # the week's returns
     return_reason: Mapped[ReturnReason | None] = mapped_column(StrEnumType(ReturnReason, 32))
     return_note: Mapped[str | None] = mapped_column(Text)
     notice_channel_id: Mapped[str | None] = mapped_column(String(64))
@@ -142,6 +144,9 @@ class Handoff(Base):
     # The memo quality score (ScoreBreakdown.to_json) and its total, for listings and digests.
     score: Mapped[dict[str, Any] | None] = mapped_column(json_type())
     score_total: Mapped[int | None] = mapped_column(Integer)
+    # The memo's part of the score (of 70), kept apart from score_total (which gains FS's rating), so
+    # averages that compare weeks are one SQL AVG over comparable numbers.
+    memo_score: Mapped[int | None] = mapped_column(Integer)
     # Why the toss-up went where it did (RouteKind, and the routing rule's name).
     route_kind: Mapped[str | None] = mapped_column(String(16))
     route_rule: Mapped[str | None] = mapped_column(String(64))
@@ -190,7 +195,7 @@ class FeedbackRecord(Base):
     rater_id: Mapped[str] = mapped_column(String(64))
     sheet: Mapped[dict[str, Any]] = mapped_column(json_type())  # FeedbackSheet.model_dump(mode="json")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # recent "collect next time"
     revisions: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -215,3 +220,30 @@ class OutcomeRecord(Base):
     outcome: Mapped[dict[str, Any]] = mapped_column(json_type())  # Outcome.model_dump(mode="json")
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DigestPost(Base):
+    """One digest period claimed for one channel: the unique key is the exactly-once promise.
+
+    The content (the agenda as JSON) is frozen when the period is claimed, in the same transaction as
+    the outbox rows that post it, so every message of the digest shows the same numbers however late it
+    goes out; `lead_ts` is recorded once the lead message is posted (its replies thread under it).
+    """
+
+    __tablename__ = "digest_posts"
+    __table_args__ = (
+        UniqueConstraint("kind", "channel_id", "period_start", name="uq_digest_posts_kind_channel_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "weekly" (later: "monthly", "quarterly")
+    channel_id: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    lang: Mapped[str] = mapped_column(String(8))
+    content: Mapped[dict[str, Any]] = mapped_column(json_type())
+    claimed_by: Mapped[str] = mapped_column(String(64))  # "schedule" or "cli", for the operator
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lead_channel_id: Mapped[str | None] = mapped_column(String(64))
+    lead_ts: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -134,6 +134,7 @@ async def claim_due(
     lease: timedelta,
     limit: int = 20,
     handoff_id: int | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> list[OutboxItem]:
     """Lease up to `limit` due messages to `owner` until `now + lease`, oldest first, and commit.
 
@@ -141,7 +142,7 @@ async def claim_due(
     a conditional UPDATE that re-checks those conditions; only rows it changed are returned, so two
     workers never get the same message, and one that loses a row to another goes on to later rows.
     Rows are locked in id order, so concurrent claimers on PostgreSQL wait for each other instead of
-    deadlocking. `handoff_id` restricts to one toss-up.
+    deadlocking. `handoff_id` restricts to one toss-up, `kinds` to those kinds of post.
     """
     if limit <= 0:
         return []
@@ -152,6 +153,8 @@ async def claim_due(
             candidates = select(OutboxMessage.id).where(_due(now), OutboxMessage.id > after)
             if handoff_id is not None:
                 candidates = candidates.where(OutboxMessage.handoff_id == handoff_id)
+            if kinds is not None:
+                candidates = candidates.where(OutboxMessage.kind.in_(list(kinds)))
             candidates = candidates.order_by(OutboxMessage.id).limit(limit - len(claimed))
             ids = list((await session.scalars(candidates)).all())
             if not ids:
@@ -242,6 +245,19 @@ async def existing_keys(*, session: AsyncSession, keys: Sequence[str]) -> set[st
     async with own_transaction(session):
         found = await session.scalars(
             select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        )
+        return set(found)
+
+
+async def done_keys(*, session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys were sent already (done): lets a post wait for the one before it."""
+    if not keys:
+        return set()
+    async with own_transaction(session):
+        found = await session.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.in_(keys), OutboxMessage.done_at.is_not(None)
+            )
         )
         return set(found)
 

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.domain.handoff import HandoffStatus, ReturnReason
 from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
-from bot.domain.kpi import Period, PeriodKind
+from bot.domain.kpi import Period
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey
 from bot.domain.sla import SlaConfig, sla_deadline
@@ -149,7 +149,7 @@ class AgendaFacts:
     week: Period
     now: datetime
     this_week: Sequence[WeekTossUp]
-    last_week_memo_scores: Sequence[int]  # memo scores of last week's toss-ups, for the change
+    last_week_average: float | None  # mean memo score of last week's toss-ups, for the change
     losses: Sequence[ScoreLossFacts]  # for the week's lowest-scored toss-ups
     returns: Sequence[ReturnFacts]
     pending: Sequence[OpenTossUp]  # every toss-up still waiting for a decision
@@ -336,6 +336,266 @@ class WeeklyAgenda(_Model):
             case Section.NEXT_WEEK:
                 return len(self.next_week.meetings) + len(self.next_week.waiting)
             case Section.ISSUES:
-                return len(collab.low_scores) + len(collab.returns) + len(collab.overrides) + len(
-                    collab.open_issues
+                return (
+                    len(collab.low_scores)
+                    + len(collab.returns)
+                    + len(collab.overrides)
+                    + len(collab.open_issues)
                 )
+
+
+# ---------------------------------------------------------------------------------------- builder
+
+
+def agenda_status(*, status: HandoffStatus, rated: bool, outcome: OutcomeKind | None) -> AgendaStatus:
+    """The furthest a toss-up got: won / lost, then rated, then FS's decision (or none yet)."""
+    if outcome is OutcomeKind.WON:
+        return AgendaStatus.WON
+    if outcome is OutcomeKind.LOST:
+        return AgendaStatus.LOST
+    if rated:
+        return AgendaStatus.RATED
+    return {
+        HandoffStatus.PENDING: AgendaStatus.WAITING,
+        HandoffStatus.ACCEPTED: AgendaStatus.ACCEPTED,
+        HandoffStatus.RETURNED: AgendaStatus.RETURNED,
+    }[status]
+
+
+def _mean(values: Sequence[int]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _notice(channel_id: str | None, ts: str | None) -> NoticeRef:
+    return NoticeRef(channel_id=channel_id, ts=ts)
+
+
+def _this_week(facts: AgendaFacts) -> ThisWeek:
+    rows = sorted(facts.this_week, key=lambda row: (_utc(row.created_at), row.id))
+    lines = []
+    for row in rows:
+        shown = row.score_total if row.rated else row.memo_score
+        lines.append(
+            TossUpLine(
+                id=row.id,
+                company=row.company,
+                is_user_id=row.is_user_id,
+                fs_user_id=row.fs_user_id,
+                status=agenda_status(status=row.status, rated=row.rated, outcome=row.outcome),
+                score=shown,
+                score_max=FULL_SCORE_MAX if row.rated else MEMO_SCORE_MAX,
+                notice=_notice(row.notice_channel_id, row.notice_ts),
+            )
+        )
+    counts = dict.fromkeys(AgendaStatus, 0)
+    for line in lines:
+        counts[line.status] += 1
+    scores = [row.memo_score for row in rows if row.memo_score is not None]
+    by_user: dict[str, list[WeekTossUp]] = defaultdict(list)
+    for row in rows:
+        by_user[row.is_user_id].append(row)
+    reps = [
+        RepAverage(
+            user_id=user,
+            toss_ups=len(own),
+            average=_mean([row.memo_score for row in own if row.memo_score is not None]),
+        )
+        for user, own in by_user.items()
+    ]
+    reps.sort(key=lambda rep: (rep.average is None, -(rep.average or 0.0), rep.user_id))
+    return ThisWeek(
+        toss_ups=lines,
+        counts=counts,
+        team=ScoreTrend(
+            average=_mean(scores), previous=facts.last_week_average, scored=len(scores)
+        ),
+        by_rep=reps,
+    )
+
+
+_SUPPORT_ORDER = tuple(SupportReason)
+
+
+def _support(facts: AgendaFacts, rules: AgendaRules) -> list[SupportLine]:
+    now = _utc(facts.now)
+    found: list[tuple[OpenTossUp, SupportReason, datetime]] = []
+    if rules.sla.enabled:
+        for row in facts.pending:
+            deadline = sla_deadline(_utc(row.created_at), rules.sla, tz=rules.tz)
+            if deadline <= now:
+                found.append((row, SupportReason.PAST_SLA, deadline))
+    for row in facts.accepted_open:
+        if row.meeting_at is None or row.outcome in (OutcomeKind.WON, OutcomeKind.LOST):
+            continue
+        meeting = _utc(row.meeting_at)
+        if meeting > now:
+            continue
+        # One reason per deal, the first thing to chase: the sheet, then the hold, then the outcome.
+        if not row.rated:
+            if meeting + timedelta(hours=rules.feedback_delay_hours) <= now:
+                found.append((row, SupportReason.FEEDBACK_OVERDUE, meeting))
+        elif row.on_hold:
+            found.append((row, SupportReason.ON_HOLD, meeting))
+        elif row.outcome is None and meeting + timedelta(days=rules.outcome_due_days) <= now:
+            found.append((row, SupportReason.OUTCOME_MISSING, meeting))
+    found.sort(key=lambda entry: (_SUPPORT_ORDER.index(entry[1]), entry[2], entry[0].id))
+    return [
+        SupportLine(
+            id=row.id,
+            company=row.company,
+            is_user_id=row.is_user_id,
+            fs_user_id=row.fs_user_id,
+            reason=reason,
+            since=since,
+            days=max((now - since).days, 0),
+            notice=_notice(row.notice_channel_id, row.notice_ts),
+        )
+        for row, reason, since in found
+    ]
+
+
+def _next_week(facts: AgendaFacts) -> NextWeek:
+    first = facts.week.last_day + timedelta(days=1)
+    meetings = sorted(
+        (row for row in facts.next_week_meetings if row.meeting_at is not None),
+        key=lambda row: (_utc(row.meeting_at or facts.now), row.id),
+    )
+    waiting = sorted(facts.pending, key=lambda row: (_utc(row.created_at), row.id))
+    return NextWeek(
+        first_day=first,
+        last_day=first + timedelta(days=6),
+        meetings=[
+            MeetingLine(
+                id=row.id,
+                company=row.company,
+                meeting_at=_utc(row.meeting_at),
+                fs_user_id=row.fs_user_id,
+                is_user_id=row.is_user_id,
+            )
+            for row in meetings
+            if row.meeting_at is not None
+        ],
+        waiting=[
+            WaitingLine(
+                id=row.id,
+                company=row.company,
+                is_user_id=row.is_user_id,
+                fs_user_id=row.fs_user_id,
+                created_at=_utc(row.created_at),
+                notice=_notice(row.notice_channel_id, row.notice_ts),
+            )
+            for row in waiting
+        ],
+    )
+
+
+def _weakest(lost: dict[ScoreItemKey, int]) -> tuple[ScoreItemKey | None, int]:
+    """The item that lost most points (ties: the score table's order); None when nothing was lost."""
+    order = list(ScoreItemKey)
+    candidates = [(points, -order.index(key), key) for key, points in lost.items() if points > 0]
+    if not candidates:
+        return None, 0
+    points, _, key = max(candidates)
+    return key, points
+
+
+def _low_scores(facts: AgendaFacts) -> list[LowScoreLine]:
+    losses = {entry.handoff_id: entry.lost for entry in facts.losses}
+    scored = sorted(
+        (row for row in facts.this_week if row.memo_score is not None and row.memo_score < MEMO_SCORE_MAX),
+        key=lambda row: (row.memo_score, row.id),
+    )
+    lines = []
+    for row in scored[:LOW_SCORES_MAX]:
+        key, points = _weakest(losses.get(row.id, {}))
+        lines.append(
+            LowScoreLine(
+                id=row.id,
+                company=row.company,
+                is_user_id=row.is_user_id,
+                score=row.memo_score or 0,
+                weakest_item=key,
+                weakest_lost=points,
+                notice=_notice(row.notice_channel_id, row.notice_ts),
+            )
+        )
+    return lines
+
+
+def normalize_request(text: str) -> str:
+    """What makes two "collect next time" answers the same request: NFKC, case and spacing folded,
+    trailing punctuation dropped ("決裁者の名前。" = "決裁者の名前")."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return re.sub(r"[\s.。!！?？、,]+$", "", folded)
+
+
+def most_requested(texts: Sequence[str], limit: int = REQUESTED_INFO_MAX) -> list[RequestedInfo]:
+    """The requests FS made most often, most frequent first (ties: the first asked), as first written."""
+    counts: Counter[str] = Counter()
+    first_seen: dict[str, str] = {}
+    for text in texts:
+        key = normalize_request(text)
+        if not key:
+            continue
+        counts[key] += 1
+        first_seen.setdefault(key, text.strip())
+    order = list(first_seen)
+    ranked = sorted(counts, key=lambda key: (-counts[key], order.index(key)))
+    return [RequestedInfo(text=first_seen[key], count=counts[key]) for key in ranked[:limit]]
+
+
+def _collaboration(facts: AgendaFacts) -> Collaboration:
+    returns = sorted(facts.returns, key=lambda row: (_utc(row.returned_at), row.id))
+    overrides = sorted(
+        (row for row in facts.this_week if row.override_reason),
+        key=lambda row: (_utc(row.created_at), row.id),
+    )
+    return Collaboration(
+        low_scores=_low_scores(facts),
+        returns=[
+            ReturnLine(
+                id=row.id,
+                company=row.company,
+                is_user_id=row.is_user_id,
+                returned_by=row.returned_by,
+                reason=row.reason,
+                note=row.note,
+            )
+            for row in returns
+        ],
+        overrides=[
+            OverrideLine(
+                id=row.id, company=row.company, is_user_id=row.is_user_id, reason=row.override_reason or ""
+            )
+            for row in overrides
+        ],
+        requested_info=most_requested(facts.requested_info),
+        open_issues=[
+            IssueLine(
+                id=issue.id,
+                problem=issue.problem,
+                quadrant=issue.quadrant,
+                owner_id=issue.owner_id,
+                raised_by=issue.raised_by,
+                raised_at=_utc(issue.raised_at),
+            )
+            for issue in most_urgent_first(issue for issue in facts.open_issues if issue.is_open)
+        ],
+    )
+
+
+def build_weekly_agenda(facts: AgendaFacts, rules: AgendaRules) -> WeeklyAgenda:
+    """The week's agenda from its facts: pure, so it is tested on data worked out by hand."""
+    return WeeklyAgenda(
+        week_start=facts.week.first_day,
+        week_end=facts.week.last_day,
+        generated_at=_utc(facts.now),
+        this_week=_this_week(facts),
+        support=_support(facts, rules),
+        next_week=_next_week(facts),
+        collaboration=_collaboration(facts),
+    )

@@ -284,6 +284,11 @@ def _week_period(monday: date, tz: ZoneInfo) -> Period:
     return _days(PeriodKind.WEEK, monday, monday + timedelta(days=6), tz)
 
 
+def week_of(day: date, tz: ZoneInfo) -> Period:
+    """The Monday-to-Sunday week `day` falls in, in the team's time zone."""
+    return _week_period(day - timedelta(days=day.weekday()), tz)
+
+
 def current_month(*, now: datetime, tz: ZoneInfo) -> Period:
     """The calendar month `now` falls in, in the team's time zone."""
     today = _utc(now).astimezone(tz).date()
