@@ -102,6 +102,9 @@ class FakeSlack:
 
         self._failures: dict[str, deque[_Failure]] = {}
         self._slow: dict[str, float] = {}
+        self._stall: dict[str, float] = {}
+        self.stalled: list[str] = []  # methods of requests held by stall(), as they arrived
+        self.dropped: list[str] = []  # of those, the ones whose client disconnected: never processed
         self._used_triggers: set[str] = set()
         self._seq = itertools.count(1)
         self._handlers: dict[str, Handler] = {
@@ -263,6 +266,25 @@ class FakeSlack:
         else:
             self._slow.pop(method, None)
 
+    def stall(self, method: str, seconds: float) -> None:
+        """Hold every request to ``method`` for ``seconds`` *before* Slack processes it (0 removes it).
+
+        A client that goes away while held (its process killed) never had its request processed: the
+        case of a bot that dies between deciding to post and Slack posting. Held requests are listed in
+        :attr:`stalled` as they arrive; :attr:`dropped` lists those whose client vanished.
+        """
+        if seconds > 0:
+            self._stall[method] = seconds
+        else:
+            self._stall.pop(method, None)
+
+    async def wait_stalled(self, method: str, *, count: int = 1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        deadline = time.monotonic() + timeout
+        while sum(1 for m in self.stalled if m == method) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no stalled {method} within {timeout}s")
+            await asyncio.sleep(0.02)
+
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)
         if not queue:
@@ -297,6 +319,20 @@ class FakeSlack:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), seconds)
 
+    async def _held(self, method: str, request: web.Request) -> bool:
+        """Hold a request stall() asks for; False when its client died meanwhile (never processed)."""
+        held = self._stall.get(method, 0)
+        if held <= 0:
+            return True
+        self.stalled.append(method)
+        until = time.monotonic() + held
+        while time.monotonic() < until and method in self._stall and not self._closing.is_set():
+            if request.transport is None or request.transport.is_closing():
+                self.dropped.append(method)  # the client died while held: Slack never saw it
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
     def _record(self, call: Call) -> None:
         self.calls.append(call)
         self._changed.set()
@@ -310,6 +346,8 @@ class FakeSlack:
             args = {}
             body: dict[str, Any] = {"ok": False, "error": "invalid_json"}
         else:
+            if not await self._held(method, request):
+                return web.Response(status=499)
             failure = self._take_failure(method)
             if failure is not None and failure.status != 200:
                 await self._delay(method)

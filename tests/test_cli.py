@@ -102,12 +102,14 @@ def test_shipped_app_yaml_examples_are_valid_when_uncommented(tmp_path: Path) ->
     for empty in ("custom_selects: []", "rules: []", "absent: []"):
         text = text.replace(empty, empty.removesuffix(" []"))
     text = text.replace("  business_hours: null\n  # business_hours:", "  business_hours:")
+    text = text.replace("digests: {}", "digests:")
     path = tmp_path / "app.yaml"
     path.write_text(text, encoding="utf-8")
     config = load_config(path)
     assert [s.key for s in config.memo.custom_selects] == ["segment", "region"]
     assert config.routing.rules[0].pool and config.routing.absent
     assert config.sla.business_hours is not None and config.sla.business_hours.holidays
+    assert config.digests.weekly is not None and config.digests.weekly.cron == "0 9 * * FRI"
 
 
 def test_shipped_app_yaml_is_valid_once_the_channel_is_set(tmp_path: Path) -> None:
