@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -140,7 +141,22 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
     sessions = make_sessionmaker(engine)
     client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     users = SlackUsers(client=client, default=config.locale)
-    delivery = Delivery(client=client, sessions=sessions, config=config, users=users, clock=clock)
+    # The outbox has a client of its own without automatic retries: it retries itself, after looking
+    # for what an attempt with an unknown outcome may already have posted.
+    outbox_client = make_client(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=config.delivery.slack_timeout_seconds,
+        retries=False,
+    )
+    delivery = Delivery(
+        client=outbox_client,
+        sessions=sessions,
+        config=config,
+        users=users,
+        clock=clock,
+        lease=timedelta(seconds=config.delivery.lease_seconds),
+    )
     services = Services(config=config, sessions=sessions, delivery=delivery, users=users, clock=clock)
     app = AsyncApp(
         client=client,

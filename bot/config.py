@@ -120,6 +120,21 @@ class DeliveryConfig(_Strict):
     first_retry_seconds: Annotated[float, Field(gt=0, le=3600)] = 10
     max_retry_seconds: Annotated[float, Field(gt=0, le=86400)] = 900
     give_up_after_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
+    # One Slack call of the outbox waits this long; past it the post is "in doubt" and the next attempt
+    # looks for it in the channel before sending again.
+    slack_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10
+    # A worker holds a message this long while sending it; a worker that dies holding it loses it to
+    # another after this (which looks for the post first). Several Slack calls fit in it.
+    lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 300
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> DeliveryConfig:
+        if self.lease_seconds < 10 * self.slack_timeout_seconds:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds:g}) must be at least 10 × slack_timeout_seconds "
+                f"({self.slack_timeout_seconds:g}): a send makes several Slack calls within its lease"
+            )
+        return self
 
 
 class WeeklyDigestConfig(_Strict):

@@ -12,14 +12,16 @@ shows a stale status.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,7 +33,14 @@ from bot.domain.sla import sla_deadline, time_to_decide
 from bot.feedback_state import loop_state
 from bot.i18n import Lang
 from bot.issue_posts import ISSUE_POST_KINDS, send_issue_post
-from bot.slack import SlackUsers, is_permanent, slack_error_code
+from bot.slack import (
+    MethodThrottle,
+    SlackUsers,
+    is_ambiguous,
+    is_permanent,
+    retry_after_seconds,
+    slack_error_code,
+)
 from modals.feedback import (
     build_feedback_reminder,
     build_feedback_request,
@@ -50,7 +59,15 @@ from modals.notice import build_notice
 from modals.quality import score_summary_text
 from modals.sla import build_sla_escalation, build_sla_reminder
 from store.handoffs import NewOutbox, get_handoff, record_notice
-from store.outbox import OutboxItem, claim_due, enqueue, give_up_waiting, mark_done, mark_failed
+from store.outbox import (
+    OutboxItem,
+    claim_due,
+    enqueue,
+    give_up_waiting,
+    mark_done,
+    mark_failed,
+    postpone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +97,28 @@ class PostKind(StrEnum):
 
 class NotReady(Exception):
     """The message depends on another one not posted yet (a thread reply needs its parent)."""
+
+
+class Paused(Exception):
+    """Slack asked this process to hold a method (429), or the method is backing off after 5xx."""
+
+    def __init__(self, method: str, until: datetime) -> None:
+        super().__init__(f"{method} paused until {until.isoformat()}")
+        self.until = until
+
+
+# Every post carries its outbox key in Slack message metadata, so an attempt whose outcome is unknown
+# can find what an earlier one already posted (conversations.history / .replies) instead of posting twice.
+METADATA_EVENT_TYPE = "tossup_outbox"
+RECONCILE_PAGES = 5  # pages of history searched for an earlier attempt's post (200 messages each)
+RECONCILE_SLACK_SECONDS = 120  # how far before the row was queued to start looking (clock skew)
+# Looking is impossible (no history scope, the bot not in the channel): send, accepting a rare double.
+_CANNOT_LOOK = frozenset({"missing_scope", "not_in_channel", "channel_not_found", "thread_not_found"})
+
+# The outbox row being sent by the current task: post() stamps and reconciles with it.
+_SENDING: contextvars.ContextVar[OutboxItem | None] = contextvars.ContextVar("tossup_sending", default=None)
+
+T = TypeVar("T")
 
 
 def submission_posts(*, submission_key: str) -> list[NewOutbox]:
@@ -180,12 +219,18 @@ class Delivery:
     config: AppConfig
     users: SlackUsers
     clock: Clock = utc_now
-    # Longer than the worst single send (3 tries of 10 s plus Retry-After waits): a row is claimed just
-    # before it is sent, so its lease never runs out while it is still being sent.
+    # Longer than the worst single send (a few Slack calls of `slack_timeout_seconds`): a row is claimed
+    # just before it is sent, so its lease never runs out while it is still being sent. A row whose lease
+    # ran out on a dead worker is in doubt: the next worker looks for its post before sending it.
     lease: timedelta = timedelta(seconds=300)
     owner: str = field(default_factory=lambda: f"tossup-{uuid.uuid4().hex[:12]}")
+    throttle: MethodThrottle | None = None  # one per process; made from `clock` when not given
     _in_flight: set[asyncio.Task] = field(default_factory=set)
     _workspace_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.throttle is None:
+            self.throttle = MethodThrottle(clock=self.clock)
 
     async def deliver_for(self, handoff_id: int) -> int:
         """Send what is due for one toss-up now (right after the change that queued it)."""
@@ -206,7 +251,17 @@ class Delivery:
                 await self.drain()
             except Exception:
                 log.exception("outbox drain failed; retrying at the next poll")
-            await asyncio.sleep(self.config.delivery.poll_seconds)
+            await asyncio.sleep(self._next_poll_seconds())
+
+    def _next_poll_seconds(self) -> float:
+        """The poll interval, or sooner when a paused Slack method is released before it (a 429's
+        Retry-After is often a second or two: the messages it held go out then, not a poll later)."""
+        poll = self.config.delivery.poll_seconds
+        assert self.throttle is not None
+        release = self.throttle.next_release()
+        if release is None:
+            return poll
+        return min(poll, max((release - self.clock()).total_seconds(), 0.2))
 
     async def wait_idle(self, grace: float = 10.0) -> None:
         """Let sends under way finish (on shutdown), so none is cut between Slack's answer and its record."""
@@ -243,11 +298,18 @@ class Delivery:
             sent += await self._attempt(items[0])
 
     async def _attempt(self, item: OutboxItem) -> int:
+        token = _SENDING.set(item)
         try:
             await self._send(item)
+        except Paused as pause:  # not tried: due again when the method may be called
+            async with self.sessions() as session:
+                await postpone(session=session, item_id=item.id, owner=self.owner, until=pause.until)
+            return 0
         except Exception as exc:
             await self._record_failure(item, exc)
             return 0
+        finally:
+            _SENDING.reset(token)
         async with self.sessions() as session:
             await mark_done(session=session, item_id=item.id, owner=self.owner, now=self.clock())
         return 1
@@ -258,6 +320,8 @@ class Delivery:
         retry_at: datetime | None
         if is_permanent(exc) or now - item.created_at > timedelta(hours=settings.give_up_after_hours):
             retry_at = None
+        elif isinstance(exc, SlackApiError) and exc.response.status_code == 429:
+            retry_at = now + timedelta(seconds=retry_after_seconds(exc))  # Slack said when: no guessing
         else:
             backoff = min(settings.first_retry_seconds * 2**item.attempts, settings.max_retry_seconds)
             retry_at = now + timedelta(seconds=backoff)
@@ -270,7 +334,13 @@ class Delivery:
             )
         async with self.sessions() as session:
             await mark_failed(
-                session=session, item_id=item.id, owner=self.owner, now=now, error=error, retry_at=retry_at
+                session=session,
+                item_id=item.id,
+                owner=self.owner,
+                now=now,
+                error=error,
+                retry_at=retry_at,
+                in_doubt=is_ambiguous(exc),
             )
         if retry_at is None and item.kind == PostKind.NOTICE_CHANNEL and item.handoff_id is not None:
             async with self.sessions() as session:
@@ -368,9 +438,7 @@ class Delivery:
     ) -> None:
         """Post a notice and remember where, so it can be updated in place and threaded under."""
         text, blocks = await self._notice(handoff, lang)
-        response = await self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-        )
+        response = await self.post(channel=channel, text=text, blocks=blocks)
         async with self.sessions() as session:
             await record_notice(
                 session=session,
@@ -393,14 +461,12 @@ class Delivery:
         # A notice not posted yet needs no update: it will be rendered in its current state.
         if handoff.notice_channel_id and handoff.notice_ts:
             text, blocks = await self._notice(handoff, self.config.locale)
-            await self.client.chat_update(
+            await self.update(
                 channel=handoff.notice_channel_id, ts=handoff.notice_ts, text=text, blocks=blocks
             )
         if handoff.dm_channel_id and handoff.dm_ts and handoff.fs_user_id:
             text, blocks = await self._notice(handoff, await self.users.lang(handoff.fs_user_id))
-            await self.client.chat_update(
-                channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks
-            )
+            await self.update(channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks)
 
     async def _tell_is_of_decision(self, handoff: HandoffSnapshot) -> None:
         lang = await self.users.lang(handoff.is_user_id)
@@ -416,7 +482,7 @@ class Delivery:
             asker_id=str(payload["asker_id"]),
             question=str(payload["question"]),
         )
-        await self.client.chat_postMessage(
+        await self.post(
             channel=handoff.notice_channel_id, thread_ts=handoff.notice_ts, text=text, blocks=blocks
         )
 
@@ -458,7 +524,7 @@ class Delivery:
             text, blocks = build_sla_escalation(
                 handoff=handoff, lang=lang, tz=tz, deadline=deadline, waited=waited
             )
-            await self.client.chat_postMessage(
+            await self.post(
                 channel=handoff.notice_channel_id, thread_ts=handoff.notice_ts, text=text, blocks=blocks
             )
             return
@@ -523,10 +589,116 @@ class Delivery:
 
     async def dm(self, user_id: str, text: str, blocks: list) -> None:
         """A direct message to `user_id` (the DM channel is opened first)."""
-        channel = await self.dm_channel(user_id)
-        await self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        await self.post(channel=await self.dm_channel(user_id), text=text, blocks=blocks)
+
+    async def dm_channel(self, user_id: str) -> str:
+        response = await self._slack(
+            "conversations.open", lambda: self.client.conversations_open(users=user_id)
         )
+        return str(response["channel"]["id"])
+
+    async def post(
+        self, *, channel: str, text: str, blocks: list, thread_ts: str | None = None
+    ) -> dict[str, str]:
+        """chat.postMessage for the outbox row being sent, exactly once: stamped with the row's key in
+        message metadata and, when an earlier attempt may have posted it, found instead of sent again.
+        Returns the message's channel and ts."""
+        item = _SENDING.get()
+        if item is not None and item.in_doubt:
+            found = await self._find_posted(item, channel=channel, thread_ts=thread_ts)
+            if found is not None:
+                log.info(
+                    "%s was posted by an earlier attempt (ts %s): not sent again", item.dedupe_key, found
+                )
+                return {"channel": channel, "ts": found}
+        args: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "blocks": blocks,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        if item is not None:
+            args["metadata"] = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": item.dedupe_key}}
+        response = await self._slack("chat.postMessage", lambda: self.client.chat_postMessage(**args))
+        return {"channel": str(response["channel"]), "ts": str(response["ts"])}
+
+    async def update(self, *, channel: str, ts: str, text: str, blocks: list) -> None:
+        """chat.update (the same update twice is harmless: nothing to reconcile)."""
+        await self._slack(
+            "chat.update", lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        )
+
+    async def _slack(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One Slack call under this process's throttle for `method` (raises Paused while it holds)."""
+        throttle = self.throttle
+        assert throttle is not None
+        until = throttle.paused_until(method)
+        if until is not None:
+            raise Paused(method, until)
+        try:
+            result = await call()
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                throttle.rate_limited(method, retry_after_seconds(exc))
+            elif status >= 500:
+                throttle.failed(method)
+            raise
+        except Exception as exc:
+            if is_ambiguous(exc) or isinstance(exc, OSError):
+                throttle.failed(method)
+            raise
+        throttle.succeeded(method)
+        return result
+
+    async def _find_posted(self, item: OutboxItem, *, channel: str, thread_ts: str | None) -> str | None:
+        """The ts of the message an earlier attempt of `item` posted in `channel` (or the thread), if any."""
+        oldest = f"{item.created_at.timestamp() - RECONCILE_SLACK_SECONDS:.6f}"
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        cursor: str | None = None
+        for _ in range(RECONCILE_PAGES):
+            args: dict[str, Any] = {
+                "channel": channel,
+                "oldest": oldest,
+                "limit": 200,
+                "include_all_metadata": True,
+            }
+            if cursor:
+                args["cursor"] = cursor
+            try:
+                if thread_ts:
+                    page = await self._slack(
+                        method, lambda args=args: self.client.conversations_replies(ts=thread_ts, **args)
+                    )
+                else:
+                    page = await self._slack(
+                        method, lambda args=args: self.client.conversations_history(**args)
+                    )
+            except SlackApiError as exc:
+                if slack_error_code(exc) not in _CANNOT_LOOK:
+                    raise
+                log.warning(
+                    "cannot look for %s in %s (%s): sending it, it may show twice",
+                    item.dedupe_key,
+                    channel,
+                    slack_error_code(exc),
+                )
+                return None
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == METADATA_EVENT_TYPE
+                    and payload.get("key") == item.dedupe_key
+                ):
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None
 
     async def workspace_url(self) -> str | None:
         """The workspace's base URL (auth.test, asked once), for links to messages; None if unknown."""
@@ -538,10 +710,6 @@ class Delivery:
                 return None
             self._workspace_url = str(url) if url else None
         return self._workspace_url
-
-    async def dm_channel(self, user_id: str) -> str:
-        response = await self.client.conversations_open(users=user_id)
-        return str(response["channel"]["id"])
 
     async def _permalink(self, channel: str, ts: str) -> str | None:
         try:

@@ -47,14 +47,7 @@ async def send_digest_post(item: OutboxItem, *, delivery: Delivery) -> None:
     text, blocks = build_agenda_section(
         agenda, section, lang=lang, tz=tz, workspace_url=await delivery.workspace_url()
     )
-    await delivery.client.chat_postMessage(
-        channel=digest.lead_channel_id,
-        thread_ts=digest.lead_ts,
-        text=text,
-        blocks=blocks,
-        unfurl_links=False,
-        unfurl_media=False,
-    )
+    await delivery.post(channel=digest.lead_channel_id, thread_ts=digest.lead_ts, text=text, blocks=blocks)
 
 
 async def _post_lead(delivery: Delivery, digest: DigestRecord, agenda: WeeklyAgenda, lang: Lang) -> None:
@@ -64,14 +57,12 @@ async def _post_lead(delivery: Delivery, digest: DigestRecord, agenda: WeeklyAge
         text, blocks = build_agenda_empty(agenda, lang=lang)
     else:
         text, blocks = build_agenda_lead(agenda, lang=lang, tz=delivery.config.tz)
-    response = await delivery.client.chat_postMessage(
-        channel=digest.channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-    )
+    response = await delivery.post(channel=digest.channel_id, text=text, blocks=blocks)
     async with delivery.sessions() as session:
         await record_digest_lead(
             session=session,
             digest_id=digest.id,
-            channel_id=str(response["channel"]),
-            ts=str(response["ts"]),
+            channel_id=response["channel"],
+            ts=response["ts"],
             now=delivery.clock(),
         )

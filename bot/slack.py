@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -44,18 +47,100 @@ PERMANENT_SLACK_ERRORS = frozenset(
 )
 
 
-def make_client(*, token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:
-    """A client that retries connection errors, 429s (honouring Retry-After) and 5xx answers."""
+def make_client(*, token: str, base_url: str, timeout: float = 10, retries: bool = True) -> AsyncWebClient:
+    """A client that retries connection errors, 429s (honouring Retry-After) and 5xx answers.
+
+    `retries=False` is for the outbox: a post retried inside the client after a timeout or a 5xx may be
+    a second copy of one Slack already made, so the outbox retries itself, after looking for it first.
+    """
     return AsyncWebClient(
         token=token,
         base_url=base_url,
-        timeout=timeout,
+        timeout=int(timeout) if float(timeout).is_integer() else timeout,  # type: ignore[arg-type]
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
             AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        ]
+        if retries
+        else [],
     )
+
+
+def retry_after_seconds(exc: SlackApiError, default: float = 1.0) -> float:
+    """Slack's Retry-After (seconds) on a 429; `default` when it is missing or unreadable."""
+    headers = exc.response.headers or {}
+    raw = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        return max(float(raw), 0.0) if raw is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+_LOST_AFTER_SENDING = (
+    TimeoutError,
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientOSError,
+    aiohttp.ClientPayloadError,
+)
+
+
+def is_ambiguous(exc: BaseException) -> bool:
+    """Whether a failed call may still have been carried out by Slack: a timeout, a connection lost after
+    the request went out, or a 5xx. A refused connection, a 429 or an `ok: false` answer means not."""
+    if isinstance(exc, SlackApiError):
+        return exc.response.status_code >= 500
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    return isinstance(
+        exc,
+        TimeoutError | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientPayloadError,
+    )
+
+
+@dataclass
+class MethodThrottle:
+    """When this process may call each Slack method again: shared by every send of the process.
+
+    A 429 pauses its method for Retry-After; 5xx answers and lost connections back the method off
+    exponentially (`first_backoff` seconds, doubling up to `max_backoff`); a success clears it. So an
+    outage costs one attempt per method per window, however many messages wait.
+    """
+
+    clock: Callable[[], datetime]
+    first_backoff: float = 5.0
+    max_backoff: float = 300.0
+    _until: dict[str, datetime] = field(default_factory=dict)
+    _failures: dict[str, int] = field(default_factory=dict)
+
+    def paused_until(self, method: str) -> datetime | None:
+        until = self._until.get(method)
+        return until if until is not None and until > self.clock() else None
+
+    def next_release(self) -> datetime | None:
+        """When the earliest current pause ends (None: nothing is paused)."""
+        now = self.clock()
+        pending = [until for until in self._until.values() if until > now]
+        return min(pending) if pending else None
+
+    def rate_limited(self, method: str, retry_after: float) -> None:
+        self._pause(method, max(retry_after, 1.0))
+
+    def failed(self, method: str) -> None:
+        count = self._failures.get(method, 0)
+        self._failures[method] = count + 1
+        self._pause(method, min(self.first_backoff * 2**count, self.max_backoff))
+
+    def succeeded(self, method: str) -> None:
+        self._failures.pop(method, None)
+        self._until.pop(method, None)
+
+    def _pause(self, method: str, seconds: float) -> None:
+        until = self.clock() + timedelta(seconds=seconds)
+        self._until[method] = max(until, self._until.get(method, until))
+        log.warning("Slack %s paused for %.0f s in this process", method, seconds)
 
 
 def slack_error_code(exc: Exception) -> str:

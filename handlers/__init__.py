@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import command, errors, feedback, home, memo, notice
+from handlers import command, errors, feedback, home, issues, memo, notice
 
 
 def register_all(app: AsyncApp, services: Services) -> None:
-    for group in (errors, command, memo, notice, feedback, home):
+    for group in (errors, command, memo, notice, feedback, issues, home):
         group.register(app, services)

@@ -1,4 +1,4 @@
-"""`/tossup` — opens the handoff memo modal, or answers a sub-command (help, criteria, away, kpi)."""
+"""`/tossup` — opens the handoff memo modal, or answers a sub-command (help, criteria, away, kpi, issue)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.feedback_loop import learning_for
 from bot.kpis import kpi_report
 from bot.services import Services
 from handlers.common import actor_id, user_lang
+from handlers.issues import open_issue_modal
 from modals.memo import build_memo_modal
 from modals.messages import Message, build_away, build_help, build_not_inside_sales
 from modals.metadata import MemoModalMeta
@@ -23,6 +24,7 @@ HELP_WORDS = frozenset({"help", "ヘルプ", "-h", "--help"})
 CRITERIA_WORDS = frozenset({"criteria", "基準", "sql"})
 AWAY_WORDS = frozenset({"away", "不在"})
 KPI_WORDS = frozenset({"kpi", "kpis", "成果"})
+ISSUE_WORDS = frozenset({"issue", "issues", "課題", "連携課題"})  # log a collaboration issue
 COMPANY_PREFILL_MAX = 150
 
 
@@ -61,6 +63,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 now=services.clock(),
                 lang=lang,
             )
+        elif word.lower() in ISSUE_WORDS:  # acks itself: a modal, or privately why not
+            await open_issue_modal(services, ack=ack, body=body, client=client, lang=lang, problem=argument)
+            return
         elif not may_toss_up(
             actor_id=actor_id(body), inside_sales=config.roles.inside_sales, managers=config.roles.managers
         ):

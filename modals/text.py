@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -11,6 +12,9 @@ from bot.domain.memo import AuthorityLevel, BudgetStatus, Temperature, Timeline
 from bot.i18n import Lang, t
 
 ELLIPSIS = "…"
+# What a Slack user id looks like; anything else in a mention could close `<@…>` early and ping or link.
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+FORGED_USER_ID_MAX = 40
 _MRKDWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 # The catalog prefix holding each enum's labels: `budget_status.confirmed`, `status.pending`, …
@@ -57,7 +61,10 @@ def enum_label(lang: Lang, member: StrEnum) -> str:
 
 
 def user_mention(user_id: str) -> str:
-    return f"<@{user_id}>"
+    """`<@U123>` for a Slack user id; anything else as escaped plain text, so it never pings or links."""
+    if SLACK_USER_ID.fullmatch(user_id):
+        return f"<@{user_id}>"
+    return escape_within(" ".join(user_id.split()), FORGED_USER_ID_MAX)
 
 
 def channel_mention(channel_id: str) -> str:

@@ -41,6 +41,7 @@ class OutboxItem:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    in_doubt: bool = False  # an earlier attempt may have posted: look before sending again
 
 
 async def add_outbox_rows(
@@ -123,6 +124,7 @@ def _item(row: OutboxMessage) -> OutboxItem:
         payload=dict(row.payload or {}),
         attempts=row.attempts,
         created_at=row.created_at,
+        in_doubt=bool(row.in_doubt),
     )
 
 
@@ -163,7 +165,13 @@ async def claim_due(
                 result = await session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == item_id, _due(now))
-                    .values(lease_owner=owner, lease_until=now + lease)
+                    # A lease still named here ran out on a worker that never finished: it may have
+                    # posted before it died, so this attempt must look first.
+                    .values(
+                        lease_owner=owner,
+                        lease_until=now + lease,
+                        in_doubt=or_(OutboxMessage.in_doubt, OutboxMessage.lease_owner.is_not(None)),
+                    )
                     .execution_options(synchronize_session=False)
                 )
                 if rowcount(result) == 1:
@@ -207,12 +215,14 @@ async def mark_failed(
     now: datetime,
     error: str,
     retry_at: datetime | None,
+    in_doubt: bool = False,
 ) -> bool:
     """Record a failed attempt and release the lease; commits.
 
-    `retry_at` schedules the next attempt; None gives the message up (`given_up_at = now`). Only the
-    current lease holder can fail a message: a worker whose lease expired and was re-claimed by another
-    does not clobber that worker's state (returns False).
+    `retry_at` schedules the next attempt; None gives the message up (`given_up_at = now`). `in_doubt`:
+    the attempt may have reached Slack (a timeout, a reset connection), so the next one looks first.
+    Only the current lease holder can fail a message: a worker whose lease expired and was re-claimed by
+    another does not clobber that worker's state (returns False).
     """
     values: dict[str, Any] = {
         "attempts": OutboxMessage.attempts + 1,
@@ -220,6 +230,8 @@ async def mark_failed(
         "lease_owner": None,
         "lease_until": None,
     }
+    if in_doubt:
+        values["in_doubt"] = True
     if retry_at is None:
         values["given_up_at"] = now
     else:
@@ -233,6 +245,23 @@ async def mark_failed(
                 OutboxMessage.done_at.is_(None),
             )
             .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    return rowcount(result) == 1
+
+
+async def postpone(*, session: AsyncSession, item_id: int, owner: str, until: datetime) -> bool:
+    """Give a claimed message back untried, due again at `until` (Slack asked this process to wait):
+    no attempt is counted and nothing is logged as an error. Commits."""
+    async with own_transaction(session):
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == item_id,
+                OutboxMessage.lease_owner == owner,
+                OutboxMessage.done_at.is_(None),
+            )
+            .values(next_attempt_at=until, lease_owner=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )
     return rowcount(result) == 1

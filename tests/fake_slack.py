@@ -105,6 +105,7 @@ class FakeSlack:
         self._stall: dict[str, float] = {}
         self.stalled: list[str] = []  # methods of requests held by stall(), as they arrived
         self.dropped: list[str] = []  # of those, the ones whose client disconnected: never processed
+        self.unreadable_channels: set[str] = set()  # history/replies answer not_in_channel (no scope)
         self._used_triggers: set[str] = set()
         self._seq = itertools.count(1)
         self._handlers: dict[str, Handler] = {
@@ -118,6 +119,8 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
             "files.getUploadURLExternal": self._files_get_upload_url,
@@ -596,6 +599,58 @@ class FakeSlack:
         }
 
     # conversations / users --------------------------------------------
+    def _listing(self, args: dict[str, Any], found: list[dict[str, Any]]) -> dict[str, Any]:
+        """One page of `found` (already ordered) as Slack pages: limit, cursor, has_more; metadata only
+        with include_all_metadata (Slack leaves it out otherwise)."""
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        start = int(str(args.get("cursor") or "0") or 0)
+        page = found[start : start + limit]
+        messages = [{k: v for k, v in m.items() if k != "metadata" or with_metadata} for m in page]
+        more = start + limit < len(found)
+        return {
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    @staticmethod
+    def _after(message: dict[str, Any], args: dict[str, Any]) -> bool:
+        oldest, latest = args.get("oldest"), args.get("latest")
+        ts = float(message["ts"])
+        return (oldest is None or ts >= float(oldest)) and (latest is None or ts <= float(latest))
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages of a channel, newest first (thread replies are not listed)."""
+        channel = self._dm_channel(str(args.get("channel") or ""))
+        if not channel:
+            raise _ApiError("channel_not_found")
+        if channel in self.unreadable_channels:
+            raise _ApiError("not_in_channel")
+        found = [
+            m
+            for (c, ts), m in self.messages.items()
+            if c == channel and m.get("thread_ts") in (None, ts) and self._after(m, args)
+        ]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        return self._listing(args, found)
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, then the replies, oldest first."""
+        channel = self._dm_channel(str(args.get("channel") or ""))
+        parent_ts = str(args.get("ts") or "")
+        if channel in self.unreadable_channels:
+            raise _ApiError("not_in_channel")
+        if (channel, parent_ts) not in self.messages:
+            raise _ApiError("thread_not_found")
+        found = [
+            m
+            for (c, ts), m in self.messages.items()
+            if c == channel and (ts == parent_ts or m.get("thread_ts") == parent_ts) and self._after(m, args)
+        ]
+        found.sort(key=lambda m: float(m["ts"]))
+        return self._listing(args, found)
+
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
             return {"channel": {"id": str(args["channel"])}}

@@ -328,7 +328,8 @@ async def test_slack_down_when_the_sheet_is_sent_loses_nothing(harness: Harness)
     h = harness
     handoff = await accepted(h)
     modal = await open_modal(h, ActionId.FEEDBACK_OPEN, handoff.id, user=FS_USER)
-    h.slack.fail_next("chat.postMessage", status=500, times=10)
+    # Four failed attempts: the outbox backs chat.postMessage off between them (no retries in the client).
+    h.slack.fail_next("chat.postMessage", status=500, times=4)
     assert (await submit(h, CallbackId.FEEDBACK_SHEET, modal, sheet_values(), user=FS_USER)).status == 200
     await h.bot.delivery.wait_idle()
     assert (await stored(h, FeedbackRecord, handoff.id)) is not None  # stored first

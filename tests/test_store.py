@@ -117,7 +117,7 @@ async def test_migrate_twice_is_a_noop(session_factory: Factory) -> None:
     await migrate(engine)
     async with engine.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
-    assert versions == [("0004",)]
+    assert versions == [("0006",)]
     assert await count(session_factory, Handoff) == 1  # data untouched
 
 
@@ -171,7 +171,7 @@ async def test_two_processes_migrating_at_once(kind: str, tmp_path: Path) -> Non
                 handoffs = (await connection.execute(text("SELECT count(*) FROM handoffs"))).scalar()
         finally:
             await engine.dispose()
-        assert versions == [("0004",)]
+        assert versions == [("0006",)]
         assert handoffs == 0
     finally:
         await drop_database(url)

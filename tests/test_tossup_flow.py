@@ -277,14 +277,20 @@ async def test_same_view_submitted_twice_is_one_toss_up(harness: Harness) -> Non
 async def test_notice_500_then_recovers_is_posted_exactly_once(harness: Harness) -> None:
     h = harness
     h.slack.fail_next("chat.postMessage", status=500)
-    await tossed_up(h)
+    assert (await submit_memo(h)).status == 200
+    await h.bot.delivery.wait_idle()
+    assert notice_posts(h) == []  # no blind retry inside the client: a 500 may have posted
+    h.clock.advance(minutes=1)
+    await h.bot.delivery.drain()
     assert len(notice_posts(h)) == 1
     assert any(c.method == "chat.postMessage" and c.status == 500 for c in h.slack.calls)
+    # the retry looked for an earlier copy first (the 500 left the post in doubt)
+    assert h.slack.calls_to("conversations.history")
 
 
 async def test_slack_outage_loses_nothing_and_the_retry_loop_posts_later(harness: Harness) -> None:
     h = harness
-    h.slack.fail_next("chat.postMessage", status=503, times=3)  # the client's own retries give up
+    h.slack.fail_next("chat.postMessage", status=503)  # the outbox does not retry inside one attempt
     response = await submit_memo(h)
     assert response.status == 200
 
@@ -365,11 +371,18 @@ async def test_two_replicas_draining_at_once_send_every_post_once(harness: Harne
 
 async def test_rate_limited_notice_honours_retry_after(harness: Harness) -> None:
     h = harness
-    h.slack.fail_next("chat.postMessage", status=429, retry_after=1)
-    started = time.monotonic()
-    await tossed_up(h)
-    assert time.monotonic() - started >= 1.0
+    h.slack.fail_next("chat.postMessage", status=429, retry_after=30)
+    assert (await submit_memo(h)).status == 200
+    await h.bot.delivery.wait_idle()
+    await h.bot.delivery.drain()  # the retry loop comes round: chat.postMessage is paused, nothing tried
+    assert [c.status for c in h.slack.calls_to("chat.postMessage", ok_only=False)] == [429]
+    h.clock.advance(seconds=29)
+    await h.bot.delivery.drain()
+    assert [c.status for c in h.slack.calls_to("chat.postMessage", ok_only=False)] == [429]
+    h.clock.advance(seconds=2)  # Retry-After has passed
+    await h.bot.delivery.drain()
     assert len(notice_posts(h)) == 1
+    assert not h.slack.calls_to("conversations.history")  # a 429 is a clear "not posted": no search
 
 
 async def test_company_named_channel_mention_is_escaped(harness: Harness) -> None:

@@ -1,5 +1,6 @@
 """Digests: the claimed periods (exactly once per kind, channel and period), the memo score apart from
-the total, and the indexes the weekly agenda reads by (creation, decision, meeting and sheet times).
+the total, and the indexes the weekly agenda reads by (creation, decision, meeting and sheet times);
+outbox rows whose earlier attempt may have reached Slack (`in_doubt`: reconciled before a retry).
 
 Revision ID: 0006
 Revises: 0005
@@ -35,6 +36,8 @@ def _memo_points(score: Any) -> int | None:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("outbox_messages") as batch:
+        batch.add_column(sa.Column("in_doubt", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("handoffs") as batch:
         batch.add_column(sa.Column("memo_score", sa.Integer(), nullable=True))
     handoffs = sa.table(
@@ -84,3 +87,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_handoffs_created_at"), table_name="handoffs")
     with op.batch_alter_table("handoffs") as batch:
         batch.drop_column("memo_score")
+    with op.batch_alter_table("outbox_messages") as batch:
+        batch.drop_column("in_doubt")

@@ -1,0 +1,156 @@
+"""The collaboration-issue log's steps between a handler and the store: who may act, what a submission
+is checked against, what is stored and which posts are queued with it. Handlers call these, answer
+Slack, then ask the delivery to send what was queued.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import CHANNEL_ID_RE, AppConfig
+from bot.domain.issues import CollabIssue, IssueDraft, IssueRefusal, may_work_on_issues, parse_issue_id
+from bot.i18n import Lang
+from bot.issue_posts import closed_post, owner_dm_post
+from bot.slack import SlackUsers
+from modals.issues import SLACK_TS_PATTERN, IssueCloseMeta, issue_errors
+from store.issues import CloseResult, IssueCreated, NewIssue, close_issue, create_issue, get_issue
+from store.outbox import NewOutbox
+
+Sessions = async_sessionmaker[AsyncSession]
+_TS_RE = re.compile(SLACK_TS_PATTERN)
+
+
+@dataclass(frozen=True)
+class CloseTarget:
+    """The issue behind a Close button, or why it cannot be closed from there (`refusal`). An issue
+    closed already comes back with no refusal: the clicker is told who closed it and what was decided."""
+
+    issue: CollabIssue | None
+    refusal: IssueRefusal | None = None
+
+
+def may_work(config: AppConfig, actor_id: str) -> bool:
+    """Whether the team's roles let `actor_id` log and close collaboration issues."""
+    roles = config.roles
+    return may_work_on_issues(
+        actor_id=actor_id,
+        inside_sales=roles.inside_sales,
+        field_sales=roles.field_sales,
+        managers=roles.managers,
+    )
+
+
+def slack_channel(raw: object) -> str | None:
+    """`raw` when it looks like a Slack channel id (C…, G…, D…), else None."""
+    return raw if isinstance(raw, str) and CHANNEL_ID_RE.match(raw) else None
+
+
+def slack_ts(raw: object) -> str | None:
+    """`raw` when it looks like a Slack message ts ("1700000000.000100"), else None."""
+    return raw if isinstance(raw, str) and _TS_RE.match(raw) else None
+
+
+def clicked_thread(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, thread ts) of the message a button was clicked in: the thread it is a reply in (an agenda
+    section), else the message itself. Each is None unless it looks like a Slack id."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = (
+        message.get("thread_ts")
+        or container.get("thread_ts")
+        or message.get("ts")
+        or container.get("message_ts")
+    )
+    return slack_channel(channel), slack_ts(ts)
+
+
+async def check_issue(draft: IssueDraft, *, users: SlackUsers, lang: Lang) -> dict[str, str]:
+    """Field errors of a submitted issue (block id → text in `lang`); the owner must be a person, not a
+    bot or a deactivated account (when Slack does not answer in time, the owner is let through)."""
+    owner_is_person = True
+    if draft.owner_id and not issue_errors(draft, lang):
+        owner = await users.get(draft.owner_id)
+        owner_is_person = owner is None or owner.is_active_person
+    return issue_errors(draft, lang, owner_is_person=owner_is_person)
+
+
+async def log_issue(
+    sessions: Sessions,
+    *,
+    draft: IssueDraft,
+    actor_id: str,
+    submission_key: str,
+    channel_id: str | None,
+    now: datetime,
+) -> IssueCreated:
+    """Store a checked issue (`check_issue` found nothing) with the owner's DM queued; the same
+    submission again stores nothing (`created=False`)."""
+    if not draft.problem or draft.impact is None or draft.urgency is None:
+        raise ValueError("the issue was not checked: problem, impact and urgency are required")
+    data = NewIssue(
+        submission_key=submission_key,
+        problem=draft.problem,
+        impact=draft.impact,
+        urgency=draft.urgency,
+        raised_by=actor_id,
+        owner_id=draft.owner_id,
+        channel_id=slack_channel(channel_id),
+    )
+    async with sessions() as session:
+        return await create_issue(session=session, data=data, now=now, outbox=owner_dm_post)
+
+
+async def load_issue(sessions: Sessions, issue_id: int) -> CollabIssue | None:
+    async with sessions() as session:
+        return await get_issue(session=session, issue_id=issue_id)
+
+
+async def issue_to_close(
+    sessions: Sessions, config: AppConfig, *, actor_id: str, raw_id: object
+) -> CloseTarget:
+    """The issue a Close button names, checked: who clicks, then the button's value, then the issue."""
+    if not may_work(config, actor_id):
+        return CloseTarget(issue=None, refusal=IssueRefusal.NOT_ALLOWED)
+    issue_id = parse_issue_id(raw_id)
+    if issue_id is None:
+        return CloseTarget(issue=None, refusal=IssueRefusal.BAD_VALUE)
+    issue = await load_issue(sessions, issue_id)
+    if issue is None:
+        return CloseTarget(issue=None, refusal=IssueRefusal.NOT_FOUND)
+    return CloseTarget(issue=issue)
+
+
+async def close_with_decision(
+    sessions: Sessions, *, meta: IssueCloseMeta, actor_id: str, decision: str, now: datetime
+) -> CloseResult:
+    """Close the issue once, queueing the reply in the agenda thread it was closed from (when the modal
+    knows that thread; the metadata was validated as Slack-looking ids when it came back)."""
+    outbox: list[NewOutbox] = []
+    if meta.channel_id and meta.thread_ts:
+        outbox.append(
+            closed_post(issue_id=meta.issue_id, channel_id=meta.channel_id, thread_ts=meta.thread_ts)
+        )
+    async with sessions() as session:
+        return await close_issue(
+            session=session,
+            issue_id=meta.issue_id,
+            closed_by=actor_id,
+            decision=decision,
+            now=now,
+            outbox=outbox,
+        )
+
+
+def closed_by_someone_else(result: CloseResult, *, actor_id: str, decision: str) -> bool:
+    """Whether the close lost to an earlier one. The same close again (a double click, Slack retrying:
+    closed already by this person with these words) did not: it is answered like the first."""
+    issue = result.issue
+    if result.outcome != "already_closed" or issue is None:
+        return False
+    return not (issue.closed_by == actor_id and issue.decision == decision)

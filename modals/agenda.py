@@ -1,0 +1,650 @@
+"""The weekly IS/FS meeting agenda (週次連携ミーティング アジェンダ) as Slack messages and as plain text.
+
+Pure builders over `bot.domain.agenda.WeeklyAgenda`: one compact lead message for the channel (header, week,
+the four time-boxed sections with one count each, the team's average memo score), one thread reply per
+section with its details, a one-message "nothing this week", and the whole agenda as plain text for the
+CLI preview. Every message stays within Slack's limits whatever the data: lists are cut to a character
+budget and end with "…and N more"; every text a rep wrote is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.domain.agenda import (
+    MEMO_SCORE_MAX,
+    SECTION_MINUTES,
+    AgendaStatus,
+    IssueLine,
+    NoticeRef,
+    ScoreTrend,
+    Section,
+    SupportReason,
+    WeeklyAgenda,
+)
+from bot.i18n import Lang, t
+from modals.common import plain
+from modals.ids import ActionId
+from modals.limits import (
+    BUTTON_TEXT_MAX,
+    HEADER_TEXT_MAX,
+    MESSAGE_BLOCKS_MAX,
+    SECTION_TEXT_MAX,
+    TEXT_OBJECT_MAX,
+)
+from modals.messages import Message
+from modals.text import (
+    SLACK_USER_ID,
+    enum_label,
+    escape_mrkdwn,
+    escape_within,
+    format_date,
+    format_datetime,
+    truncate,
+    user_mention,
+)
+
+__all__ = [
+    "MESSAGE_SIZE_BUDGET",
+    "agenda_as_text",
+    "build_agenda_empty",
+    "build_agenda_lead",
+    "build_agenda_section",
+    "notice_permalink",
+]
+
+# Slack rejects a message whose blocks add up to about 13k characters (`msg_blocks_too_long`), well
+# below 50 × 3,000: every message keeps its blocks, as JSON, under this. Text limits below are counted
+# as JSON too (a `"` or newline takes two), so the parts' limits add up to less than the budget.
+MESSAGE_SIZE_BUDGET = 11_000
+FALLBACK_MAX = 3000
+COMPANY_MAX = 80
+NOTE_MAX = 300
+REASON_MAX = 300
+PROBLEM_MAX = 300
+REQUESTED_MAX = 200
+LINE_MAX = 800  # one list line, whatever went into it (keeps every line packable into a section)
+TEXT_LINES_MAX = 200  # lines per part in the plain-text preview
+WORKSPACE_URL_MAX = 200
+USER_ID_MAX = 40
+BULLET = "• "
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+_MESSAGE_TS = re.compile(r"\d{1,12}\.\d{1,9}")
+
+
+# ------------------------------------------------------------------------------------------ pieces
+
+
+def notice_permalink(workspace_url: str | None, notice: NoticeRef) -> str | None:
+    """The notice's permalink (`{workspace_url}archives/{channel}/p{ts without the dot}`), or None when
+    any part is unknown or does not look like what Slack would give (so nothing odd enters a link)."""
+    channel, ts = notice.channel_id, notice.ts
+    if not workspace_url or not channel or not ts:
+        return None
+    if not (_CHANNEL_ID.fullmatch(channel) and _MESSAGE_TS.fullmatch(ts)):
+        return None
+    if (
+        len(workspace_url) > WORKSPACE_URL_MAX
+        or not workspace_url.startswith(("https://", "http://"))
+        or any(ch in workspace_url for ch in "<>| \t\r\n")
+    ):
+        return None
+    base = workspace_url if workspace_url.endswith("/") else f"{workspace_url}/"
+    return f"{base}archives/{channel}/p{ts.replace('.', '')}"
+
+
+def _one_decimal(value: float) -> str:
+    """One decimal, half up as people round (48.25 → "48.3")."""
+    return f"{Decimal(repr(value)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):.1f}"
+
+
+def _signed(value: float) -> str:
+    """+2.0, −1.5 (a real minus sign), ±0.0."""
+    rounded = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        return "±0.0"
+    return f"+{rounded:.1f}" if rounded > 0 else f"−{-rounded:.1f}"
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def _local_date(dt: datetime, tz: ZoneInfo) -> date:
+    return _aware(dt).astimezone(tz).date()
+
+
+def _one_line(text: str) -> str:
+    """User text on one line: a newline in a company name must not break the list apart."""
+    return " ".join(text.split())
+
+
+class _Fmt:
+    """Words in one language, for mrkdwn (escaped, mentions, links) or for plain text (as written)."""
+
+    def __init__(self, lang: Lang, tz: ZoneInfo, *, mrkdwn: bool, workspace_url: str | None = None):
+        self.lang = lang
+        self.tz = tz
+        self.mrkdwn = mrkdwn
+        self.workspace_url = workspace_url
+
+    def t(self, key: str, /, **params: object) -> str:
+        return t(self.lang, key, **params)
+
+    def user_text(self, text: str, limit: int) -> str:
+        text = _one_line(text)
+        return escape_within(text, limit) if self.mrkdwn else truncate(text, limit)
+
+    def bold(self, text: str) -> str:
+        return f"*{text}*" if self.mrkdwn else text
+
+    def user(self, user_id: str | None) -> str:
+        """A mention (`@U123` in plain text); an id no Slack user has, as inert text. Real ids are short:
+        a very long one is shown cut, so list lines stay bounded and are never cut mid-mention."""
+        if not user_id:
+            return self.t("agenda.none")
+        if len(user_id) <= USER_ID_MAX and SLACK_USER_ID.fullmatch(user_id):
+            return user_mention(user_id) if self.mrkdwn else f"@{user_id}"
+        return self.user_text(user_id, USER_ID_MAX)
+
+    def fs(self, user_id: str | None) -> str:
+        return self.user(user_id) if user_id else self.t("agenda.no_fs")
+
+    def company(self, name: str, notice: NoticeRef | None = None) -> str:
+        label = self.user_text(name, COMPANY_MAX) if name.strip() else self.t("common.no_company")
+        link = notice_permalink(self.workspace_url, notice) if notice and self.mrkdwn else None
+        return f"<{escape_mrkdwn(link)}|{label}>" if link else label
+
+    def day(self, dt: datetime | date) -> str:
+        day = _local_date(dt, self.tz) if isinstance(dt, datetime) else dt
+        return format_date(day, self.lang)
+
+    def moment(self, dt: datetime) -> str:
+        return format_datetime(_aware(dt), self.tz, self.lang)
+
+    def days(self, count: int) -> str:
+        return self.t("agenda.days.one" if count == 1 else "agenda.days.other", days=f"{count:,}")
+
+    def score(self, score: int | None, score_max: int) -> str:
+        if score is None:
+            return self.t("agenda.none")
+        return self.t("agenda.score", score=score, max=score_max)
+
+    def average(self, average: float | None) -> str:
+        if average is None:
+            return self.t("agenda.none")
+        return self.t("agenda.score", score=_one_decimal(average), max=MEMO_SCORE_MAX)
+
+    def more(self, count: int) -> str:
+        return self.t("agenda.more", count=f"{count:,}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One titled list of a section (the title already bold in mrkdwn); `limit` characters and `blocks`
+    sections bound it in a message, not in plain text."""
+
+    title: str
+    lines: Sequence[str]
+    empty: str
+    limit: int = SECTION_TEXT_MAX
+    blocks: int = 1
+
+
+def _pack(
+    head: str, lines: Sequence[str], *, limit: int, max_blocks: int, more: Callable[[int], str]
+) -> list[str]:
+    """`head` then `lines`, one per row, in at most `max_blocks` texts of at most `limit` characters as
+    JSON (so at most `limit` as text); the lines that do not fit are summed up by `more(count)` at the end."""
+    rows = [truncate(line, LINE_MAX) for line in lines]
+    chunks: list[list[str]] = [[head]]
+
+    def size(chunk: list[str]) -> int:
+        return sum(map(_json_len, chunk)) + 2 * (len(chunk) - 1)  # "\n" is two characters in JSON
+
+    shown = 0
+    for row in rows:
+        if size([*chunks[-1], row]) <= limit:
+            chunks[-1].append(row)
+        elif len(chunks) < max_blocks:
+            chunks.append([row])
+        else:
+            break
+        shown += 1
+    left = len(rows) - shown
+    if left:
+        # give back rows from the end until the summing-up line fits (the head always stays)
+        while size([*chunks[-1], more(left)]) > limit and (len(chunks) > 1 or len(chunks[0]) > 1):
+            chunks[-1].pop()
+            left += 1
+            if not chunks[-1]:
+                chunks.pop()
+        chunks[-1].append(more(left))
+    return [truncate("\n".join(chunk), limit) for chunk in chunks]
+
+
+def _part_blocks(part: _Part, fmt: _Fmt) -> list[Block]:
+    if not part.lines:
+        texts = [truncate(f"{part.title}\n{part.empty}", part.limit)]
+    else:
+        texts = _pack(part.title, part.lines, limit=part.limit, max_blocks=part.blocks, more=fmt.more)
+    return [SectionBlock(text=MarkdownTextObject(text=text)) for text in texts]
+
+
+def _part_text(part: _Part, fmt: _Fmt) -> str:
+    if not part.lines:
+        return f"{part.title}\n{part.empty}"
+    rows = list(part.lines[:TEXT_LINES_MAX])
+    left = len(part.lines) - len(rows)
+    if left:
+        rows.append(fmt.more(left))
+    return "\n".join([part.title, *rows])
+
+
+def _json_len(text: str) -> int:
+    """`text`'s length inside a JSON string (what Slack receives)."""
+    return len(json.dumps(text, ensure_ascii=False)) - 2
+
+
+def _block_size(block: Block) -> int:
+    """One block's share of a message: its JSON and the separator after it."""
+    return len(json.dumps(block.to_dict(), ensure_ascii=False)) + 2
+
+
+# ---------------------------------------------------------------------------------------- headings
+
+
+def _heading(section: Section, lang: Lang) -> str:
+    number = list(Section).index(section) + 1
+    return t(
+        lang,
+        "agenda.section_heading",
+        number=number,
+        title=t(lang, f"agenda.section.{section.value}"),
+        minutes=SECTION_MINUTES[section],
+    )
+
+
+def _count_line(agenda: WeeklyAgenda, section: Section, lang: Lang) -> str:
+    return t(lang, f"agenda.count.{section.value}", count=f"{agenda.section_count(section):,}")
+
+
+def _week(agenda: WeeklyAgenda, lang: Lang) -> str:
+    return t(
+        lang,
+        "agenda.week",
+        first=format_date(agenda.week_start, lang),
+        last=format_date(agenda.week_end, lang),
+    )
+
+
+def _trend(trend: ScoreTrend, fmt: _Fmt) -> str:
+    if trend.average is None:
+        change = fmt.t("agenda.team.no_scores")
+    elif trend.previous is None:
+        change = fmt.t("agenda.team.no_previous")
+    else:
+        change = fmt.t("agenda.team.change", change=_signed(trend.average - trend.previous))
+    return fmt.t("agenda.team.average", score=fmt.bold(fmt.average(trend.average)), change=change)
+
+
+def _lead_lines(agenda: WeeklyAgenda, fmt: _Fmt) -> list[str]:
+    return [
+        fmt.t(
+            "agenda.lead_line",
+            heading=fmt.bold(_heading(section, fmt.lang)),
+            count=_count_line(agenda, section, fmt.lang),
+        )
+        for section in Section
+    ]
+
+
+# ---------------------------------------------------------------------------------------- sections
+
+
+def _this_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
+    week = agenda.this_week
+    toss_ups = [
+        BULLET
+        + fmt.t(
+            "agenda.this_week.line",
+            company=fmt.company(line.company, line.notice),
+            is_user=fmt.user(line.is_user_id),
+            fs_user=fmt.fs(line.fs_user_id),
+            status=fmt.t(f"agenda.status.{line.status.value}"),
+            score=fmt.score(line.score, line.score_max),
+        )
+        for line in week.toss_ups
+    ]
+    counts = fmt.t("agenda.this_week.count_separator").join(
+        fmt.t(
+            "agenda.this_week.count_item",
+            status=fmt.t(f"agenda.status.{status.value}"),
+            count=f"{week.counts.get(status, 0):,}",
+        )
+        for status in AgendaStatus
+    )
+    reps = [
+        BULLET
+        + fmt.t(
+            "agenda.this_week.rep_line",
+            user=fmt.user(rep.user_id),
+            score=fmt.average(rep.average),
+            count=f"{rep.toss_ups:,}",
+        )
+        for rep in week.by_rep
+    ]
+    return [
+        _Part(
+            fmt.bold(fmt.t("agenda.this_week.list_title")),
+            toss_ups,
+            fmt.t("agenda.this_week.empty"),
+            blocks=2,
+        ),
+        _Part(fmt.bold(fmt.t("agenda.this_week.counts_title")), [counts, _trend(week.team, fmt)], ""),
+        _Part(
+            fmt.bold(fmt.t("agenda.this_week.reps_title")),
+            reps,
+            fmt.t("agenda.this_week.reps_empty"),
+            limit=2500,
+        ),
+    ]
+
+
+def _support_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
+    parts = []
+    for reason in SupportReason:
+        lines = [
+            BULLET
+            + fmt.t(
+                "agenda.support.line",
+                company=fmt.company(line.company, line.notice),
+                is_user=fmt.user(line.is_user_id),
+                fs_user=fmt.fs(line.fs_user_id),
+                date=fmt.day(line.since),
+                days=fmt.days(line.days),
+            )
+            for line in agenda.support
+            if line.reason is reason
+        ]
+        if lines:
+            label = fmt.bold(fmt.t(f"agenda.support.reason.{reason.value}"))
+            title = fmt.t("agenda.support.group", label=label, count=f"{len(lines):,}")
+            parts.append(_Part(title, lines, "", limit=2200))
+    return parts
+
+
+def _next_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
+    nxt = agenda.next_week
+    meetings = [
+        BULLET
+        + fmt.t(
+            "agenda.next_week.meeting_line",
+            company=fmt.company(line.company),
+            time=fmt.moment(line.meeting_at),
+            fs_user=fmt.fs(line.fs_user_id),
+        )
+        for line in nxt.meetings
+    ]
+    waiting = [
+        BULLET
+        + fmt.t(
+            "agenda.next_week.waiting_line",
+            company=fmt.company(line.company, line.notice),
+            is_user=fmt.user(line.is_user_id),
+            fs_user=fmt.fs(line.fs_user_id),
+            date=fmt.day(line.created_at),
+        )
+        for line in nxt.waiting
+    ]
+    first, last = fmt.day(nxt.first_day), fmt.day(nxt.last_day)
+    return [
+        _Part(
+            fmt.bold(fmt.t("agenda.next_week.meetings_title", first=first, last=last)),
+            meetings,
+            fmt.t("agenda.next_week.meetings_empty"),
+        ),
+        _Part(
+            fmt.bold(fmt.t("agenda.next_week.waiting_title")),
+            waiting,
+            fmt.t("agenda.next_week.waiting_empty"),
+        ),
+    ]
+
+
+def _issues_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
+    collab = agenda.collaboration
+    low = []
+    for line in collab.low_scores:
+        params = {
+            "company": fmt.company(line.company, line.notice),
+            "is_user": fmt.user(line.is_user_id),
+            "score": fmt.score(line.score, MEMO_SCORE_MAX),
+        }
+        if line.weakest_item is not None and line.weakest_lost > 0:
+            item = fmt.t(f"score.item.{line.weakest_item.value}")
+            text = fmt.t("agenda.issues.low_line_weakest", item=item, lost=line.weakest_lost, **params)
+        else:
+            text = fmt.t("agenda.issues.low_line", **params)
+        low.append(BULLET + text)
+    returns = []
+    for ret in collab.returns:
+        params = {
+            "company": fmt.company(ret.company),
+            "is_user": fmt.user(ret.is_user_id),
+            "fs_user": fmt.user(ret.returned_by),
+            "reason": enum_label(fmt.lang, ret.reason) if ret.reason else fmt.t("agenda.issues.no_reason"),
+        }
+        note = _one_line(ret.note or "")
+        if note:
+            text = fmt.t("agenda.issues.return_line_note", note=fmt.user_text(note, NOTE_MAX), **params)
+        else:
+            text = fmt.t("agenda.issues.return_line", **params)
+        returns.append(BULLET + text)
+    overrides = [
+        BULLET
+        + fmt.t(
+            "agenda.issues.override_line",
+            company=fmt.company(line.company),
+            is_user=fmt.user(line.is_user_id),
+            reason=fmt.user_text(line.reason, REASON_MAX),
+        )
+        for line in collab.overrides
+    ]
+    requested = [
+        BULLET
+        + fmt.t(
+            "agenda.issues.requested_line",
+            text=fmt.user_text(item.text, REQUESTED_MAX),
+            count=f"{item.count:,}",
+        )
+        for item in collab.requested_info
+    ]
+    return [
+        _Part(fmt.bold(fmt.t("agenda.issues.low_title")), low, fmt.t("agenda.issues.low_empty"), limit=1500),
+        _Part(
+            fmt.bold(fmt.t("agenda.issues.returns_title")),
+            returns,
+            fmt.t("agenda.issues.returns_empty"),
+            limit=2000,
+        ),
+        _Part(
+            fmt.bold(fmt.t("agenda.issues.overrides_title")),
+            overrides,
+            fmt.t("agenda.issues.overrides_empty"),
+            limit=1200,
+        ),
+        _Part(
+            fmt.bold(fmt.t("agenda.issues.requested_title")),
+            requested,
+            fmt.t("agenda.issues.requested_empty"),
+            limit=800,
+        ),
+    ]
+
+
+def _issue_text(issue: IssueLine, agenda: WeeklyAgenda, fmt: _Fmt) -> str:
+    age = max((_aware(agenda.generated_at) - _aware(issue.raised_at)).days, 0)
+    first = fmt.t(
+        "agenda.issues.open_line",
+        quadrant=fmt.bold(
+            fmt.t("agenda.issues.quadrant", label=fmt.t(f"issues.quadrant.{issue.quadrant.value}"))
+        ),
+        problem=fmt.user_text(issue.problem, PROBLEM_MAX),
+    )
+    detail = fmt.t(
+        "agenda.issues.open_detail",
+        owner=fmt.user(issue.owner_id) if issue.owner_id else fmt.t("agenda.issues.no_owner"),
+        age=fmt.days(age),
+        raised_by=fmt.user(issue.raised_by),
+    )
+    return f"{first}\n{detail}"
+
+
+def _more_block(count: int, fmt: _Fmt) -> Block:
+    return ContextBlock(elements=[MarkdownTextObject(text=fmt.more(count))])
+
+
+def _open_issue_blocks(agenda: WeeklyAgenda, fmt: _Fmt, used: Sequence[Block]) -> list[Block]:
+    """The open issues, one section each with its Close button, as many as the message has room for
+    after the `used` blocks (count and size), then "…and N more"."""
+    issues = agenda.collaboration.open_issues
+    title = fmt.bold(fmt.t("agenda.issues.open_title"))
+    if not issues:
+        return [SectionBlock(text=MarkdownTextObject(text=f"{title}\n{fmt.t('agenda.issues.open_empty')}"))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title))]
+    size = sum(map(_block_size, [*used, *blocks])) + 2  # the list's brackets
+    reserve = _block_size(_more_block(len(issues), fmt))
+    close = plain(truncate(fmt.t("agenda.issues.close"), BUTTON_TEXT_MAX))
+    for issue in issues:
+        text = truncate(_issue_text(issue, agenda, fmt), SECTION_TEXT_MAX)
+        button = ButtonElement(text=close, action_id=ActionId.ISSUE_CLOSE, value=str(issue.id))
+        block = SectionBlock(text=MarkdownTextObject(text=text), accessory=button)
+        room_blocks = len(used) + len(blocks) + 2 <= MESSAGE_BLOCKS_MAX
+        if not room_blocks or size + _block_size(block) + reserve > MESSAGE_SIZE_BUDGET:
+            break
+        blocks.append(block)
+        size += _block_size(block)
+    left = len(issues) - (len(blocks) - 1)
+    if left:
+        blocks.append(_more_block(left, fmt))
+    return blocks
+
+
+_PARTS: dict[Section, Callable[[WeeklyAgenda, _Fmt], list[_Part]]] = {
+    Section.THIS_WEEK: _this_week_parts,
+    Section.SUPPORT: _support_parts,
+    Section.NEXT_WEEK: _next_week_parts,
+    Section.ISSUES: _issues_parts,
+}
+
+
+def _section_text(agenda: WeeklyAgenda, section: Section, fmt: _Fmt) -> str:
+    parts = _PARTS[section](agenda, fmt)
+    chunks = [_part_text(part, fmt) for part in parts]
+    if section is Section.SUPPORT and not parts:
+        chunks.append(fmt.t("agenda.support.empty"))
+    if section is Section.ISSUES:
+        issues = agenda.collaboration.open_issues
+        lines = [
+            BULLET + _issue_text(issue, agenda, fmt).replace("\n", "\n  ")
+            for issue in issues[:TEXT_LINES_MAX]
+        ]
+        if len(issues) > len(lines):
+            lines.append(fmt.more(len(issues) - len(lines)))
+        body = lines or [fmt.t("agenda.issues.open_empty")]
+        chunks.append("\n".join([fmt.t("agenda.issues.open_title"), *body]))
+    return "\n\n".join(chunks)
+
+
+# ------------------------------------------------------------------------------------------ public
+
+
+def build_agenda_lead(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> Message:
+    """The channel's compact lead message: header, week, the four sections (minutes, one count each),
+    the team's average memo score and its change; the details follow in its thread. `tz` is the team's
+    zone (kept for symmetry with the section builders: the week's days are already local dates)."""
+    fmt = _Fmt(lang, tz, mrkdwn=True)
+    week = _week(agenda, lang)
+    trend = _trend(agenda.this_week.team, fmt)
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(truncate(t(lang, "agenda.header"), HEADER_TEXT_MAX))),
+        ContextBlock(elements=[MarkdownTextObject(text=truncate(week, TEXT_OBJECT_MAX))]),
+        SectionBlock(
+            text=MarkdownTextObject(text=truncate("\n".join(_lead_lines(agenda, fmt)), SECTION_TEXT_MAX))
+        ),
+        SectionBlock(text=MarkdownTextObject(text=truncate(trend, SECTION_TEXT_MAX))),
+        ContextBlock(elements=[MarkdownTextObject(text=t(lang, "agenda.thread_hint"))]),
+    ]
+    fallback = t(
+        lang,
+        "agenda.fallback",
+        week=week,
+        count=f"{len(agenda.this_week.toss_ups):,}",
+        score=fmt.average(agenda.this_week.team.average),
+    )
+    return truncate(fallback, FALLBACK_MAX), blocks
+
+
+def build_agenda_section(
+    agenda: WeeklyAgenda, section: Section, *, lang: Lang, tz: ZoneInfo, workspace_url: str | None
+) -> Message:
+    """One thread reply: the details of `section`. Toss-ups link to their notices when `workspace_url`
+    (ending with "/") and the notice's channel and ts are known; open issues carry a Close button."""
+    fmt = _Fmt(lang, tz, mrkdwn=True, workspace_url=workspace_url)
+    heading = _heading(section, lang)
+    blocks: list[Block] = [HeaderBlock(text=plain(truncate(heading, HEADER_TEXT_MAX)))]
+    parts = _PARTS[section](agenda, fmt)
+    for part in parts:
+        blocks.extend(_part_blocks(part, fmt))
+    if section is Section.SUPPORT and not parts:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=t(lang, "agenda.support.empty"))))
+    if section is Section.ISSUES:
+        blocks.extend(_open_issue_blocks(agenda, fmt, blocks))
+    fallback = t(lang, "agenda.lead_line", heading=heading, count=_count_line(agenda, section, lang))
+    return truncate(fallback, FALLBACK_MAX), blocks
+
+
+def build_agenda_empty(agenda: WeeklyAgenda, *, lang: Lang) -> Message:
+    """A week with nothing to discuss: one short message saying so, never an empty template."""
+    week = _week(agenda, lang)
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(truncate(t(lang, "agenda.header"), HEADER_TEXT_MAX))),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=truncate(f"{week}\n{t(lang, 'agenda.empty.text')}", SECTION_TEXT_MAX)
+            )
+        ),
+    ]
+    return truncate(t(lang, "agenda.empty.fallback", week=week), FALLBACK_MAX), blocks
+
+
+def agenda_as_text(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> str:
+    """The whole agenda as plain text (the CLI preview): the lead, then each section with its details.
+    No mrkdwn, no entities; users read as @U123. An empty week is one line."""
+    week = _week(agenda, lang)
+    if agenda.is_empty:
+        return t(lang, "agenda.empty.fallback", week=week)
+    fmt = _Fmt(lang, tz, mrkdwn=False)
+    lead = "\n".join(
+        [t(lang, "agenda.header"), week, "", *_lead_lines(agenda, fmt), _trend(agenda.this_week.team, fmt)]
+    )
+    sections = [
+        f"── {_heading(section, lang)} ──\n{_section_text(agenda, section, fmt)}" for section in Section
+    ]
+    return "\n\n".join([lead, *sections])
