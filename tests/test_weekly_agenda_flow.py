@@ -23,6 +23,7 @@ from bot.config import AppConfig
 from bot.digests import WEEKLY
 from bot.domain.agenda import AgendaStatus, SupportReason, WeeklyAgenda
 from bot.domain.handoff import ReturnReason
+from bot.domain.issues import Quadrant
 from bot.domain.memo import MemoField
 from bot.domain.score import ScoreItemKey
 from bot.scheduler import WEEKLY_DIGEST_CATCH_UP_JOB_ID, WEEKLY_DIGEST_JOB_ID, make_scheduler
@@ -35,6 +36,7 @@ from tests.memo_state import full_memo_answers, memo_state
 from tests.slack_driver import static_state, text_state
 from tests.test_feedback_flow import open_modal, sheet_values
 from tests.test_feedback_modals import outcome_state, radio
+from tests.test_issues_flow import click_close, decision_values, logged, open_issue_modal
 from tests.test_tossup_flow import block_text, click, memo_meta
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -174,6 +176,10 @@ async def a_week_of_toss_ups(h: Harness) -> dict[str, int]:
     await rate(h, ids["beta"], at=tokyo(12, 3, 9), result="on_hold", next_info="決裁者の名前")
     await rate(h, ids["delta"], at=tokyo(12, 3, 12), result="progress", next_info="決裁者の名前。")
     await win(h, ids["delta"], at=tokyo(12, 3, 13))
+    # a collaboration issue logged with /tossup issue (最優先: impact and urgency high)
+    h.clock.now = tokyo(12, 3, 17)
+    await open_issue_modal(h)
+    await logged(h, problem="差し戻し理由が一言だけで、ISがメモを直せない", impact="high", urgency="high")
     return ids
 
 
@@ -239,6 +245,9 @@ async def test_friday_agenda_over_the_wire(harness: Harness) -> None:
     ]
     assert collab.overrides == []
     assert [(r.text, r.count) for r in collab.requested_info] == [("決裁者の名前", 2)]
+    assert [(i.problem, i.quadrant, i.owner_id) for i in collab.open_issues] == [
+        ("差し戻し理由が一言だけで、ISがメモを直せない", Quadrant.TOP, FS_USER)
+    ]
 
     # What the channel saw: every company in the thread, in its section
     section_text = [block_text(reply.args["blocks"]) for reply in replies]
@@ -252,6 +261,34 @@ async def test_friday_agenda_over_the_wire(harness: Harness) -> None:
     h.clock.now = tokyo(12, 6, 23, 0)  # Sunday night, still this week
     await fire(h, WEEKLY_DIGEST_CATCH_UP_JOB_ID)
     assert len(meeting_posts(h)) == 5 and len(await digests(h)) == 1
+
+    # In the meeting, the issue is closed from its Close button in section 4's reply …
+    issues_reply = replies[3]
+    (button,) = [
+        element
+        for block in issues_reply.args["blocks"]
+        for element in [block.get("accessory") or {}]
+        if element.get("action_id") == ActionId.ISSUE_CLOSE
+    ]
+    reply_ts = issues_reply.response["ts"]
+    before = len(h.slack.calls_to("views.open"))
+    await click_close(h, button["value"], channel=MEETING_CHANNEL, ts=reply_ts, thread_ts=lead.response["ts"])
+    modal = (await h.slack.wait_for("views.open", count=before + 1))[-1].args["view"]
+    closed = await h.driver.view_submission(
+        CallbackId.COLLAB_ISSUE_CLOSE,
+        decision_values("差し戻しは理由の選択と一文の説明を必須にする"),
+        user_id=FS_USER,
+        private_metadata=modal["private_metadata"],
+    )
+    assert closed.status == 200 and not (closed.json() or {}).get("errors"), closed.text
+    await settle(h)
+    in_thread = [p for p in meeting_posts(h) if p.args.get("thread_ts") == lead.response["ts"]]
+    assert "差し戻しは理由の選択と一文の説明を必須にする" in block_text(in_thread[-1].args["blocks"])
+    # … and the next Friday's agenda no longer lists it.
+    h.clock.now = tokyo(12, 11, 9, 0)
+    await fire(h)
+    second = [d for d in await digests(h) if d.period_start == date(2026, 12, 7)]
+    assert WeeklyAgenda.model_validate(second[0].content).collaboration.open_issues == []
 
 
 async def test_a_bot_down_at_nine_posts_when_it_comes_back_but_not_next_week(harness: Harness) -> None:
