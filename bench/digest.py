@@ -2,7 +2,7 @@
 
 For each size it builds a migrated database of toss-ups spread over two years (a week holds about 1/100
 of them) with decisions, feedback sheets, outcomes and a few open collaboration issues, then times, warm
-and interleaved so both see the same machine:
+and interleaved so all three see the same machine:
 
 - agenda: `bot.digests.compute_weekly_agenda`, exactly what the scheduler and the CLI run (the loader
   `store.agenda.load_agenda_facts`, `store.issues.list_open_issues`, the pure `build_weekly_agenda`);
@@ -13,16 +13,18 @@ and interleaved so both see the same machine:
   look-back, next week's meetings, recent "collect next time" answers (not the three lowest scores'
   breakdowns nor the open issues, which the agenda reads too);
 
-for a week in the middle of the data and for the latest week, seen from that week's Friday 09:00 (the
-scheduled post). Target (issue 8): <= 200 ms at 100k and <= 3x the floor, the cost following the week's
-rows, not the history's.
+for a week in the middle of the data and for the latest week, both seen from the latest week's Friday
+09:00 (the scheduled post; a past week is previewed from now, as `tossup digest weekly --period` does).
+Target (issue 8): <= 200 ms at 100k and <= 3x the floor, the cost following the week's rows, not the
+history's. With two years fixed, 100x the toss-ups is also 100x the week's rows; `--per-week 100` keeps
+the week's rows fixed instead and lets the history grow (1k = 10 weeks … 100k = 1,000 weeks).
 
 Toss-ups older than two weeks are decided (about 4 accepted for 1 returned, as in the issue's 60 % / 15 %)
 except a stale `--stale-pending` share; the recent ones are mostly pending. `--stale-pending 0.25`
 reproduces "60 % accepted, 15 % returned, the rest pending" literally (25k undecided at 100k, which the
-pending section lists in full).
+pending section lists in full). `--explain` prints each statement the agenda runs with its plan.
 
-    .venv/bin/python -m bench.digest [--sizes 1000,10000,100000] [--repeat 30] [--postgres] [--explain]
+    .venv/bin/python -m bench.digest [--sizes 1000,10k,100k] [--repeat 30] [--postgres] [--per-week N]
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import AppConfig
 from bot.digests import compute_weekly_agenda
-from bot.domain.agenda import REQUESTED_INFO_WEEKS
+from bot.domain.agenda import REQUESTED_INFO_WEEKS, AgendaFacts
 from bot.domain.criteria import evaluate_criteria
 from bot.domain.feedback import FeedbackSheet, MeetingResult, complete_score
 from bot.domain.handoff import HandoffStatus, ReturnReason
@@ -227,7 +229,7 @@ def rows_for(
         memo = dict(variant.memo)
         memo.update(
             company=company,
-            meeting_at=p.meeting_at.isoformat(),
+            meeting_at=p.meeting_at.isoformat().replace("+00:00", "Z"),  # as pydantic writes it
             first_contact_on=(p.created_at - timedelta(days=rng.randint(3, 60))).date().isoformat(),
             fs_user_id=p.fs_user,
         )
@@ -507,7 +509,7 @@ async def measure_week(
     async def agenda() -> object:
         return await compute_weekly_agenda(sessions, config, week=week, now=now)
 
-    async def loader() -> object:
+    async def loader() -> AgendaFacts:
         async with sessions() as session:
             return await load_agenda_facts(session=session, week=week, now=now, lookback_days=lookback)
 
@@ -522,8 +524,7 @@ async def measure_week(
     tracemalloc.stop()
     if explain:
         await explain_agenda(engine, agenda)
-    week_rows = len(facts.this_week)  # type: ignore[attr-defined]
-    return Result(size, label, week_rows, agenda_ms, loader_ms, floor_ms, peak)
+    return Result(size, label, len(facts.this_week), agenda_ms, loader_ms, floor_ms, peak)
 
 
 def friday_morning(week: Period, config: AppConfig) -> datetime:
@@ -669,7 +670,7 @@ async def main(arguments: argparse.Namespace) -> None:
         for size in arguments.sizes:
             results += await run_size(size, arguments, config, Path(tmp))
     print_table(results, "PostgreSQL" if arguments.postgres else "SQLite", arguments.repeat)
-    print("reproduce: .venv/bin/python -m bench.digest " + " ".join(sys.argv[1:]))
+    print("reproduce: " + " ".join([".venv/bin/python -m bench.digest", *sys.argv[1:]]))
 
 
 def cli(argv: list[str] | None = None) -> None:

@@ -25,7 +25,7 @@ from bot.delivery import Clock, Delivery, utc_now
 from bot.scheduler import make_scheduler
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack import SlackUsers, make_client, slack_error_code
+from bot.slack import MethodThrottle, SlackUsers, make_client, slack_error_code
 from bot.verification import SlackRequestGuard, is_signed_by_slack, unverified_response
 from handlers import register_all
 from store.db import make_engine, make_sessionmaker, migrate
@@ -156,6 +156,11 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
         users=users,
         clock=clock,
         lease=timedelta(seconds=config.delivery.lease_seconds),
+        throttle=MethodThrottle(
+            clock=clock,
+            first_backoff=config.delivery.first_retry_seconds,
+            max_backoff=config.delivery.max_retry_seconds,
+        ),
     )
     services = Services(config=config, sessions=sessions, delivery=delivery, users=users, clock=clock)
     app = AsyncApp(

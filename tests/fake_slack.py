@@ -39,7 +39,6 @@ from aiohttp import WSMsgType, web
 __all__ = ["Call", "FakeSlack"]
 
 _JSON_FIELDS = ("view", "blocks", "attachments", "metadata", "files")
-_TS_BASE_US = 1_700_000_000_000_000  # first ts is 1700000000.000100
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -101,6 +100,7 @@ class FakeSlack:
         self.socket_received: list[dict[str, Any]] = []  # every JSON frame a socket client sent
 
         self._failures: dict[str, deque[_Failure]] = {}
+        self._outages: dict[str, tuple[float, _Failure]] = {}  # method → (until, failure), fail_for()
         self._slow: dict[str, float] = {}
         self._stall: dict[str, float] = {}
         self.stalled: list[str] = []  # methods of requests held by stall(), as they arrived
@@ -108,6 +108,7 @@ class FakeSlack:
         self.unreadable_channels: set[str] = set()  # history/replies answer not_in_channel (no scope)
         self._used_triggers: set[str] = set()
         self._seq = itertools.count(1)
+        self._last_ts_us = 0
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "views.open": self._views_open,
@@ -288,7 +289,24 @@ class FakeSlack:
                 raise AssertionError(f"no stalled {method} within {timeout}s")
             await asyncio.sleep(0.02)
 
+    def fail_for(
+        self, method: str, seconds: float, *, status: int = 500, retry_after: int | None = None
+    ) -> None:
+        """Every call to ``method`` in the next ``seconds`` answers HTTP ``status`` (an outage, or a
+        long rate limit: 429 with ``Retry-After``)."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        failure = _Failure(
+            status=status, error="ratelimited" if status == 429 else "", retry_after=retry_after
+        )
+        self._outages[method] = (time.monotonic() + seconds, failure)
+
     def _take_failure(self, method: str) -> _Failure | None:
+        outage = self._outages.get(method)
+        if outage is not None:
+            if time.monotonic() < outage[0]:
+                return outage[1]
+            del self._outages[method]
         queue = self._failures.get(method)
         if not queue:
             return None
@@ -398,7 +416,9 @@ class FakeSlack:
             return body
 
     def _next_ts(self) -> str:
-        us = _TS_BASE_US + next(self._seq) * 100
+        """Slack's ts: the server's time in µs, strictly increasing (two posts never share one)."""
+        us = max(int(time.time() * 1_000_000), self._last_ts_us + 100)
+        self._last_ts_us = us
         return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
     def _new_id(self, prefix: str) -> str:
