@@ -10,6 +10,7 @@ from datetime import datetime
 from bot.config import AppConfig
 from bot.domain.answers import is_placeholder
 from bot.domain.criteria import CriteriaEvaluation, CriteriaMode, evaluate_criteria
+from bot.domain.handoff import assignee_problem
 from bot.domain.memo import FieldProblem, HandoffMemo, MemoField, validate_memo
 from bot.domain.options import custom_problems
 from bot.domain.score import ScoreBreakdown, score_memo
@@ -36,9 +37,19 @@ async def check_memo(
     users: SlackUsers,
     now: datetime,
     lang: Lang,
+    is_user_id: str,
 ) -> CheckedMemo:
     problems = validate_memo(memo, now=now, team_tz=config.tz, allowed_lead_sources=config.lead_source_values)
     custom = custom_problems(memo.custom, config.memo.custom_selects)
+    if memo.fs_user_id:
+        wrong_rep = assignee_problem(
+            assignee_id=memo.fs_user_id,
+            is_user_id=is_user_id,
+            fs_members=config.roles.field_sales,
+            managers=config.roles.managers,
+        )
+        if wrong_rep is not None:
+            problems.append(FieldProblem(MemoField.FS_USER_ID, wrong_rep))
     if memo.fs_user_id and not (problems or custom):
         chosen = await users.get(memo.fs_user_id)  # unknown (Slack slow): let it through
         if chosen is not None and not chosen.is_active_person:

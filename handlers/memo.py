@@ -79,6 +79,7 @@ def register(app: AsyncApp, services: Services) -> None:
             users=services.users,
             now=services.clock(),
             lang=lang,
+            is_user_id=actor_id(body),
         )
         if checked.errors:
             await ack(response_action="errors", errors=checked.errors)

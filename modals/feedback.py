@@ -46,7 +46,7 @@ from bot.domain.feedback import (
 from bot.domain.feedback_access import LoopAction, loop_actor
 from bot.domain.handoff import HandoffSnapshot, Refusal
 from bot.domain.memo import MemoField, clean_text
-from bot.domain.outcome import LOST_REASON_MAX, Outcome, OutcomeKind
+from bot.domain.outcome import AMOUNT_MAX, LOST_REASON_MAX, Outcome, OutcomeKind
 from bot.i18n import Lang, t
 from modals.common import (
     EMPTY,
@@ -641,6 +641,10 @@ def outcome_errors(draft: OutcomeDraft, lang: Lang) -> dict[str, str]:
         errors[BlockId.OUTCOME_KIND.value] = t(lang, "feedback.error.choose_kind")
     if draft.amount_text is not None and draft.amount is None:
         errors[BlockId.OUTCOME_AMOUNT.value] = t(lang, "feedback.error.amount_digits")
+    elif draft.amount is not None and draft.amount > AMOUNT_MAX:
+        errors[BlockId.OUTCOME_AMOUNT.value] = t(
+            lang, "feedback.error.amount_too_large", max=f"{AMOUNT_MAX:,}"
+        )
     elif draft.kind is OutcomeKind.WON and draft.amount is None:
         errors[BlockId.OUTCOME_AMOUNT.value] = t(lang, "feedback.error.amount_required")
     if draft.kind is OutcomeKind.WON and draft.closed_on is None:
@@ -721,6 +725,10 @@ def _refusal_text(
             company=escape_within(company, COMPANY_MAX) if mention else company,
         )
     actor = loop_actor(action, handoff)
+    if refusal is Refusal.OWN_TOSS_UP:
+        if mention and actor and actor != handoff.is_user_id:
+            return t(lang, "feedback.refusal.own_toss_up_named", user=user_mention(actor))
+        return t(lang, "feedback.refusal.own_toss_up")
     if mention and actor:
         return t(lang, f"feedback.refusal.{action.value}", user=user_mention(actor))
     return t(lang, f"feedback.refusal.form.{action.value}")

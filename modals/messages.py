@@ -148,6 +148,8 @@ def build_refusal(refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: La
         return build_handoff_missing(lang=lang)
     if refusal is Refusal.ALREADY_DECIDED:
         return build_already_decided(handoff=handoff, lang=lang)
+    if refusal is Refusal.OWN_TOSS_UP:
+        return _message(t(lang, "message.own_toss_up"))
     return build_not_allowed(lang=lang, assignee_id=handoff.fs_user_id)
 
 
@@ -162,6 +164,8 @@ def refusal_form_error(refusal: Refusal, *, handoff: HandoffSnapshot | None, lan
             company=truncate(company_name(handoff.memo, lang), COMPANY_MAX),
             status=enum_label(lang, handoff.status),
         )
+    if refusal is Refusal.OWN_TOSS_UP:
+        return t(lang, "message.form.own_toss_up")
     return t(lang, "message.form.not_allowed")
 
 

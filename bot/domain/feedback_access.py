@@ -7,6 +7,8 @@ Rules (the README repeats them):
   view of the meeting.
 - IS's rating of FS's follow-through: only the IS rep who tossed it up.
 - The outcome: the FS rep on the toss-up, or a manager (who often updates the pipeline for the team).
+- Never the IS rep who tossed it up for the sheet or the outcome (even a manager, even on a toss-up
+  assigned to themselves before that was refused): their own score and wins are not theirs to enter.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def loop_refusal(
         return Refusal.MISSING
     if handoff.status is not HandoffStatus.ACCEPTED:
         return Refusal.NOT_ACCEPTED
+    if action is not LoopAction.RATE_FS and actor_id == handoff.is_user_id:
+        return Refusal.OWN_TOSS_UP
     if action is LoopAction.OUTCOME and actor_id in managers:
         return None
     return None if actor_id == loop_actor(action, handoff) else Refusal.NOT_ALLOWED

@@ -54,11 +54,25 @@ class Refusal(StrEnum):
     ALREADY_DECIDED = "already_decided"
     NOT_ALLOWED = "not_allowed"  # not the assigned FS rep, an FS member or a manager
     NOT_ACCEPTED = "not_accepted"  # feedback, ratings and outcomes come once FS has accepted
+    OWN_TOSS_UP = "own_toss_up"  # the IS rep who tossed it up cannot approve, rate or win it themselves
 
 
 def may_toss_up(*, actor_id: str, inside_sales: Collection[str] = (), managers: Collection[str] = ()) -> bool:
     """With IS members configured only they (and managers) toss up; with none, anyone does."""
     return not inside_sales or actor_id in inside_sales or actor_id in managers
+
+
+def assignee_problem(
+    *, assignee_id: str, is_user_id: str, fs_members: Collection[str] = (), managers: Collection[str] = ()
+) -> str | None:
+    """Why `assignee_id` cannot be the FS rep of a toss-up `is_user_id` makes (a catalog error key), or
+    None. Never the IS rep themselves (they would accept, rate and win their own toss-up); with FS members
+    configured, one of them or a manager."""
+    if assignee_id == is_user_id:
+        return "error.fs_is_you"
+    if fs_members and assignee_id not in fs_members and assignee_id not in managers:
+        return "error.fs_not_in_field_sales"
+    return None
 
 
 def may_decide(
@@ -134,6 +148,8 @@ def decision_refusal(
         return Refusal.MISSING
     if handoff.status is not HandoffStatus.PENDING:
         return Refusal.ALREADY_DECIDED
+    if actor_id == handoff.is_user_id:  # a manager who tossed it up included: FS decides
+        return Refusal.OWN_TOSS_UP
     allowed = may_decide(
         actor_id=actor_id, assignee_id=handoff.fs_user_id, fs_members=fs_members, managers=managers
     )

@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 LOST_REASON_MAX = 1000
 
 
+# A sane ceiling for one deal (¥1 trillion): a typo or a forged amount cannot swamp the shared KPIs.
+AMOUNT_MAX = 1_000_000_000_000
+
+
 class OutcomeKind(StrEnum):
     WON = "won"  # 受注
     LOST = "lost"  # 失注
@@ -25,7 +29,7 @@ class Outcome(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: OutcomeKind
-    amount: Annotated[int, Field(ge=0)] | None = None  # won only
+    amount: Annotated[int, Field(ge=0, le=AMOUNT_MAX)] | None = None  # won only
     closed_on: date | None = None  # won (required) / lost (optional)
     lost_reason: Annotated[str, Field(max_length=LOST_REASON_MAX)] | None = None  # lost only
 
