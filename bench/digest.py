@@ -9,9 +9,10 @@ and interleaved so all three see the same machine:
 - loader: `load_agenda_facts` alone, to show where the time goes;
 - floor: the minimum SQL a person would write for the same content, through the same engine with
   `text()`, fetched and nothing else: the week's toss-ups with sheet and outcome, last week's
-  AVG(memo_score), the week's returns, the pending ones, the accepted ones with a meeting in the
-  look-back, next week's meetings, recent "collect next time" answers (not the three lowest scores'
-  breakdowns nor the open issues, which the agenda reads too);
+  AVG(memo_score), and like the agenda each list up to LIST_MAX rows with its total (COUNT(*) OVER ()):
+  the week's returns, the oldest pending and how many are past the SLA, the accepted deals needing
+  support by reason, next week's meetings; recent "collect next time" answers (not the three lowest
+  scores' breakdowns nor the open issues, which the agenda reads too);
 
 for a week in the middle of the data and for the latest week, both seen from the latest week's Friday
 09:00 (the scheduled post; a past week is previewed from now, as `tossup digest weekly --period` does).
@@ -50,8 +51,8 @@ from sqlalchemy import TextClause, bindparam, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import AppConfig
-from bot.digests import compute_weekly_agenda
-from bot.domain.agenda import REQUESTED_INFO_WEEKS, AgendaFacts
+from bot.digests import agenda_rules, compute_weekly_agenda
+from bot.domain.agenda import LIST_MAX, REQUESTED_INFO_WEEKS, AgendaFacts, overdue_created_before
 from bot.domain.criteria import evaluate_criteria
 from bot.domain.feedback import FeedbackSheet, MeetingResult, complete_score
 from bot.domain.handoff import HandoffStatus, ReturnReason
@@ -402,28 +403,49 @@ def floor_queries(dialect: str) -> list[tuple[TextClause, tuple[str, ...]]]:
         return f"{column} ->> '{key}'" if dialect == "postgresql" else f"json_extract({column}, '$.{key}')"
 
     joins = "LEFT JOIN feedback_sheets f ON f.handoff_id = h.id LEFT JOIN outcomes o ON o.handoff_id = h.id"
+    result = json_text("f.sheet", "result")
+    cap = f"ORDER BY h.meeting_at, h.id LIMIT {LIST_MAX}"
+    open_columns = (
+        "h.id, h.company, h.is_user_id, h.fs_user_id, h.decided_by, h.status, h.created_at, h.meeting_at, "
+        f"h.notice_channel_id, h.notice_ts, f.handoff_id, {result}, o.kind, COUNT(*) OVER ()"
+    )
+    accepted = (
+        f"SELECT {open_columns} FROM handoffs h {joins} WHERE h.status = 'accepted' "
+        "AND h.meeting_at >= :lookback AND (o.kind IS NULL OR o.kind NOT IN ('won', 'lost')) "
+    )
     sql = [
         "SELECT h.id, h.company, h.is_user_id, h.fs_user_id, h.decided_by, h.status, h.created_at, "
         "h.memo_score, h.score_total, h.notice_channel_id, h.notice_ts, h.override_reason, "
         f"f.handoff_id, o.kind FROM handoffs h {joins} "
         "WHERE h.created_at >= :start AND h.created_at < :end ORDER BY h.created_at, h.id",
         "SELECT AVG(memo_score) FROM handoffs WHERE created_at >= :last_start AND created_at < :start",
-        "SELECT id, company, is_user_id, decided_by, decided_at, return_reason, return_note FROM handoffs "
-        "WHERE status = 'returned' AND decided_at >= :start AND decided_at < :end ORDER BY decided_at, id",
-        "SELECT id, company, is_user_id, fs_user_id, created_at, meeting_at, notice_channel_id, notice_ts "
-        "FROM handoffs WHERE status = 'pending' ORDER BY created_at, id",
-        "SELECT h.id, h.company, h.is_user_id, h.fs_user_id, h.decided_by, h.created_at, h.meeting_at, "
-        f"h.notice_channel_id, h.notice_ts, f.handoff_id, {json_text('f.sheet', 'result')}, o.kind "
-        f"FROM handoffs h {joins} WHERE h.status = 'accepted' AND h.meeting_at >= :lookback "
-        "AND h.meeting_at <= :now AND (o.kind IS NULL OR o.kind NOT IN ('won', 'lost')) "
-        "ORDER BY h.meeting_at, h.id",
-        "SELECT id, company, is_user_id, fs_user_id, decided_by, status, meeting_at FROM handoffs "
-        "WHERE meeting_at >= :end AND meeting_at < :next_end AND status IN ('pending', 'accepted') "
-        "ORDER BY meeting_at, id",
+        "SELECT id, company, is_user_id, decided_by, decided_at, return_reason, return_note, "
+        "COUNT(*) OVER () FROM handoffs WHERE status = 'returned' "
+        f"AND decided_at >= :start AND decided_at < :end ORDER BY decided_at, id LIMIT {LIST_MAX}",
+        f"SELECT {open_columns} FROM handoffs h {joins} WHERE h.status = 'pending' "
+        f"ORDER BY h.created_at, h.id LIMIT {LIST_MAX}",
+        "SELECT COUNT(*) FROM handoffs WHERE status = 'pending' AND created_at <= :overdue",
+        accepted + f"AND h.meeting_at <= :feedback_due AND f.handoff_id IS NULL {cap}",
+        accepted + f"AND h.meeting_at <= :now AND {result} = 'on_hold' {cap}",
+        accepted + f"AND h.meeting_at <= :outcome_due AND f.handoff_id IS NOT NULL "
+        f"AND ({result} IS NULL OR {result} <> 'on_hold') AND o.kind IS NULL {cap}",
+        f"SELECT {open_columns} FROM handoffs h {joins} WHERE h.status IN ('pending', 'accepted') "
+        f"AND h.meeting_at >= :end AND h.meeting_at < :next_end {cap}",
         f"SELECT {json_text('sheet', 'next_info')} FROM feedback_sheets WHERE updated_at >= :info_start "
         f"AND updated_at < :end AND {json_text('sheet', 'next_info')} IS NOT NULL",
     ]
-    names = ("start", "end", "last_start", "lookback", "now", "next_end", "info_start")
+    names = (
+        "start",
+        "end",
+        "last_start",
+        "lookback",
+        "now",
+        "next_end",
+        "info_start",
+        "overdue",
+        "feedback_due",
+        "outcome_due",
+    )
     queries = []
     for statement in sql:
         used = tuple(name for name in names if f":{name}" in statement)
@@ -431,8 +453,12 @@ def floor_queries(dialect: str) -> list[tuple[TextClause, tuple[str, ...]]]:
     return queries
 
 
-def floor_params(week: Period, now: datetime, lookback_days: int) -> dict[str, datetime]:
+def floor_params(week: Period, now: datetime, lookback_days: int, config: AppConfig) -> dict[str, datetime]:
+    rules = agenda_rules(config)
     return {
+        "overdue": overdue_created_before(now, rules) or now - timedelta(days=3660),
+        "feedback_due": now - timedelta(hours=rules.feedback_delay_hours),
+        "outcome_due": now - timedelta(days=rules.outcome_due_days),
         "start": week.start,
         "end": week.end,
         "last_start": week.start - timedelta(days=7),
@@ -504,14 +530,16 @@ async def measure_week(
     sessions = make_sessionmaker(engine)
     assert config.digests.weekly is not None
     lookback = config.digests.weekly.lookback_days
-    queries, params = floor_queries(engine.dialect.name), floor_params(week, now, lookback)
+    queries, params = floor_queries(engine.dialect.name), floor_params(week, now, lookback, config)
 
     async def agenda() -> object:
         return await compute_weekly_agenda(sessions, config, week=week, now=now)
 
     async def loader() -> AgendaFacts:
         async with sessions() as session:
-            return await load_agenda_facts(session=session, week=week, now=now, lookback_days=lookback)
+            return await load_agenda_facts(
+                session=session, week=week, now=now, rules=agenda_rules(config), lookback_days=lookback
+            )
 
     async def floor() -> object:
         return await run_floor(engine, queries, params)

@@ -78,7 +78,11 @@ async def compute_weekly_agenda(
     """The agenda of `week` as of `now` (sections 2 and 3 show what is open at `now`)."""
     async with sessions() as session:
         facts = await load_agenda_facts(
-            session=session, week=week, now=now, lookback_days=_lookback_days(config)
+            session=session,
+            week=week,
+            now=now,
+            rules=agenda_rules(config),
+            lookback_days=_lookback_days(config),
         )
         issues = await list_open_issues(session=session)
     return build_weekly_agenda(replace(facts, open_issues=issues), agenda_rules(config))

@@ -204,10 +204,17 @@ class _Part:
     empty: str
     limit: int = SECTION_TEXT_MAX
     blocks: int = 1
+    hidden: int = 0  # lines the agenda counted but did not keep (its lists stop at LIST_MAX)
 
 
 def _pack(
-    head: str, lines: Sequence[str], *, limit: int, max_blocks: int, more: Callable[[int], str]
+    head: str,
+    lines: Sequence[str],
+    *,
+    limit: int,
+    max_blocks: int,
+    more: Callable[[int], str],
+    hidden: int = 0,
 ) -> list[str]:
     """`head` then `lines`, one per row, in at most `max_blocks` texts of at most `limit` characters as
     JSON (so at most `limit` as text); the lines that do not fit are summed up by `more(count)` at the end."""
@@ -226,7 +233,7 @@ def _pack(
         else:
             break
         shown += 1
-    left = len(rows) - shown
+    left = len(rows) - shown + hidden
     if left:
         # give back rows from the end until the summing-up line fits (the head always stays)
         while size([*chunks[-1], more(left)]) > limit and (len(chunks) > 1 or len(chunks[0]) > 1):
@@ -242,7 +249,14 @@ def _part_blocks(part: _Part, fmt: _Fmt) -> list[Block]:
     if not part.lines:
         texts = [truncate(f"{part.title}\n{part.empty}", part.limit)]
     else:
-        texts = _pack(part.title, part.lines, limit=part.limit, max_blocks=part.blocks, more=fmt.more)
+        texts = _pack(
+            part.title,
+            part.lines,
+            limit=part.limit,
+            max_blocks=part.blocks,
+            more=fmt.more,
+            hidden=part.hidden,
+        )
     return [SectionBlock(text=MarkdownTextObject(text=text)) for text in texts]
 
 
@@ -250,7 +264,7 @@ def _part_text(part: _Part, fmt: _Fmt) -> str:
     if not part.lines:
         return f"{part.title}\n{part.empty}"
     rows = list(part.lines[:TEXT_LINES_MAX])
-    left = len(part.lines) - len(rows)
+    left = len(part.lines) - len(rows) + part.hidden
     if left:
         rows.append(fmt.more(left))
     return "\n".join([part.title, *rows])
@@ -383,9 +397,10 @@ def _support_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
             if line.reason is reason
         ]
         if lines:
+            total = max(agenda.support_count(reason), len(lines))
             label = fmt.bold(fmt.t(f"agenda.support.reason.{reason.value}"))
-            title = fmt.t("agenda.support.group", label=label, count=f"{len(lines):,}")
-            parts.append(_Part(title, lines, "", limit=2200))
+            title = fmt.t("agenda.support.group", label=label, count=f"{total:,}")
+            parts.append(_Part(title, lines, "", limit=2200, hidden=total - len(lines)))
     return parts
 
 
@@ -418,11 +433,13 @@ def _next_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
             fmt.bold(fmt.t("agenda.next_week.meetings_title", first=first, last=last)),
             meetings,
             fmt.t("agenda.next_week.meetings_empty"),
+            hidden=max(nxt.meeting_count - len(meetings), 0),
         ),
         _Part(
             fmt.bold(fmt.t("agenda.next_week.waiting_title")),
             waiting,
             fmt.t("agenda.next_week.waiting_empty"),
+            hidden=max(nxt.waiting_count - len(waiting), 0),
         ),
     ]
 
@@ -482,6 +499,7 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
             returns,
             fmt.t("agenda.issues.returns_empty"),
             limit=2000,
+            hidden=max(collab.return_count - len(returns), 0),
         ),
         _Part(
             fmt.bold(fmt.t("agenda.issues.overrides_title")),

@@ -1,9 +1,12 @@
 """What the weekly agenda needs from the database, read with a fixed handful of SQL statements.
 
-Each query is bounded by an indexed time column (creation, decision, meeting, sheet update) or by the
-pending status, so the cost follows the week's rows and what is due now, never the history. Memo JSON
-is never decoded here; only the few lowest-scored toss-ups have their score breakdown read. One read
-transaction, ended before returning; frozen dataclasses out (`bot.domain.agenda`), never ORM rows.
+Each query is a range on an index of (status, time) or of a time alone (creation, sheet update), and
+each list stops at `LIST_MAX` rows in the order the agenda shows them, its true total counted alongside
+(`COUNT(*) OVER ()`): the cost follows the week's rows and what the agenda shows, never the history.
+Which accepted deals need support is decided here in SQL by the same rules `bot.domain.agenda` states
+(one reason per deal), so a list can stop early and still be counted right. Memo JSON is never decoded;
+only the few lowest-scored toss-ups have their score breakdown read. One read transaction, ended before
+returning; frozen dataclasses out (`bot.domain.agenda`), never ORM rows.
 """
 
 from __future__ import annotations
@@ -11,18 +14,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.agenda import (
+    LIST_MAX,
     LOW_SCORES_MAX,
     MEMO_SCORE_MAX,
     REQUESTED_INFO_WEEKS,
     AgendaFacts,
+    AgendaRules,
     OpenTossUp,
     ReturnFacts,
     ScoreLossFacts,
+    SupportReason,
     WeekTossUp,
+    overdue_created_before,
 )
 from bot.domain.feedback import MeetingResult
 from bot.domain.handoff import HandoffStatus, fs_rep_on
@@ -49,8 +56,17 @@ def _fs(row: object) -> str | None:
     )
 
 
+_TOTAL = func.count().over().label("total")  # the list's size before LIMIT
+_RESULT = FeedbackRecord.sheet["result"].as_string()  # the meeting result FS gave on the sheet
+
+
+def _total(rows: Sequence) -> int:
+    return int(rows[0].total) if rows else 0
+
+
 def _open_query() -> Select:
-    """Toss-ups with what the support and next-week sections ask of them (sheet, hold, outcome)."""
+    """Toss-ups with what the support and next-week sections ask of them (sheet, hold, outcome), and the
+    count of all that match (before the LIMIT)."""
     return (
         select(
             Handoff.id,
@@ -64,8 +80,9 @@ def _open_query() -> Select:
             Handoff.notice_channel_id,
             Handoff.notice_ts,
             FeedbackRecord.handoff_id.label("rated_id"),
-            FeedbackRecord.sheet["result"].as_string().label("result"),
+            _RESULT.label("result"),
             OutcomeRecord.kind.label("outcome"),
+            _TOTAL,
         )
         .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
         .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
@@ -101,8 +118,130 @@ def _losses(handoff_id: int, score: dict | None) -> ScoreLossFacts:
     return ScoreLossFacts(handoff_id=handoff_id, lost=lost)
 
 
+# The statements are built once, with the times as bound parameters: a read costs its SQL, not the
+# building and cache-keying of a dozen statements.
+
+_THIS_WEEK = (
+    select(
+        Handoff.id,
+        Handoff.company,
+        Handoff.is_user_id,
+        Handoff.fs_user_id,
+        Handoff.decided_by,
+        Handoff.status,
+        Handoff.created_at,
+        Handoff.memo_score,
+        Handoff.score_total,
+        Handoff.notice_channel_id,
+        Handoff.notice_ts,
+        Handoff.override_reason,
+        FeedbackRecord.handoff_id.label("rated_id"),
+        OutcomeRecord.kind.label("outcome"),
+    )
+    .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
+    .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
+    .where(Handoff.created_at >= bindparam("start"), Handoff.created_at < bindparam("end"))
+    .order_by(Handoff.created_at, Handoff.id)
+)
+_LAST_WEEK_AVERAGE = select(func.avg(Handoff.memo_score)).where(
+    Handoff.created_at >= bindparam("last_start"),
+    Handoff.created_at < bindparam("start"),
+    Handoff.memo_score.is_not(None),
+)
+_SCORES = select(Handoff.id, Handoff.score).where(Handoff.id.in_(bindparam("ids", expanding=True)))
+_RETURNS = (
+    select(
+        Handoff.id,
+        Handoff.company,
+        Handoff.is_user_id,
+        Handoff.decided_by,
+        Handoff.decided_at,
+        Handoff.return_reason,
+        Handoff.return_note,
+        _TOTAL,
+    )
+    .where(
+        Handoff.status == HandoffStatus.RETURNED,
+        Handoff.decided_at >= bindparam("start"),
+        Handoff.decided_at < bindparam("end"),
+    )
+    .order_by(Handoff.decided_at, Handoff.id)
+    .limit(LIST_MAX)
+)
+# Oldest first: the toss-ups past the acceptance SLA are a prefix of this order (a later toss-up never
+# has an earlier deadline), so one list serves "waiting" and "past the SLA".
+_PENDING = (
+    _open_query()
+    .where(Handoff.status == HandoffStatus.PENDING)
+    .order_by(Handoff.created_at, Handoff.id)
+    .limit(LIST_MAX)
+)
+_PAST_SLA = select(func.count()).where(
+    Handoff.status == HandoffStatus.PENDING, Handoff.created_at <= bindparam("overdue_before")
+)
+_MEETINGS = (
+    _open_query()
+    .where(
+        Handoff.status.in_([HandoffStatus.PENDING, HandoffStatus.ACCEPTED]),
+        Handoff.meeting_at >= bindparam("end"),
+        Handoff.meeting_at < bindparam("next_end"),
+    )
+    .order_by(Handoff.meeting_at, Handoff.id)
+    .limit(LIST_MAX)
+)
+_NEXT_INFO = FeedbackRecord.sheet["next_info"].as_string()
+_REQUESTED = (
+    select(_NEXT_INFO)
+    .where(
+        FeedbackRecord.updated_at >= bindparam("info_start"),
+        FeedbackRecord.updated_at < bindparam("end"),
+        _NEXT_INFO.is_not(None),
+    )
+    .order_by(FeedbackRecord.updated_at, FeedbackRecord.handoff_id)
+)
+
+
+def _support_query(reason: SupportReason) -> Select:
+    """Accepted deals needing support for `reason`, as `bot.domain.agenda` decides them (one reason per
+    deal): the sheet is overdue; else FS rated it 保留; else no outcome `outcome_due_days` after the
+    meeting. Only meetings held since `lookback_from`, and never a deal already won or lost."""
+    held_by, conditions = {
+        SupportReason.FEEDBACK_OVERDUE: ("feedback_due", [FeedbackRecord.handoff_id.is_(None)]),
+        SupportReason.ON_HOLD: (
+            "now",
+            [FeedbackRecord.handoff_id.is_not(None), _RESULT == MeetingResult.ON_HOLD.value],
+        ),
+        SupportReason.OUTCOME_MISSING: (
+            "outcome_due",
+            [
+                FeedbackRecord.handoff_id.is_not(None),
+                or_(_RESULT.is_(None), _RESULT != MeetingResult.ON_HOLD.value),
+                OutcomeRecord.kind.is_(None),
+            ],
+        ),
+    }[reason]
+    return (
+        _open_query()
+        .where(
+            Handoff.status == HandoffStatus.ACCEPTED,
+            Handoff.meeting_at >= bindparam("lookback_from"),
+            Handoff.meeting_at <= bindparam(held_by),
+            or_(OutcomeRecord.kind.is_(None), OutcomeRecord.kind.not_in(_FINAL)),
+            *conditions,
+        )
+        .order_by(Handoff.meeting_at, Handoff.id)
+        .limit(LIST_MAX)
+    )
+
+
+_SUPPORT = {
+    reason: _support_query(reason)
+    for reason in (SupportReason.FEEDBACK_OVERDUE, SupportReason.ON_HOLD, SupportReason.OUTCOME_MISSING)
+}
+
+
 async def load_agenda_facts(
-    *, session: AsyncSession, week: Period, now: datetime, lookback_days: int
+    *, session: AsyncSession, week: Period, now: datetime, rules: AgendaRules, lookback_days: int
 ) -> AgendaFacts:
     """The facts of the week [week.start, week.end) and of what is open at `now`.
 
@@ -110,106 +249,38 @@ async def load_agenda_facts(
     time). Open collaboration issues are not loaded here (see `store.issues`).
     """
     start, end = week.start, week.end
-    next_start, next_end = end, end + timedelta(days=7)
-    this_week_query = (
-        select(
-            Handoff.id,
-            Handoff.company,
-            Handoff.is_user_id,
-            Handoff.fs_user_id,
-            Handoff.decided_by,
-            Handoff.status,
-            Handoff.created_at,
-            Handoff.memo_score,
-            Handoff.score_total,
-            Handoff.notice_channel_id,
-            Handoff.notice_ts,
-            Handoff.override_reason,
-            FeedbackRecord.handoff_id.label("rated_id"),
-            OutcomeRecord.kind.label("outcome"),
-        )
-        .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
-        .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
-        .where(Handoff.created_at >= start, Handoff.created_at < end)
-        .order_by(Handoff.created_at, Handoff.id)
-    )
-    last_week_query = select(func.avg(Handoff.memo_score)).where(
-        Handoff.created_at >= start - timedelta(days=7),
-        Handoff.created_at < start,
-        Handoff.memo_score.is_not(None),
-    )
-    returns_query = (
-        select(
-            Handoff.id,
-            Handoff.company,
-            Handoff.is_user_id,
-            Handoff.decided_by,
-            Handoff.decided_at,
-            Handoff.return_reason,
-            Handoff.return_note,
-        )
-        .where(
-            Handoff.status == HandoffStatus.RETURNED,
-            Handoff.decided_at >= start,
-            Handoff.decided_at < end,
-        )
-        .order_by(Handoff.decided_at, Handoff.id)
-    )
-    pending_query = (
-        _open_query().where(Handoff.status == HandoffStatus.PENDING).order_by(Handoff.created_at, Handoff.id)
-    )
-    accepted_query = (
-        _open_query()
-        .where(
-            Handoff.status == HandoffStatus.ACCEPTED,
-            Handoff.meeting_at >= now - timedelta(days=lookback_days),
-            Handoff.meeting_at <= now,
-            or_(OutcomeRecord.kind.is_(None), OutcomeRecord.kind.not_in(_FINAL)),
-        )
-        .order_by(Handoff.meeting_at, Handoff.id)
-    )
-    meetings_query = (
-        _open_query()
-        .where(
-            Handoff.meeting_at >= next_start,
-            Handoff.meeting_at < next_end,
-            Handoff.status.in_([HandoffStatus.PENDING, HandoffStatus.ACCEPTED]),
-        )
-        .order_by(Handoff.meeting_at, Handoff.id)
-    )
-    next_info = FeedbackRecord.sheet["next_info"].as_string()
-    requested_query = (
-        select(next_info)
-        .where(
-            and_(
-                FeedbackRecord.updated_at >= end - timedelta(weeks=REQUESTED_INFO_WEEKS),
-                FeedbackRecord.updated_at < end,
-                next_info.is_not(None),
-            )
-        )
-        .order_by(FeedbackRecord.updated_at, FeedbackRecord.handoff_id)
-    )
+    overdue_before = overdue_created_before(now, rules)
+    params = {
+        "start": start,
+        "end": end,
+        "last_start": start - timedelta(days=7),
+        "next_end": end + timedelta(days=7),
+        "info_start": end - timedelta(weeks=REQUESTED_INFO_WEEKS),
+        "now": now,
+        "lookback_from": now - timedelta(days=lookback_days),
+        "feedback_due": now - timedelta(hours=rules.feedback_delay_hours),
+        "outcome_due": now - timedelta(days=rules.outcome_due_days),
+        "overdue_before": overdue_before,
+    }
     async with own_transaction(session):
-        week_rows = (await session.execute(this_week_query)).all()
-        last_week_average = await session.scalar(last_week_query)
+        connection = await session.connection()  # plain rows: no ORM entities to build
+
+        async def rows(statement: Select, **extra: object) -> Sequence:
+            return (await connection.execute(statement, {**params, **extra})).all()
+
+        week_rows = await rows(_THIS_WEEK)
+        last_week_average = (await rows(_LAST_WEEK_AVERAGE))[0][0]
         lowest = sorted(
             (row for row in week_rows if row.memo_score is not None and row.memo_score < MEMO_SCORE_MAX),
             key=lambda row: (row.memo_score, row.id),
         )[:LOW_SCORES_MAX]
-        scores = {}
-        if lowest:
-            scores = dict(
-                (
-                    await session.execute(
-                        select(Handoff.id, Handoff.score).where(Handoff.id.in_([row.id for row in lowest]))
-                    )
-                ).all()
-            )
-        return_rows = (await session.execute(returns_query)).all()
-        pending_rows = (await session.execute(pending_query)).all()
-        accepted_rows = (await session.execute(accepted_query)).all()
-        meeting_rows = (await session.execute(meetings_query)).all()
-        requested = [text for text in (await session.scalars(requested_query)).all() if text]
+        scores = dict(await rows(_SCORES, ids=[row.id for row in lowest])) if lowest else {}
+        return_rows = await rows(_RETURNS)
+        pending_rows = await rows(_PENDING)
+        past_sla = (await rows(_PAST_SLA))[0][0] if overdue_before is not None else 0
+        support_rows = {reason: await rows(statement) for reason, statement in _SUPPORT.items()}
+        meeting_rows = await rows(_MEETINGS)
+        requested = [text for (text,) in await rows(_REQUESTED) if text]
 
     return AgendaFacts(
         week=week,
@@ -247,7 +318,12 @@ async def load_agenda_facts(
             for row in return_rows
         ],
         pending=_open(pending_rows),
-        accepted_open=_open(accepted_rows),
+        accepted_open=[row for rows in support_rows.values() for row in _open(rows)],
         next_week_meetings=_open(meeting_rows),
         requested_info=requested,
+        pending_total=_total(pending_rows),
+        past_sla_total=int(past_sla or 0),
+        support_totals={reason: _total(rows) for reason, rows in support_rows.items()},
+        meetings_total=_total(meeting_rows),
+        returns_total=_total(return_rows),
     )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -112,6 +113,13 @@ class Handoff(Base):
     """One toss-up: the memo as submitted, its decision, and where its notices were posted."""
 
     __tablename__ = "handoffs"
+    # Reads filter by status and a time range together (pending oldest first, accepted by meeting time,
+    # the week's returns): one index each, so neither scans every toss-up of a status.
+    __table_args__ = (
+        Index("ix_handoffs_status_created_at", "status", "created_at"),
+        Index("ix_handoffs_status_meeting_at", "status", "meeting_at"),
+        Index("ix_handoffs_status_decided_at", "status", "decided_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The modal's view.id: the same view submitted twice is one handoff.
@@ -120,14 +128,14 @@ class Handoff(Base):
     is_user_id: Mapped[str] = mapped_column(String(64))
     fs_user_id: Mapped[str | None] = mapped_column(String(64))
     channel_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[HandoffStatus] = mapped_column(StrEnumType(HandoffStatus, 16), index=True)
+    status: Mapped[HandoffStatus] = mapped_column(StrEnumType(HandoffStatus, 16))
     company: Mapped[str] = mapped_column(String(255))  # denormalized from the memo, for listings
-    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # next week's meetings
+    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     memo: Mapped[dict[str, Any]] = mapped_column(json_type())  # HandoffMemo.model_dump(mode="json")
     lang: Mapped[str] = mapped_column(String(8))  # the IS rep's language at submission
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # periods: KPIs, digests
     decided_by: Mapped[str | None] = mapped_column(String(64))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # the week's returns
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     return_reason: Mapped[ReturnReason | None] = mapped_column(StrEnumType(ReturnReason, 32))
     return_note: Mapped[str | None] = mapped_column(Text)
     notice_channel_id: Mapped[str | None] = mapped_column(String(64))

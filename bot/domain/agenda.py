@@ -24,13 +24,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.domain.handoff import HandoffStatus, ReturnReason
 from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
@@ -44,6 +44,9 @@ FULL_SCORE_MAX = 100
 LOW_SCORES_MAX = 3  # "the week's lowest scores"
 REQUESTED_INFO_MAX = 5  # the most requested "collect next time" items
 REQUESTED_INFO_WEEKS = 4  # how far back FS's "collect next time" answers are counted
+# Lines kept per list (deals needing support by reason, waiting toss-ups, meetings, returns): the store
+# reads no more than this, with each list's true total, so the agenda costs what it shows.
+LIST_MAX = 30
 
 
 class Section(StrEnum):
@@ -157,6 +160,12 @@ class AgendaFacts:
     next_week_meetings: Sequence[OpenTossUp]
     requested_info: Sequence[str]  # FS's "collect next time" answers of the last weeks
     open_issues: Sequence[CollabIssue] = field(default_factory=tuple)
+    # True totals when the lists above were cut to LIST_MAX by the store (None: the lists are whole).
+    pending_total: int | None = None
+    past_sla_total: int | None = None
+    support_totals: Mapping[SupportReason, int] | None = None  # the accepted deals' reasons
+    meetings_total: int | None = None
+    returns_total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -250,8 +259,18 @@ class WaitingLine(_Model):
 class NextWeek(_Model):
     first_day: date
     last_day: date
-    meetings: list[MeetingLine]  # soonest first
-    waiting: list[WaitingLine]  # oldest first
+    meetings: list[MeetingLine]  # soonest first (at most LIST_MAX)
+    waiting: list[WaitingLine]  # oldest first (at most LIST_MAX)
+    meetings_total: int | None = None  # None: the list is whole
+    waiting_total: int | None = None
+
+    @property
+    def meeting_count(self) -> int:
+        return self.meetings_total if self.meetings_total is not None else len(self.meetings)
+
+    @property
+    def waiting_count(self) -> int:
+        return self.waiting_total if self.waiting_total is not None else len(self.waiting)
 
 
 class LowScoreLine(_Model):
@@ -296,10 +315,15 @@ class IssueLine(_Model):
 
 class Collaboration(_Model):
     low_scores: list[LowScoreLine]
-    returns: list[ReturnLine]
+    returns: list[ReturnLine]  # at most LIST_MAX
     overrides: list[OverrideLine]
     requested_info: list[RequestedInfo]
     open_issues: list[IssueLine]
+    returns_total: int | None = None  # None: the list is whole
+
+    @property
+    def return_count(self) -> int:
+        return self.returns_total if self.returns_total is not None else len(self.returns)
 
 
 class WeeklyAgenda(_Model):
@@ -307,9 +331,14 @@ class WeeklyAgenda(_Model):
     week_end: date  # Sunday
     generated_at: datetime
     this_week: ThisWeek
-    support: list[SupportLine]
+    support: list[SupportLine]  # at most LIST_MAX per reason
     next_week: NextWeek
     collaboration: Collaboration
+    support_totals: dict[SupportReason, int] = Field(default_factory=dict)  # absent reason: as listed
+
+    def support_count(self, reason: SupportReason) -> int:
+        listed = sum(1 for line in self.support if line.reason is reason)
+        return self.support_totals.get(reason, listed)
 
     @property
     def is_empty(self) -> bool:
@@ -332,13 +361,13 @@ class WeeklyAgenda(_Model):
             case Section.THIS_WEEK:
                 return len(self.this_week.toss_ups)
             case Section.SUPPORT:
-                return len(self.support)
+                return sum(self.support_count(reason) for reason in SupportReason)
             case Section.NEXT_WEEK:
-                return len(self.next_week.meetings) + len(self.next_week.waiting)
+                return self.next_week.meeting_count + self.next_week.waiting_count
             case Section.ISSUES:
                 return (
                     len(collab.low_scores)
-                    + len(collab.returns)
+                    + collab.return_count
                     + len(collab.overrides)
                     + len(collab.open_issues)
                 )
@@ -410,9 +439,7 @@ def _this_week(facts: AgendaFacts) -> ThisWeek:
     return ThisWeek(
         toss_ups=lines,
         counts=counts,
-        team=ScoreTrend(
-            average=_mean(scores), previous=facts.last_week_average, scored=len(scores)
-        ),
+        team=ScoreTrend(average=_mean(scores), previous=facts.last_week_average, scored=len(scores)),
         by_rep=reps,
     )
 
@@ -420,7 +447,29 @@ def _this_week(facts: AgendaFacts) -> ThisWeek:
 _SUPPORT_ORDER = tuple(SupportReason)
 
 
-def _support(facts: AgendaFacts, rules: AgendaRules) -> list[SupportLine]:
+def overdue_created_before(now: datetime, rules: AgendaRules) -> datetime | None:
+    """The latest creation time whose acceptance deadline has passed at `now` (None: no SLA).
+
+    A deadline only moves later as the creation time does, so the overdue pending toss-ups are exactly
+    those created up to this moment: the store counts them with one indexed range.
+    """
+    if not rules.sla.enabled:
+        return None
+    now = _utc(now)
+    low = now - timedelta(days=3660)  # far enough back for any SLA the config allows
+    if sla_deadline(low, rules.sla, tz=rules.tz) > now:
+        return None
+    high = now
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if sla_deadline(middle, rules.sla, tz=rules.tz) <= now:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _support(facts: AgendaFacts, rules: AgendaRules) -> tuple[list[SupportLine], dict[SupportReason, int]]:
     now = _utc(facts.now)
     found: list[tuple[OpenTossUp, SupportReason, datetime]] = []
     if rules.sla.enabled:
@@ -443,7 +492,19 @@ def _support(facts: AgendaFacts, rules: AgendaRules) -> list[SupportLine]:
         elif row.outcome is None and meeting + timedelta(days=rules.outcome_due_days) <= now:
             found.append((row, SupportReason.OUTCOME_MISSING, meeting))
     found.sort(key=lambda entry: (_SUPPORT_ORDER.index(entry[1]), entry[2], entry[0].id))
-    return [
+    listed = Counter(reason for _, reason, _ in found)
+    totals = {reason: listed.get(reason, 0) for reason in SupportReason}
+    if facts.support_totals is not None:
+        totals.update({r: n for r, n in facts.support_totals.items() if r is not SupportReason.PAST_SLA})
+    if facts.past_sla_total is not None:
+        totals[SupportReason.PAST_SLA] = facts.past_sla_total
+    kept: Counter[SupportReason] = Counter()
+    shown = []
+    for entry in found:
+        kept[entry[1]] += 1
+        if kept[entry[1]] <= LIST_MAX:
+            shown.append(entry)
+    lines = [
         SupportLine(
             id=row.id,
             company=row.company,
@@ -454,8 +515,9 @@ def _support(facts: AgendaFacts, rules: AgendaRules) -> list[SupportLine]:
             days=max((now - since).days, 0),
             notice=_notice(row.notice_channel_id, row.notice_ts),
         )
-        for row, reason, since in found
+        for row, reason, since in shown
     ]
+    return lines, totals
 
 
 def _next_week(facts: AgendaFacts) -> NextWeek:
@@ -468,6 +530,8 @@ def _next_week(facts: AgendaFacts) -> NextWeek:
     return NextWeek(
         first_day=first,
         last_day=first + timedelta(days=6),
+        meetings_total=facts.meetings_total if facts.meetings_total is not None else len(meetings),
+        waiting_total=facts.pending_total if facts.pending_total is not None else len(waiting),
         meetings=[
             MeetingLine(
                 id=row.id,
@@ -476,7 +540,7 @@ def _next_week(facts: AgendaFacts) -> NextWeek:
                 fs_user_id=row.fs_user_id,
                 is_user_id=row.is_user_id,
             )
-            for row in meetings
+            for row in meetings[:LIST_MAX]
             if row.meeting_at is not None
         ],
         waiting=[
@@ -488,7 +552,7 @@ def _next_week(facts: AgendaFacts) -> NextWeek:
                 created_at=_utc(row.created_at),
                 notice=_notice(row.notice_channel_id, row.notice_ts),
             )
-            for row in waiting
+            for row in waiting[:LIST_MAX]
         ],
     )
 
@@ -555,6 +619,7 @@ def _collaboration(facts: AgendaFacts) -> Collaboration:
         key=lambda row: (_utc(row.created_at), row.id),
     )
     return Collaboration(
+        returns_total=facts.returns_total if facts.returns_total is not None else len(returns),
         low_scores=_low_scores(facts),
         returns=[
             ReturnLine(
@@ -565,7 +630,7 @@ def _collaboration(facts: AgendaFacts) -> Collaboration:
                 reason=row.reason,
                 note=row.note,
             )
-            for row in returns
+            for row in returns[:LIST_MAX]
         ],
         overrides=[
             OverrideLine(
@@ -590,12 +655,14 @@ def _collaboration(facts: AgendaFacts) -> Collaboration:
 
 def build_weekly_agenda(facts: AgendaFacts, rules: AgendaRules) -> WeeklyAgenda:
     """The week's agenda from its facts: pure, so it is tested on data worked out by hand."""
+    support, support_totals = _support(facts, rules)
     return WeeklyAgenda(
         week_start=facts.week.first_day,
         week_end=facts.week.last_day,
         generated_at=_utc(facts.now),
         this_week=_this_week(facts),
-        support=_support(facts, rules),
+        support=support,
+        support_totals=support_totals,
         next_week=_next_week(facts),
         collaboration=_collaboration(facts),
     )

@@ -57,8 +57,10 @@ def upgrade() -> None:
             updates,
         )
     op.create_index(op.f("ix_handoffs_created_at"), "handoffs", ["created_at"])
-    op.create_index(op.f("ix_handoffs_decided_at"), "handoffs", ["decided_at"])
-    op.create_index(op.f("ix_handoffs_meeting_at"), "handoffs", ["meeting_at"])
+    # status with the time it is read by: a status alone (3 values) makes every read scan a status's rows
+    op.drop_index(op.f("ix_handoffs_status"), table_name="handoffs")
+    for column in ("created_at", "meeting_at", "decided_at"):
+        op.create_index(f"ix_handoffs_status_{column}", "handoffs", ["status", column])
     op.create_index(op.f("ix_feedback_sheets_updated_at"), "feedback_sheets", ["updated_at"])
     op.create_table(
         "digest_posts",
@@ -82,8 +84,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("digest_posts")
     op.drop_index(op.f("ix_feedback_sheets_updated_at"), table_name="feedback_sheets")
-    op.drop_index(op.f("ix_handoffs_meeting_at"), table_name="handoffs")
-    op.drop_index(op.f("ix_handoffs_decided_at"), table_name="handoffs")
+    for column in ("created_at", "meeting_at", "decided_at"):
+        op.drop_index(f"ix_handoffs_status_{column}", table_name="handoffs")
+    op.create_index(op.f("ix_handoffs_status"), "handoffs", ["status"])
     op.drop_index(op.f("ix_handoffs_created_at"), table_name="handoffs")
     with op.batch_alter_table("handoffs") as batch:
         batch.drop_column("memo_score")
