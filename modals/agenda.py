@@ -9,12 +9,7 @@ budget and end with "…and N more"; every text a rep wrote is escaped.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -31,7 +26,6 @@ from bot.domain.agenda import (
     SECTION_MINUTES,
     AgendaStatus,
     IssueLine,
-    NoticeRef,
     ScoreTrend,
     Section,
     SupportReason,
@@ -39,6 +33,25 @@ from bot.domain.agenda import (
 )
 from bot.i18n import Lang, t
 from modals.common import plain
+from modals.digest_text import (
+    BULLET,
+    FALLBACK_MAX,
+    MESSAGE_SIZE_BUDGET,
+    NOTE_MAX,
+    PROBLEM_MAX,
+    REASON_MAX,
+    REQUESTED_MAX,
+    TEXT_LINES_MAX,
+    Fmt,
+    Part,
+    aware,
+    block_size,
+    notice_permalink,
+    one_line,
+    part_blocks,
+    part_text,
+    signed,
+)
 from modals.ids import ActionId
 from modals.limits import (
     BUTTON_TEXT_MAX,
@@ -49,14 +62,9 @@ from modals.limits import (
 )
 from modals.messages import Message
 from modals.text import (
-    SLACK_USER_ID,
     enum_label,
-    escape_mrkdwn,
-    escape_within,
     format_date,
-    format_datetime,
     truncate,
-    user_mention,
 )
 
 __all__ = [
@@ -67,218 +75,6 @@ __all__ = [
     "build_agenda_section",
     "notice_permalink",
 ]
-
-# Slack rejects a message whose blocks add up to about 13k characters (`msg_blocks_too_long`), well
-# below 50 × 3,000: every message keeps its blocks, as JSON, under this. Text limits below are counted
-# as JSON too (a `"` or newline takes two), so the parts' limits add up to less than the budget.
-MESSAGE_SIZE_BUDGET = 11_000
-FALLBACK_MAX = 3000
-COMPANY_MAX = 80
-NOTE_MAX = 300
-REASON_MAX = 300
-PROBLEM_MAX = 300
-REQUESTED_MAX = 200
-LINE_MAX = 800  # one list line, whatever went into it (keeps every line packable into a section)
-TEXT_LINES_MAX = 200  # lines per part in the plain-text preview
-WORKSPACE_URL_MAX = 200
-USER_ID_MAX = 40
-BULLET = "• "
-_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
-_MESSAGE_TS = re.compile(r"\d{1,12}\.\d{1,9}")
-
-
-# ------------------------------------------------------------------------------------------ pieces
-
-
-def notice_permalink(workspace_url: str | None, notice: NoticeRef) -> str | None:
-    """The notice's permalink (`{workspace_url}archives/{channel}/p{ts without the dot}`), or None when
-    any part is unknown or does not look like what Slack would give (so nothing odd enters a link)."""
-    channel, ts = notice.channel_id, notice.ts
-    if not workspace_url or not channel or not ts:
-        return None
-    if not (_CHANNEL_ID.fullmatch(channel) and _MESSAGE_TS.fullmatch(ts)):
-        return None
-    if (
-        len(workspace_url) > WORKSPACE_URL_MAX
-        or not workspace_url.startswith(("https://", "http://"))
-        or any(ch in workspace_url for ch in "<>| \t\r\n")
-    ):
-        return None
-    base = workspace_url if workspace_url.endswith("/") else f"{workspace_url}/"
-    return f"{base}archives/{channel}/p{ts.replace('.', '')}"
-
-
-def _one_decimal(value: float) -> str:
-    """One decimal, half up as people round (48.25 → "48.3")."""
-    return f"{Decimal(repr(value)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):.1f}"
-
-
-def _signed(value: float) -> str:
-    """+2.0, −1.5 (a real minus sign), ±0.0."""
-    rounded = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    if rounded == 0:
-        return "±0.0"
-    return f"+{rounded:.1f}" if rounded > 0 else f"−{-rounded:.1f}"
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-
-
-def _local_date(dt: datetime, tz: ZoneInfo) -> date:
-    return _aware(dt).astimezone(tz).date()
-
-
-def _one_line(text: str) -> str:
-    """User text on one line: a newline in a company name must not break the list apart."""
-    return " ".join(text.split())
-
-
-class _Fmt:
-    """Words in one language, for mrkdwn (escaped, mentions, links) or for plain text (as written)."""
-
-    def __init__(self, lang: Lang, tz: ZoneInfo, *, mrkdwn: bool, workspace_url: str | None = None):
-        self.lang = lang
-        self.tz = tz
-        self.mrkdwn = mrkdwn
-        self.workspace_url = workspace_url
-
-    def t(self, key: str, /, **params: object) -> str:
-        return t(self.lang, key, **params)
-
-    def user_text(self, text: str, limit: int) -> str:
-        text = _one_line(text)
-        return escape_within(text, limit) if self.mrkdwn else truncate(text, limit)
-
-    def bold(self, text: str) -> str:
-        return f"*{text}*" if self.mrkdwn else text
-
-    def user(self, user_id: str | None) -> str:
-        """A mention (`@U123` in plain text); an id no Slack user has, as inert text. Real ids are short:
-        a very long one is shown cut, so list lines stay bounded and are never cut mid-mention."""
-        if not user_id:
-            return self.t("agenda.none")
-        if len(user_id) <= USER_ID_MAX and SLACK_USER_ID.fullmatch(user_id):
-            return user_mention(user_id) if self.mrkdwn else f"@{user_id}"
-        return self.user_text(user_id, USER_ID_MAX)
-
-    def fs(self, user_id: str | None) -> str:
-        return self.user(user_id) if user_id else self.t("agenda.no_fs")
-
-    def company(self, name: str, notice: NoticeRef | None = None) -> str:
-        label = self.user_text(name, COMPANY_MAX) if name.strip() else self.t("common.no_company")
-        link = notice_permalink(self.workspace_url, notice) if notice and self.mrkdwn else None
-        return f"<{escape_mrkdwn(link)}|{label}>" if link else label
-
-    def day(self, dt: datetime | date) -> str:
-        day = _local_date(dt, self.tz) if isinstance(dt, datetime) else dt
-        return format_date(day, self.lang)
-
-    def moment(self, dt: datetime) -> str:
-        return format_datetime(_aware(dt), self.tz, self.lang)
-
-    def days(self, count: int) -> str:
-        return self.t("agenda.days.one" if count == 1 else "agenda.days.other", days=f"{count:,}")
-
-    def score(self, score: int | None, score_max: int) -> str:
-        if score is None:
-            return self.t("agenda.none")
-        return self.t("agenda.score", score=score, max=score_max)
-
-    def average(self, average: float | None) -> str:
-        if average is None:
-            return self.t("agenda.none")
-        return self.t("agenda.score", score=_one_decimal(average), max=MEMO_SCORE_MAX)
-
-    def more(self, count: int) -> str:
-        return self.t("agenda.more", count=f"{count:,}")
-
-
-@dataclass(frozen=True, slots=True)
-class _Part:
-    """One titled list of a section (the title already bold in mrkdwn); `limit` characters and `blocks`
-    sections bound it in a message, not in plain text."""
-
-    title: str
-    lines: Sequence[str]
-    empty: str
-    limit: int = SECTION_TEXT_MAX
-    blocks: int = 1
-    hidden: int = 0  # lines the agenda counted but did not keep (its lists stop at LIST_MAX)
-
-
-def _pack(
-    head: str,
-    lines: Sequence[str],
-    *,
-    limit: int,
-    max_blocks: int,
-    more: Callable[[int], str],
-    hidden: int = 0,
-) -> list[str]:
-    """`head` then `lines`, one per row, in at most `max_blocks` texts of at most `limit` characters as
-    JSON (so at most `limit` as text); the lines that do not fit are summed up by `more(count)` at the end."""
-    rows = [truncate(line, LINE_MAX) for line in lines]
-    chunks: list[list[str]] = [[head]]
-
-    def size(chunk: list[str]) -> int:
-        return sum(map(_json_len, chunk)) + 2 * (len(chunk) - 1)  # "\n" is two characters in JSON
-
-    shown = 0
-    for row in rows:
-        if size([*chunks[-1], row]) <= limit:
-            chunks[-1].append(row)
-        elif len(chunks) < max_blocks:
-            chunks.append([row])
-        else:
-            break
-        shown += 1
-    left = len(rows) - shown + hidden
-    if left:
-        # give back rows from the end until the summing-up line fits (the head always stays)
-        while size([*chunks[-1], more(left)]) > limit and (len(chunks) > 1 or len(chunks[0]) > 1):
-            chunks[-1].pop()
-            left += 1
-            if not chunks[-1]:
-                chunks.pop()
-        chunks[-1].append(more(left))
-    return [truncate("\n".join(chunk), limit) for chunk in chunks]
-
-
-def _part_blocks(part: _Part, fmt: _Fmt) -> list[Block]:
-    if not part.lines:
-        texts = [truncate(f"{part.title}\n{part.empty}", part.limit)]
-    else:
-        texts = _pack(
-            part.title,
-            part.lines,
-            limit=part.limit,
-            max_blocks=part.blocks,
-            more=fmt.more,
-            hidden=part.hidden,
-        )
-    return [SectionBlock(text=MarkdownTextObject(text=text)) for text in texts]
-
-
-def _part_text(part: _Part, fmt: _Fmt) -> str:
-    if not part.lines:
-        return f"{part.title}\n{part.empty}"
-    rows = list(part.lines[:TEXT_LINES_MAX])
-    left = len(part.lines) - len(rows) + part.hidden
-    if left:
-        rows.append(fmt.more(left))
-    return "\n".join([part.title, *rows])
-
-
-def _json_len(text: str) -> int:
-    """`text`'s length inside a JSON string (what Slack receives)."""
-    return len(json.dumps(text, ensure_ascii=False)) - 2
-
-
-def _block_size(block: Block) -> int:
-    """One block's share of a message: its JSON and the separator after it."""
-    return len(json.dumps(block.to_dict(), ensure_ascii=False)) + 2
-
 
 # ---------------------------------------------------------------------------------------- headings
 
@@ -307,17 +103,17 @@ def _week(agenda: WeeklyAgenda, lang: Lang) -> str:
     )
 
 
-def _trend(trend: ScoreTrend, fmt: _Fmt) -> str:
+def _trend(trend: ScoreTrend, fmt: Fmt) -> str:
     if trend.average is None:
         change = fmt.t("agenda.team.no_scores")
     elif trend.previous is None:
         change = fmt.t("agenda.team.no_previous")
     else:
-        change = fmt.t("agenda.team.change", change=_signed(trend.average - trend.previous))
+        change = fmt.t("agenda.team.change", change=signed(trend.average - trend.previous))
     return fmt.t("agenda.team.average", score=fmt.bold(fmt.average(trend.average)), change=change)
 
 
-def _lead_lines(agenda: WeeklyAgenda, fmt: _Fmt) -> list[str]:
+def _lead_lines(agenda: WeeklyAgenda, fmt: Fmt) -> list[str]:
     return [
         fmt.t(
             "agenda.lead_line",
@@ -331,7 +127,7 @@ def _lead_lines(agenda: WeeklyAgenda, fmt: _Fmt) -> list[str]:
 # ---------------------------------------------------------------------------------------- sections
 
 
-def _this_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
+def _this_week_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
     week = agenda.this_week
     toss_ups = [
         BULLET
@@ -364,14 +160,14 @@ def _this_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
         for rep in week.by_rep
     ]
     return [
-        _Part(
+        Part(
             fmt.bold(fmt.t("agenda.this_week.list_title")),
             toss_ups,
             fmt.t("agenda.this_week.empty"),
             blocks=2,
         ),
-        _Part(fmt.bold(fmt.t("agenda.this_week.counts_title")), [counts, _trend(week.team, fmt)], ""),
-        _Part(
+        Part(fmt.bold(fmt.t("agenda.this_week.counts_title")), [counts, _trend(week.team, fmt)], ""),
+        Part(
             fmt.bold(fmt.t("agenda.this_week.reps_title")),
             reps,
             fmt.t("agenda.this_week.reps_empty"),
@@ -380,7 +176,7 @@ def _this_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
     ]
 
 
-def _support_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
+def _support_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
     parts = []
     for reason in SupportReason:
         lines = [
@@ -400,11 +196,11 @@ def _support_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
             total = max(agenda.support_count(reason), len(lines))
             label = fmt.bold(fmt.t(f"agenda.support.reason.{reason.value}"))
             title = fmt.t("agenda.support.group", label=label, count=f"{total:,}")
-            parts.append(_Part(title, lines, "", limit=2200, hidden=total - len(lines)))
+            parts.append(Part(title, lines, "", limit=2200, hidden=total - len(lines)))
     return parts
 
 
-def _next_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
+def _next_week_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
     nxt = agenda.next_week
     meetings = [
         BULLET
@@ -429,13 +225,13 @@ def _next_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
     ]
     first, last = fmt.day(nxt.first_day), fmt.day(nxt.last_day)
     return [
-        _Part(
+        Part(
             fmt.bold(fmt.t("agenda.next_week.meetings_title", first=first, last=last)),
             meetings,
             fmt.t("agenda.next_week.meetings_empty"),
             hidden=max(nxt.meeting_count - len(meetings), 0),
         ),
-        _Part(
+        Part(
             fmt.bold(fmt.t("agenda.next_week.waiting_title")),
             waiting,
             fmt.t("agenda.next_week.waiting_empty"),
@@ -444,7 +240,7 @@ def _next_week_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
     ]
 
 
-def _issues_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
+def _issues_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
     collab = agenda.collaboration
     low = []
     for line in collab.low_scores:
@@ -467,7 +263,7 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
             "fs_user": fmt.user(ret.returned_by),
             "reason": enum_label(fmt.lang, ret.reason) if ret.reason else fmt.t("agenda.issues.no_reason"),
         }
-        note = _one_line(ret.note or "")
+        note = one_line(ret.note or "")
         if note:
             text = fmt.t("agenda.issues.return_line_note", note=fmt.user_text(note, NOTE_MAX), **params)
         else:
@@ -493,21 +289,21 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
         for item in collab.requested_info
     ]
     return [
-        _Part(fmt.bold(fmt.t("agenda.issues.low_title")), low, fmt.t("agenda.issues.low_empty"), limit=1500),
-        _Part(
+        Part(fmt.bold(fmt.t("agenda.issues.low_title")), low, fmt.t("agenda.issues.low_empty"), limit=1500),
+        Part(
             fmt.bold(fmt.t("agenda.issues.returns_title")),
             returns,
             fmt.t("agenda.issues.returns_empty"),
             limit=2000,
             hidden=max(collab.return_count - len(returns), 0),
         ),
-        _Part(
+        Part(
             fmt.bold(fmt.t("agenda.issues.overrides_title")),
             overrides,
             fmt.t("agenda.issues.overrides_empty"),
             limit=1200,
         ),
-        _Part(
+        Part(
             fmt.bold(fmt.t("agenda.issues.requested_title")),
             requested,
             fmt.t("agenda.issues.requested_empty"),
@@ -516,8 +312,8 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: _Fmt) -> list[_Part]:
     ]
 
 
-def _issue_text(issue: IssueLine, agenda: WeeklyAgenda, fmt: _Fmt) -> str:
-    age = max((_aware(agenda.generated_at) - _aware(issue.raised_at)).days, 0)
+def _issue_text(issue: IssueLine, agenda: WeeklyAgenda, fmt: Fmt) -> str:
+    age = max((aware(agenda.generated_at) - aware(issue.raised_at)).days, 0)
     first = fmt.t(
         "agenda.issues.open_line",
         quadrant=fmt.bold(
@@ -534,11 +330,11 @@ def _issue_text(issue: IssueLine, agenda: WeeklyAgenda, fmt: _Fmt) -> str:
     return f"{first}\n{detail}"
 
 
-def _more_block(count: int, fmt: _Fmt) -> Block:
+def _more_block(count: int, fmt: Fmt) -> Block:
     return ContextBlock(elements=[MarkdownTextObject(text=fmt.more(count))])
 
 
-def _open_issue_blocks(agenda: WeeklyAgenda, fmt: _Fmt, used: Sequence[Block]) -> list[Block]:
+def _open_issue_blocks(agenda: WeeklyAgenda, fmt: Fmt, used: Sequence[Block]) -> list[Block]:
     """The open issues, one section each with its Close button, as many as the message has room for
     after the `used` blocks (count and size), then "…and N more"."""
     issues = agenda.collaboration.open_issues
@@ -546,25 +342,25 @@ def _open_issue_blocks(agenda: WeeklyAgenda, fmt: _Fmt, used: Sequence[Block]) -
     if not issues:
         return [SectionBlock(text=MarkdownTextObject(text=f"{title}\n{fmt.t('agenda.issues.open_empty')}"))]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title))]
-    size = sum(map(_block_size, [*used, *blocks])) + 2  # the list's brackets
-    reserve = _block_size(_more_block(len(issues), fmt))
+    size = sum(map(block_size, [*used, *blocks])) + 2  # the list's brackets
+    reserve = block_size(_more_block(len(issues), fmt))
     close = plain(truncate(fmt.t("agenda.issues.close"), BUTTON_TEXT_MAX))
     for issue in issues:
         text = truncate(_issue_text(issue, agenda, fmt), SECTION_TEXT_MAX)
         button = ButtonElement(text=close, action_id=ActionId.ISSUE_CLOSE, value=str(issue.id))
         block = SectionBlock(text=MarkdownTextObject(text=text), accessory=button)
         room_blocks = len(used) + len(blocks) + 2 <= MESSAGE_BLOCKS_MAX
-        if not room_blocks or size + _block_size(block) + reserve > MESSAGE_SIZE_BUDGET:
+        if not room_blocks or size + block_size(block) + reserve > MESSAGE_SIZE_BUDGET:
             break
         blocks.append(block)
-        size += _block_size(block)
+        size += block_size(block)
     left = len(issues) - (len(blocks) - 1)
     if left:
         blocks.append(_more_block(left, fmt))
     return blocks
 
 
-_PARTS: dict[Section, Callable[[WeeklyAgenda, _Fmt], list[_Part]]] = {
+_PARTS: dict[Section, Callable[[WeeklyAgenda, Fmt], list[Part]]] = {
     Section.THIS_WEEK: _this_week_parts,
     Section.SUPPORT: _support_parts,
     Section.NEXT_WEEK: _next_week_parts,
@@ -572,9 +368,9 @@ _PARTS: dict[Section, Callable[[WeeklyAgenda, _Fmt], list[_Part]]] = {
 }
 
 
-def _section_text(agenda: WeeklyAgenda, section: Section, fmt: _Fmt) -> str:
+def _section_text(agenda: WeeklyAgenda, section: Section, fmt: Fmt) -> str:
     parts = _PARTS[section](agenda, fmt)
-    chunks = [_part_text(part, fmt) for part in parts]
+    chunks = [part_text(part, fmt) for part in parts]
     if section is Section.SUPPORT and not parts:
         chunks.append(fmt.t("agenda.support.empty"))
     if section is Section.ISSUES:
@@ -597,7 +393,7 @@ def build_agenda_lead(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> Mess
     """The channel's compact lead message: header, week, the four sections (minutes, one count each),
     the team's average memo score and its change; the details follow in its thread. `tz` is the team's
     zone (kept for symmetry with the section builders: the week's days are already local dates)."""
-    fmt = _Fmt(lang, tz, mrkdwn=True)
+    fmt = Fmt(lang, tz, mrkdwn=True)
     week = _week(agenda, lang)
     trend = _trend(agenda.this_week.team, fmt)
     blocks: list[Block] = [
@@ -624,12 +420,12 @@ def build_agenda_section(
 ) -> Message:
     """One thread reply: the details of `section`. Toss-ups link to their notices when `workspace_url`
     (ending with "/") and the notice's channel and ts are known; open issues carry a Close button."""
-    fmt = _Fmt(lang, tz, mrkdwn=True, workspace_url=workspace_url)
+    fmt = Fmt(lang, tz, mrkdwn=True, workspace_url=workspace_url)
     heading = _heading(section, lang)
     blocks: list[Block] = [HeaderBlock(text=plain(truncate(heading, HEADER_TEXT_MAX)))]
     parts = _PARTS[section](agenda, fmt)
     for part in parts:
-        blocks.extend(_part_blocks(part, fmt))
+        blocks.extend(part_blocks(part, fmt))
     if section is Section.SUPPORT and not parts:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=t(lang, "agenda.support.empty"))))
     if section is Section.ISSUES:
@@ -658,7 +454,7 @@ def agenda_as_text(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> str:
     week = _week(agenda, lang)
     if agenda.is_empty:
         return t(lang, "agenda.empty.fallback", week=week)
-    fmt = _Fmt(lang, tz, mrkdwn=False)
+    fmt = Fmt(lang, tz, mrkdwn=False)
     lead = "\n".join(
         [t(lang, "agenda.header"), week, "", *_lead_lines(agenda, fmt), _trend(agenda.this_week.team, fmt)]
     )

@@ -284,6 +284,17 @@ def _week_period(monday: date, tz: ZoneInfo) -> Period:
     return _days(PeriodKind.WEEK, monday, monday + timedelta(days=6), tz)
 
 
+def month_of(day: date, tz: ZoneInfo) -> Period:
+    """The calendar month `day` falls in, in the team's time zone."""
+    return _month_period(day.year, day.month, tz)
+
+
+def month_before(period: Period, tz: ZoneInfo, months: int = 1) -> Period:
+    """The calendar month `months` before the one `period` starts in."""
+    index = period.first_day.year * 12 + period.first_day.month - 1 - months
+    return _month_period(index // 12, index % 12 + 1, tz)
+
+
 def week_of(day: date, tz: ZoneInfo) -> Period:
     """The Monday-to-Sunday week `day` falls in, in the team's time zone."""
     return _week_period(day - timedelta(days=day.weekday()), tz)

@@ -1,0 +1,157 @@
+"""What the monthly review needs from the database.
+
+The KPIs reuse the KPI loader (`store.kpi.load_kpi_facts`: the definitions live in one place) over the
+month and the one before; the six-month trend, the best and worst cases and the lead-source table are
+aggregated in SQL over ranges of the indexed creation time (COUNT / AVG / SUM … GROUP BY, ORDER BY …
+LIMIT), so their cost follows the months read, not the history. One read transaction per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, and_, case, desc, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.handoff import HandoffStatus, fs_rep_on
+from bot.domain.kpi import Period
+from bot.domain.monthly import CASES_MAX, CaseFacts, MonthPoint, SourceFacts
+from bot.domain.outcome import OutcomeKind
+from store._tx import own_transaction
+from store.models import FeedbackRecord, Handoff, OutcomeRecord
+
+__all__ = ["load_cases", "load_sources", "load_trend"]
+
+
+async def load_trend(*, session: AsyncSession, months: Sequence[Period]) -> list[MonthPoint]:
+    """Per month (in the order given): toss-ups created, won, lost, and their average memo score."""
+    points = []
+    async with own_transaction(session):
+        for month in months:
+            row = (
+                await session.execute(
+                    select(
+                        func.count(Handoff.id),
+                        func.sum(case((OutcomeRecord.kind == OutcomeKind.WON.value, 1), else_=0)),
+                        func.sum(case((OutcomeRecord.kind == OutcomeKind.LOST.value, 1), else_=0)),
+                        func.avg(Handoff.memo_score),
+                    )
+                    .select_from(Handoff)
+                    .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
+                    .where(Handoff.created_at >= month.start, Handoff.created_at < month.end)
+                )
+            ).one()
+            points.append(
+                MonthPoint(
+                    month=month.first_day,
+                    toss_ups=int(row[0] or 0),
+                    won=int(row[1] or 0),
+                    lost=int(row[2] or 0),
+                    average_memo_score=float(row[3]) if row[3] is not None else None,
+                )
+            )
+    return points
+
+
+def _share() -> object:
+    """The score as a share of its maximum: of 100 once FS rated it, of 70 before."""
+    return case(
+        (FeedbackRecord.handoff_id.is_not(None), Handoff.score_total / literal(100.0)),
+        else_=Handoff.score_total / literal(70.0),
+    )
+
+
+def _cases_query(month: Period, *, best: bool) -> Select:
+    share = _share()
+    return (
+        select(
+            Handoff.id,
+            Handoff.company,
+            Handoff.is_user_id,
+            Handoff.fs_user_id,
+            Handoff.status,
+            Handoff.decided_by,
+            Handoff.score_total,
+            Handoff.notice_channel_id,
+            Handoff.notice_ts,
+            FeedbackRecord.handoff_id.label("rated_id"),
+            FeedbackRecord.sheet["good"].as_string().label("good"),
+            FeedbackRecord.sheet["improve"].as_string().label("improve"),
+            OutcomeRecord.kind.label("outcome"),
+        )
+        .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
+        .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
+        .where(
+            Handoff.created_at >= month.start,
+            Handoff.created_at < month.end,
+            Handoff.score_total.is_not(None),
+        )
+        .order_by(desc(share) if best else share, Handoff.id)
+        .limit(CASES_MAX * 2)  # the builder keeps best and worst apart when a month has few toss-ups
+    )
+
+
+def _case(row: object) -> CaseFacts:
+    return CaseFacts(
+        id=row.id,  # type: ignore[attr-defined]
+        company=row.company,  # type: ignore[attr-defined]
+        is_user_id=row.is_user_id,  # type: ignore[attr-defined]
+        fs_user_id=fs_rep_on(
+            fs_user_id=row.fs_user_id,  # type: ignore[attr-defined]
+            status=HandoffStatus(row.status),  # type: ignore[attr-defined]
+            decided_by=row.decided_by,  # type: ignore[attr-defined]
+        ),
+        score_total=int(row.score_total),  # type: ignore[attr-defined]
+        rated=row.rated_id is not None,  # type: ignore[attr-defined]
+        outcome=OutcomeKind(row.outcome) if row.outcome else None,  # type: ignore[attr-defined]
+        good=row.good or None,  # type: ignore[attr-defined]
+        improve=row.improve or None,  # type: ignore[attr-defined]
+        notice_channel_id=row.notice_channel_id,  # type: ignore[attr-defined]
+        notice_ts=row.notice_ts,  # type: ignore[attr-defined]
+    )
+
+
+async def load_cases(*, session: AsyncSession, month: Period) -> tuple[list[CaseFacts], list[CaseFacts]]:
+    """The month's best and worst scored handoffs (by share of the possible score), with FS's lines."""
+    async with own_transaction(session):
+        best = (await session.execute(_cases_query(month, best=True))).all()
+        worst = (await session.execute(_cases_query(month, best=False))).all()
+    return [_case(row) for row in best], [_case(row) for row in worst]
+
+
+async def load_sources(*, session: AsyncSession, month: Period) -> list[SourceFacts]:
+    """The month's toss-ups by lead source and campaign (from the memo), counted by how they went."""
+    source = Handoff.memo["lead_source"].as_string()
+    campaign = Handoff.memo["campaign"].as_string()
+
+    def count_if(condition: object) -> object:
+        return func.sum(case((condition, 1), else_=0))
+
+    query = (
+        select(
+            source.label("source"),
+            campaign.label("campaign"),
+            func.count(Handoff.id),
+            count_if(Handoff.status == HandoffStatus.ACCEPTED.value),
+            count_if(Handoff.status == HandoffStatus.RETURNED.value),
+            count_if(OutcomeRecord.kind == OutcomeKind.WON.value),
+            count_if(OutcomeRecord.kind == OutcomeKind.LOST.value),
+        )
+        .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
+        .where(and_(Handoff.created_at >= month.start, Handoff.created_at < month.end))
+        .group_by(source, campaign)
+    )
+    async with own_transaction(session):
+        rows = (await session.execute(query)).all()
+    return [
+        SourceFacts(
+            lead_source=row[0] or None,
+            campaign=row[1] or None,
+            toss_ups=int(row[2] or 0),
+            accepted=int(row[3] or 0),
+            returned=int(row[4] or 0),
+            won=int(row[5] or 0),
+            lost=int(row[6] or 0),
+        )
+        for row in rows
+    ]
