@@ -1,5 +1,6 @@
 """`tossup` command line: `tossup run` starts the bot; `tossup check` only validates the set-up;
-`tossup digest weekly [--period YYYY-MM-DD] [--post]` previews (or posts) a week's meeting agenda."""
+`tossup digest weekly|monthly [--period YYYY-MM-DD] [--post]` previews (or posts) a week's meeting agenda
+or a month's review."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from aiohttp import web
 from bot.app import EVENTS_PATH, HEALTH_PATH, Bot, StartupError, build_bot
 from bot.config import AppConfig, ConfigError, load_config
 from bot.delivery import queue_notice_repost, utc_now
-from bot.digests import DigestOutcome, DigestStatus, compute_weekly_agenda, post_weekly_digest
-from bot.domain.kpi import week_of
+from bot.digests import DigestKind, DigestOutcome, DigestStatus, compute_digest, period_of, post_digest
+from bot.domain.agenda import WeeklyAgenda
 from bot.settings import Settings, SettingsError, load_settings, load_store_settings
 from modals.agenda import agenda_as_text
+from modals.monthly import review_as_text
 from store.db import make_engine, make_sessionmaker, migrate
 
 log = logging.getLogger("tossup")
@@ -115,35 +117,37 @@ async def _repost(handoff_id: int) -> str:
 EXIT_OK = 0  # previewed, or posted now
 EXIT_QUEUED = 1  # claimed, but Slack has not taken it yet: the running bot's delivery loop retries
 EXIT_SETUP = 2  # environment or app.yaml problem (one line names the key)
-EXIT_ALREADY_POSTED = 3  # this week was claimed before: nothing posted again
-EXIT_NOT_CONFIGURED = 4  # --post without digests.weekly in app.yaml
+EXIT_ALREADY_POSTED = 3  # this period was claimed before: nothing posted again
+EXIT_NOT_CONFIGURED = 4  # --post without the digest in app.yaml
 
 
-async def _preview_weekly(day: date | None) -> str:
+async def _preview(kind: DigestKind, day: date | None) -> str:
     store_settings = load_store_settings()
     config = load_config(store_settings.tossup_config)
     engine = make_engine(store_settings.database_url)
     try:
         await migrate(engine)
         now = utc_now()
-        week = week_of(day or now.astimezone(config.tz).date(), config.tz)
-        agenda = await compute_weekly_agenda(make_sessionmaker(engine), config, week=week, now=now)
+        period = period_of(kind, day, config, now=now)
+        content = await compute_digest(kind, make_sessionmaker(engine), config, period=period, now=now)
     finally:
         await engine.dispose()
-    return agenda_as_text(agenda, lang=config.locale, tz=config.tz)
+    if isinstance(content, WeeklyAgenda):
+        return agenda_as_text(content, lang=config.locale, tz=config.tz)
+    return review_as_text(content, lang=config.locale, tz=config.tz, config=config)
 
 
-async def _post_weekly(day: date | None) -> DigestOutcome:
+async def _post(kind: DigestKind, day: date | None) -> DigestOutcome:
     settings, config = _load()
     bot = await build_bot(settings, config)
     try:
         now = utc_now()
-        week = week_of(day or now.astimezone(config.tz).date(), config.tz)
-        return await post_weekly_digest(
+        return await post_digest(
+            kind,
             sessions=bot.services.sessions,
             config=config,
             send_now=bot.delivery.deliver_digests,
-            week=week,
+            period=period_of(kind, day, config, now=now),
             now=now,
             claimed_by="cli",
         )
@@ -151,24 +155,27 @@ async def _post_weekly(day: date | None) -> DigestOutcome:
         await bot.close()
 
 
-def _report(outcome: DigestOutcome) -> tuple[int, str]:
+def _report(kind: DigestKind, outcome: DigestOutcome) -> tuple[int, str]:
     digest = outcome.digest
     where = f"<#{digest.channel_id}>" if digest else "the channel"
-    week = f"week of {digest.period_start}" if digest else "this week"
+    period = f"{kind} digest of {digest.period_start}" if digest else f"the {kind} digest"
     match outcome.status:
         case DigestStatus.POSTED:
-            return EXIT_OK, f"{week}: posted to {where} (ts {digest.lead_ts if digest else '?'})"
+            return EXIT_OK, f"{period}: posted to {where} (ts {digest.lead_ts if digest else '?'})"
         case DigestStatus.QUEUED:
-            return EXIT_QUEUED, f"{week}: claimed, but Slack has not taken it yet; the running bot retries"
+            return EXIT_QUEUED, f"{period}: claimed, but Slack has not taken it yet; the running bot retries"
         case DigestStatus.ALREADY_CLAIMED:
             when = (
                 f" at {digest.posted_at:%Y-%m-%d %H:%M} UTC (ts {digest.lead_ts})"
                 if digest and digest.posted_at
                 else (" (still queued)")
             )
-            return EXIT_ALREADY_POSTED, f"{week}: already posted to {where}{when}; nothing posted again"
+            return EXIT_ALREADY_POSTED, f"{period}: already posted to {where}{when}; nothing posted again"
         case _:
-            return EXIT_NOT_CONFIGURED, "digests.weekly is not set in app.yaml: add { channel, cron } to post"
+            return (
+                EXIT_NOT_CONFIGURED,
+                f"digests.{kind} is not set in app.yaml: add {{ channel, cron }} to post",
+            )
 
 
 def _period_day(text: str) -> date:
@@ -188,9 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "handoff_id", type=int, help="the toss-up's number (in the bot's log and the database)"
     )
     digest = sub.add_parser("digest", help="preview a digest as text, or post it now (--post)")
-    digest.add_argument("kind", choices=["weekly"], help="which digest")
+    digest.add_argument("kind", choices=[k.value for k in DigestKind], help="which digest")
     digest.add_argument(
-        "--period", type=_period_day, metavar="YYYY-MM-DD", help="any day of the week (default: this week)"
+        "--period",
+        type=_period_day,
+        metavar="YYYY-MM-DD",
+        help="any day of the week or month (default: this week; for monthly, last month)",
     )
     digest.add_argument(
         "--post", action="store_true", help="post it to the configured channel now (once per week, ever)"
@@ -204,9 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "digest":
             if not args.post:
-                print(asyncio.run(_preview_weekly(args.period)))
+                print(asyncio.run(_preview(DigestKind(args.kind), args.period)))
                 return EXIT_OK
-            code, line = _report(asyncio.run(_post_weekly(args.period)))
+            kind = DigestKind(args.kind)
+            code, line = _report(kind, asyncio.run(_post(kind, args.period)))
             print(f"tossup: {line}", file=sys.stdout if code == EXIT_OK else sys.stderr)
             return code
         if args.command == "repost":

@@ -137,22 +137,18 @@ class DeliveryConfig(_Strict):
         return self
 
 
-class WeeklyDigestConfig(_Strict):
-    """The weekly IS/FS meeting agenda (週次連携ミーティング): where and when it is posted."""
+class DigestSchedule(_Strict):
+    """Where a digest is posted and when (a 5-field cron in the team's time zone)."""
 
-    channel: str = Field(description="channel id the agenda is posted to")
+    channel: str = Field(description="channel id the digest is posted to")
     cron: str = Field(description="5-field cron in the team's time zone, e.g. '0 9 * * FRI'")
-    # An accepted deal whose outcome is still unrecorded this many days after the meeting needs support.
-    outcome_due_days: Annotated[int, Field(ge=1, le=365)] = 14
-    # How far back (by meeting time) accepted deals are chased for a sheet or an outcome.
-    lookback_days: Annotated[int, Field(ge=7, le=730)] = 60
 
     @field_validator("channel")
     @classmethod
     def _channel_id(cls, value: str) -> str:
         if not CHANNEL_ID_RE.match(value or ""):
             raise ValueError(
-                "set it to the ID of the channel for the weekly meeting (like C0123456789: in Slack, open "
+                "set it to the ID of the channel the digest goes to (like C0123456789: in Slack, open "
                 "the channel's details; the ID is at the bottom)"
             )
         return value
@@ -169,10 +165,24 @@ class WeeklyDigestConfig(_Strict):
         return value
 
 
+class WeeklyDigestConfig(DigestSchedule):
+    """The weekly IS/FS meeting agenda (週次連携ミーティング): where and when it is posted."""
+
+    # An accepted deal whose outcome is still unrecorded this many days after the meeting needs support.
+    outcome_due_days: Annotated[int, Field(ge=1, le=365)] = 14
+    # How far back (by meeting time) accepted deals are chased for a sheet or an outcome.
+    lookback_days: Annotated[int, Field(ge=7, le=730)] = 60
+
+
+class MonthlyDigestConfig(DigestSchedule):
+    """The monthly review (月次連携ミーティング) of the month before the scheduled time, e.g. on the 1st."""
+
+
 class DigestsConfig(_Strict):
     """Digests posted to channels on a schedule; absent means not posted (the CLI still previews)."""
 
     weekly: WeeklyDigestConfig | None = None
+    monthly: MonthlyDigestConfig | None = None
 
 
 _KNOWN_HINT = "(use a memo field name like budget_status, or a key of memo.custom_selects)"

@@ -625,6 +625,49 @@ class Delivery:
         response = await self._slack("chat.postMessage", lambda: self.client.chat_postMessage(**args))
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
+    async def upload(
+        self, *, channel: str, thread_ts: str, filename: str, content: bytes, title: str, alt_text: str
+    ) -> None:
+        """A file (a chart) shared into a thread with Slack's upload flow (files.getUploadURLExternal →
+        upload → files.completeUploadExternal), exactly once: an upload in doubt is looked for first, by
+        its file name, among the thread's files."""
+        item = _SENDING.get()
+        if item is not None and item.in_doubt and await self._find_file(item, channel, thread_ts, filename):
+            log.info("%s was uploaded by an earlier attempt: not sent again", filename)
+            return
+        await self._slack(
+            "files.completeUploadExternal",
+            lambda: self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                file=content,
+                filename=filename,
+                title=title,
+                alt_txt=alt_text,
+            ),
+        )
+
+    async def _find_file(self, item: OutboxItem, channel: str, thread_ts: str, filename: str) -> bool:
+        try:
+            page = await self._slack(
+                "conversations.replies",
+                lambda: self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
+                ),
+            )
+        except SlackApiError as exc:
+            if slack_error_code(exc) not in _CANNOT_LOOK:
+                raise
+            log.warning(
+                "cannot look for %s (%s): uploading it, it may show twice", filename, slack_error_code(exc)
+            )
+            return False
+        return any(
+            (file.get("name") or file.get("title")) == filename
+            for message in page.get("messages") or []
+            for file in message.get("files") or []
+        )
+
     async def update(self, *, channel: str, ts: str, text: str, blocks: list) -> None:
         """chat.update (the same update twice is harmless: nothing to reconcile)."""
         await self._slack(

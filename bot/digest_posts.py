@@ -1,18 +1,30 @@
-"""Sending a claimed digest: the lead message in the channel, then each section as a thread reply.
+"""Sending a claimed digest: the lead message in the channel, then each part of its thread — a section, or
+(monthly) a chart uploaded after the section it illustrates.
 
-Rendered from the agenda frozen at claim time, so a retried or late message shows the claim's numbers.
-Replies wait for the lead (they thread under it) and for the section before them, so the thread reads in
-meeting order even when Slack refused one for a while.
+Rendered from the content frozen at claim time, so a retried or late message shows the claim's numbers.
+A thread part waits for the lead (it threads under it) and for the part before it, so the thread reads in
+meeting order even when Slack refused one for a while. Charts are drawn in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
-from bot.digests import DIGEST_LEAD, DIGEST_REPLY, reply_key
+from bot import charts
+from bot.digests import DIGEST_LEAD, DIGEST_REPLY, Chart, DigestKind
 from bot.domain.agenda import Section, WeeklyAgenda
+from bot.domain.monthly import MonthlyReview, MonthlySection
 from bot.i18n import Lang
 from modals.agenda import build_agenda_empty, build_agenda_lead, build_agenda_section
+from modals.messages import Message
+from modals.monthly import (
+    build_review_empty,
+    build_review_lead,
+    build_review_section,
+    kpi_chart_data,
+    score_chart_data,
+)
 from store.digests import DigestRecord, get_digest, record_digest_lead
 from store.outbox import OutboxItem, done_keys
 
@@ -20,7 +32,6 @@ if TYPE_CHECKING:
     from bot.delivery import Delivery
 
 DIGEST_POST_KINDS = frozenset({DIGEST_LEAD, DIGEST_REPLY})
-_SECTIONS = tuple(Section)
 
 
 async def send_digest_post(item: OutboxItem, *, delivery: Delivery) -> None:
@@ -30,33 +41,60 @@ async def send_digest_post(item: OutboxItem, *, delivery: Delivery) -> None:
         digest = await get_digest(session=session, digest_id=int(item.payload["digest_id"]))
     if digest is None:
         raise ValueError(f"digest {item.payload.get('digest_id')} is gone")
-    agenda = WeeklyAgenda.model_validate(digest.content)
-    lang, tz = Lang(digest.lang), delivery.config.tz
+    kind = DigestKind(digest.kind)
+    content = _content(digest)
+    lang = Lang(digest.lang)
     if item.kind == DIGEST_LEAD:
-        await _post_lead(delivery, digest, agenda, lang)
+        await _post_lead(delivery, digest, _lead(kind, content, lang, delivery))
         return
     if not (digest.lead_channel_id and digest.lead_ts):
-        raise NotReady("the agenda's lead message is not posted yet")
-    section = Section(item.payload["section"])
-    position = _SECTIONS.index(section)
-    if position > 0:
-        before = reply_key(digest.id, _SECTIONS[position - 1])
+        raise NotReady("the digest's lead message is not posted yet")
+    after = item.payload.get("after")
+    if after:
         async with delivery.sessions() as session:
-            if not await done_keys(session=session, keys=[before]):
-                raise NotReady(f"section {_SECTIONS[position - 1]} is not posted yet")
-    text, blocks = build_agenda_section(
-        agenda, section, lang=lang, tz=tz, workspace_url=await delivery.workspace_url()
-    )
+            if not await done_keys(session=session, keys=[str(after)]):
+                raise NotReady(f"{after} is not posted yet")
+    part = str(item.payload.get("part") or item.payload.get("section"))
+    if part in {chart.value for chart in Chart}:
+        assert isinstance(content, MonthlyReview)
+        await _upload_chart(delivery, digest, content, Chart(part), lang)
+        return
+    text, blocks = await _section(kind, content, part, lang, delivery)
     await delivery.post(channel=digest.lead_channel_id, thread_ts=digest.lead_ts, text=text, blocks=blocks)
 
 
-async def _post_lead(delivery: Delivery, digest: DigestRecord, agenda: WeeklyAgenda, lang: Lang) -> None:
+def _content(digest: DigestRecord) -> WeeklyAgenda | MonthlyReview:
+    if DigestKind(digest.kind) is DigestKind.WEEKLY:
+        return WeeklyAgenda.model_validate(digest.content)
+    return MonthlyReview.model_validate(digest.content)
+
+
+def _lead(kind: DigestKind, content: WeeklyAgenda | MonthlyReview, lang: Lang, delivery: Delivery) -> Message:
+    tz = delivery.config.tz
+    if isinstance(content, WeeklyAgenda):
+        if content.is_empty:
+            return build_agenda_empty(content, lang=lang)
+        return build_agenda_lead(content, lang=lang, tz=tz)
+    if content.is_empty:
+        return build_review_empty(content, lang=lang)
+    return build_review_lead(content, lang=lang, tz=tz)
+
+
+async def _section(
+    kind: DigestKind, content: WeeklyAgenda | MonthlyReview, part: str, lang: Lang, delivery: Delivery
+) -> Message:
+    tz, workspace_url = delivery.config.tz, await delivery.workspace_url()
+    if isinstance(content, WeeklyAgenda):
+        return build_agenda_section(content, Section(part), lang=lang, tz=tz, workspace_url=workspace_url)
+    return build_review_section(
+        content, MonthlySection(part), lang=lang, tz=tz, workspace_url=workspace_url, config=delivery.config
+    )
+
+
+async def _post_lead(delivery: Delivery, digest: DigestRecord, message: Message) -> None:
     if digest.lead_ts:
         return  # posted by an earlier attempt
-    if agenda.is_empty:
-        text, blocks = build_agenda_empty(agenda, lang=lang)
-    else:
-        text, blocks = build_agenda_lead(agenda, lang=lang, tz=delivery.config.tz)
+    text, blocks = message
     response = await delivery.post(channel=digest.channel_id, text=text, blocks=blocks)
     async with delivery.sessions() as session:
         await record_digest_lead(
@@ -66,3 +104,28 @@ async def _post_lead(delivery: Delivery, digest: DigestRecord, agenda: WeeklyAge
             ts=response["ts"],
             now=delivery.clock(),
         )
+
+
+async def _upload_chart(
+    delivery: Delivery, digest: DigestRecord, review: MonthlyReview, chart: Chart, lang: Lang
+) -> None:
+    """Draw the chart off the event loop and upload it into the review's thread (the text stands on its
+    own: a chart Slack refuses for good is given up, the review is complete without it)."""
+    if chart is Chart.SCORE:
+        data = score_chart_data(review, lang=lang)
+        png = await asyncio.to_thread(charts.score_trend_chart, lang=lang, **data)
+        alt = charts.score_trend_alt(lang=lang, **data)
+    else:
+        data = kpi_chart_data(review, lang=lang)
+        png = await asyncio.to_thread(charts.kpi_chart, lang=lang, **data)
+        alt = charts.kpi_alt(lang=lang, **data)
+    filename = f"tossup-{digest.kind}-{digest.period_start.isoformat()}-{chart.value}-{digest.id}.png"
+    assert digest.lead_channel_id and digest.lead_ts
+    await delivery.upload(
+        channel=digest.lead_channel_id,
+        thread_ts=digest.lead_ts,
+        filename=filename,
+        content=png,
+        title=alt.split("\n", 1)[0][:250],
+        alt_text=alt,
+    )

@@ -1,11 +1,14 @@
-"""The weekly agenda digest: which week is due, its agenda, the exactly-once claim, the posts.
+"""Digests for channels — the weekly agenda and the monthly review: which period is due, its content,
+the exactly-once claim, the posts.
 
-The scheduler calls `run_weekly_schedule` when the team's cron fires and once at start-up: a week is due
-once its first scheduled time has passed and until the week ends, so a bot that was down at 09:00 posts
-when it comes back, and one that comes back next week does not post a stale agenda. Posting claims the
-(digest, channel, week) in the database with the outbox rows that carry it (`store.digests`); a second
-claim of the same week — another replica, a restart, the job firing twice, `tossup digest --post` —
-finds it taken and posts nothing.
+The scheduler calls `run_schedule` when a digest's cron fires and, to catch up, at start-up and every few
+minutes. A weekly agenda is due once this week's first scheduled time has passed, until the week ends;
+a monthly review (of the month before) once this month's first scheduled time has passed, until this
+month ends. So a bot that was down at 09:00 posts when it comes back, and one that comes back a period
+later does not post a stale one. Posting claims (digest, channel, period) in the database together with
+the outbox rows that carry it (`store.digests`); a second claim — another replica, a restart, the job
+firing twice, `tossup digest --post` — finds it taken and posts nothing. The content is computed before
+the claim and frozen with it.
 """
 
 from __future__ import annotations
@@ -13,33 +16,73 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import AppConfig, WeeklyDigestConfig
+from bot.config import AppConfig, DigestSchedule, WeeklyDigestConfig
 from bot.cron import first_fire_between, parse_cron
 from bot.domain.agenda import AgendaRules, Section, WeeklyAgenda, build_weekly_agenda
-from bot.domain.kpi import Period, week_of
+from bot.domain.kpi import Period, month_before, month_of, week_of
+from bot.domain.monthly import (
+    TREND_MONTHS,
+    MonthlyFacts,
+    MonthlyReview,
+    MonthlyRules,
+    MonthlySection,
+    build_monthly_review,
+)
 from store.agenda import load_agenda_facts
 from store.digests import DigestRecord, claim_digest, find_digest, get_digest
-from store.issues import list_open_issues
+from store.issues import list_closed_issues, list_open_issues
+from store.kpi import load_kpi_facts
+from store.monthly import load_cases, load_sources, load_trend
 from store.outbox import NewOutbox
 
 log = logging.getLogger(__name__)
 
-WEEKLY = "weekly"
-DIGEST_LEAD = "digest_lead"
-DIGEST_REPLY = "digest_reply"
+DIGEST_LEAD = "digest_lead"  # the channel message a digest starts with
+DIGEST_REPLY = "digest_reply"  # one part of it in the lead's thread: a section, or a chart
+
+
+class DigestKind(StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+WEEKLY = DigestKind.WEEKLY.value
+MONTHLY = DigestKind.MONTHLY.value
+
+
+class Chart(StrEnum):
+    """The monthly review's charts, each posted in the thread after the section it illustrates."""
+
+    KPIS = "chart_kpis"
+    SCORE = "chart_score"
+
+
+# The thread of each kind, in meeting order.
+THREAD_PARTS: dict[DigestKind, tuple[str, ...]] = {
+    DigestKind.WEEKLY: tuple(section.value for section in Section),
+    DigestKind.MONTHLY: (
+        MonthlySection.KPIS.value,
+        Chart.KPIS.value,
+        MonthlySection.SCORE.value,
+        Chart.SCORE.value,
+        MonthlySection.CASES.value,
+        MonthlySection.MEASURES.value,
+    ),
+}
 
 
 class DigestStatus(StrEnum):
     POSTED = "posted"  # the lead message is in the channel
     QUEUED = "queued"  # claimed; Slack has not taken it yet (the delivery loop retries)
     ALREADY_CLAIMED = "already_claimed"  # this period was claimed before: nothing new posted
-    NOT_DUE = "not_due"  # the schedule has not come round this week yet
-    NOT_CONFIGURED = "not_configured"  # no digests.weekly in app.yaml
+    NOT_DUE = "not_due"  # the schedule has not come round this period yet
+    NOT_CONFIGURED = "not_configured"  # the digest is not in app.yaml
 
 
 @dataclass(frozen=True)
@@ -48,11 +91,37 @@ class DigestOutcome:
     digest: DigestRecord | None = None
 
 
+def schedule_of(kind: DigestKind, config: AppConfig) -> DigestSchedule | None:
+    return getattr(config.digests, kind.value)
+
+
+def period_of(kind: DigestKind, day: date | None, config: AppConfig, *, now: datetime) -> Period:
+    """The period a day names: its week for the agenda, its month for the review (default: the current
+    week, or the month before the current one — the one a review on the 1st looks back on)."""
+    tz = config.tz
+    if day is not None:
+        return week_of(day, tz) if kind is DigestKind.WEEKLY else month_of(day, tz)
+    today = now.astimezone(tz).date()
+    return week_of(today, tz) if kind is DigestKind.WEEKLY else month_before(month_of(today, tz), tz)
+
+
+def due_period(
+    kind: DigestKind, schedule: DigestSchedule, *, now: datetime, config: AppConfig
+) -> Period | None:
+    """The period whose scheduled post has come (and is still current), else None."""
+    tz = config.tz
+    today = now.astimezone(tz).date()
+    current = week_of(today, tz) if kind is DigestKind.WEEKLY else month_of(today, tz)
+    if first_fire_between(parse_cron(schedule.cron, tz=tz), current.start, now) is None:
+        return None
+    return current if kind is DigestKind.WEEKLY else month_before(current, tz)
+
+
 def due_week(weekly: WeeklyDigestConfig, *, now: datetime, config: AppConfig) -> Period | None:
-    """The current week if its scheduled time has come (and the week is not over), else None."""
-    week = week_of(now.astimezone(config.tz).date(), config.tz)
-    trigger = parse_cron(weekly.cron, tz=config.tz)
-    return week if first_fire_between(trigger, week.start, now) is not None else None
+    return due_period(DigestKind.WEEKLY, weekly, now=now, config=config)
+
+
+# ------------------------------------------------------------------------------------------ content
 
 
 def agenda_rules(config: AppConfig) -> AgendaRules:
@@ -76,37 +145,142 @@ async def compute_weekly_agenda(
     sessions: async_sessionmaker[AsyncSession], config: AppConfig, *, week: Period, now: datetime
 ) -> WeeklyAgenda:
     """The agenda of `week` as of `now` (sections 2 and 3 show what is open at `now`)."""
+    rules = agenda_rules(config)
     async with sessions() as session:
         facts = await load_agenda_facts(
-            session=session,
-            week=week,
-            now=now,
-            rules=agenda_rules(config),
-            lookback_days=_lookback_days(config),
+            session=session, week=week, now=now, rules=rules, lookback_days=_lookback_days(config)
         )
         issues = await list_open_issues(session=session)
-    return build_weekly_agenda(replace(facts, open_issues=issues), agenda_rules(config))
+    return build_weekly_agenda(replace(facts, open_issues=issues), rules)
 
 
-def weekly_posts(digest_id: int, agenda: WeeklyAgenda) -> list[NewOutbox]:
-    """The lead message, then one thread reply per section (none for an empty week: one line says so)."""
-    posts = [
-        NewOutbox(kind=DIGEST_LEAD, dedupe_key=f"{DIGEST_LEAD}:{digest_id}", payload={"digest_id": digest_id})
+async def compute_monthly_review(
+    sessions: async_sessionmaker[AsyncSession], config: AppConfig, *, month: Period, now: datetime
+) -> MonthlyReview:
+    """The review of `month` (its toss-ups as a cohort; open issues as of `now`)."""
+    tz = config.tz
+    previous = month_before(month, tz)
+    trend = [month_before(month, tz, back) for back in range(TREND_MONTHS - 1, 0, -1)] + [month]
+    async with sessions() as session:
+        facts = await load_kpi_facts(session=session, start=previous.start, end=month.end)
+        points = await load_trend(session=session, months=trend)
+        best, worst = await load_cases(session=session, month=month)
+        sources = await load_sources(session=session, month=month)
+        open_issues = await list_open_issues(session=session)
+        closed = await list_closed_issues(session=session, start=month.start, end=month.end)
+    return build_monthly_review(
+        MonthlyFacts(
+            month=month,
+            previous=previous,
+            now=now,
+            facts=facts,
+            trend=points,
+            best=best,
+            worst=worst,
+            sources=sources,
+            open_issues=open_issues,
+            closed_issues=closed,
+        ),
+        MonthlyRules(tz=tz, business_hours=config.sla.business_hours, weights=config.score.weights),
+    )
+
+
+async def compute_digest(
+    kind: DigestKind,
+    sessions: async_sessionmaker[AsyncSession],
+    config: AppConfig,
+    *,
+    period: Period,
+    now: datetime,
+) -> WeeklyAgenda | MonthlyReview:
+    if kind is DigestKind.WEEKLY:
+        return await compute_weekly_agenda(sessions, config, week=period, now=now)
+    return await compute_monthly_review(sessions, config, month=period, now=now)
+
+
+def reply_key(digest_id: int, part: str) -> str:
+    return f"{DIGEST_REPLY}:{digest_id}:{part}"
+
+
+def digest_posts(kind: DigestKind, digest_id: int, content: WeeklyAgenda | MonthlyReview) -> list[NewOutbox]:
+    """The lead message, then each part of the thread in meeting order (each waits for the one before);
+    an empty period is the lead alone, one line saying so."""
+    lead = NewOutbox(
+        kind=DIGEST_LEAD, dedupe_key=f"{DIGEST_LEAD}:{digest_id}", payload={"digest_id": digest_id}
+    )
+    if content.is_empty:
+        return [lead]
+    parts = THREAD_PARTS[kind]
+    return [lead] + [
+        NewOutbox(
+            kind=DIGEST_REPLY,
+            dedupe_key=reply_key(digest_id, part),
+            payload={
+                "digest_id": digest_id,
+                "part": part,
+                "after": reply_key(digest_id, parts[index - 1]) if index else None,
+            },
+        )
+        for index, part in enumerate(parts)
     ]
-    if not agenda.is_empty:
-        posts += [
-            NewOutbox(
-                kind=DIGEST_REPLY,
-                dedupe_key=reply_key(digest_id, section),
-                payload={"digest_id": digest_id, "section": section.value},
+
+
+# ------------------------------------------------------------------------------------------ posting
+
+
+async def post_digest(
+    kind: DigestKind,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    config: AppConfig,
+    send_now: Callable[[], Awaitable[object]] | None,
+    period: Period,
+    now: datetime,
+    claimed_by: str,
+) -> DigestOutcome:
+    """Claim `period` in the digest's channel and post it, exactly once.
+
+    `send_now` drains the outbox at once (the running bot's delivery); without it the rows wait for the
+    delivery loop.
+    """
+    schedule = schedule_of(kind, config)
+    if schedule is None:
+        return DigestOutcome(DigestStatus.NOT_CONFIGURED)
+
+    async def existing() -> DigestRecord | None:
+        async with sessions() as session:
+            return await find_digest(
+                session=session, kind=kind.value, channel_id=schedule.channel, period_start=period.first_day
             )
-            for section in Section
-        ]
-    return posts
 
-
-def reply_key(digest_id: int, section: Section) -> str:
-    return f"{DIGEST_REPLY}:{digest_id}:{section.value}"
+    found = await existing()
+    if found is not None:
+        return DigestOutcome(DigestStatus.ALREADY_CLAIMED, found)
+    content: BaseModel = await compute_digest(kind, sessions, config, period=period, now=now)
+    async with sessions() as session:
+        digest_id = await claim_digest(
+            session=session,
+            kind=kind.value,
+            channel_id=schedule.channel,
+            period_start=period.first_day,
+            period_end=period.last_day,
+            lang=config.locale.value,
+            content=content.model_dump(mode="json"),
+            claimed_by=claimed_by,
+            now=now,
+            posts_for=lambda new_id: digest_posts(kind, new_id, content),  # type: ignore[arg-type]
+        )
+    if digest_id is None:  # another replica claimed it between our look and our claim
+        return DigestOutcome(DigestStatus.ALREADY_CLAIMED, await existing())
+    log.info(
+        "%s digest for %s claimed for %s (digest %s)", kind, period.first_day, schedule.channel, digest_id
+    )
+    if send_now is not None:
+        await send_now()
+    async with sessions() as session:
+        record = await get_digest(session=session, digest_id=digest_id)
+    posted = record is not None and record.lead_ts is not None
+    return DigestOutcome(DigestStatus.POSTED if posted else DigestStatus.QUEUED, record)
 
 
 async def post_weekly_digest(
@@ -118,47 +292,41 @@ async def post_weekly_digest(
     now: datetime,
     claimed_by: str,
 ) -> DigestOutcome:
-    """Claim `week` in the weekly channel and post its agenda, exactly once.
+    return await post_digest(
+        DigestKind.WEEKLY,
+        sessions=sessions,
+        config=config,
+        send_now=send_now,
+        period=week,
+        now=now,
+        claimed_by=claimed_by,
+    )
 
-    `send_now` drains the outbox at once (the running bot's delivery); without it the rows wait for the
-    delivery loop. The agenda is computed before the claim and frozen with it.
-    """
-    weekly = config.digests.weekly
-    if weekly is None:
+
+async def run_schedule(
+    kind: DigestKind,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    config: AppConfig,
+    send_now: Callable[[], Awaitable[object]] | None,
+    now: datetime,
+) -> DigestOutcome:
+    """The scheduled job (cron, and the catch-up): post the digest's due period, if any."""
+    schedule = schedule_of(kind, config)
+    if schedule is None:
         return DigestOutcome(DigestStatus.NOT_CONFIGURED)
-    async with sessions() as session:
-        existing = await find_digest(
-            session=session, kind=WEEKLY, channel_id=weekly.channel, period_start=week.first_day
-        )
-    if existing is not None:
-        return DigestOutcome(DigestStatus.ALREADY_CLAIMED, existing)
-    agenda = await compute_weekly_agenda(sessions, config, week=week, now=now)
-    async with sessions() as session:
-        digest_id = await claim_digest(
-            session=session,
-            kind=WEEKLY,
-            channel_id=weekly.channel,
-            period_start=week.first_day,
-            period_end=week.last_day,
-            lang=config.locale.value,
-            content=agenda.model_dump(mode="json"),
-            claimed_by=claimed_by,
-            now=now,
-            posts_for=lambda new_id: weekly_posts(new_id, agenda),
-        )
-    if digest_id is None:  # another replica claimed it between our look and our claim
-        async with sessions() as session:
-            existing = await find_digest(
-                session=session, kind=WEEKLY, channel_id=weekly.channel, period_start=week.first_day
-            )
-        return DigestOutcome(DigestStatus.ALREADY_CLAIMED, existing)
-    log.info("weekly agenda for %s claimed for %s (digest %s)", week.first_day, weekly.channel, digest_id)
-    if send_now is not None:
-        await send_now()
-    async with sessions() as session:
-        record = await get_digest(session=session, digest_id=digest_id)
-    posted = record is not None and record.lead_ts is not None
-    return DigestOutcome(DigestStatus.POSTED if posted else DigestStatus.QUEUED, record)
+    period = due_period(kind, schedule, now=now, config=config)
+    if period is None:
+        return DigestOutcome(DigestStatus.NOT_DUE)
+    return await post_digest(
+        kind,
+        sessions=sessions,
+        config=config,
+        send_now=send_now,
+        period=period,
+        now=now,
+        claimed_by="schedule",
+    )
 
 
 async def run_weekly_schedule(
@@ -168,13 +336,4 @@ async def run_weekly_schedule(
     send_now: Callable[[], Awaitable[object]] | None,
     now: datetime,
 ) -> DigestOutcome:
-    """The scheduled job (cron, and once at start-up): post this week's agenda if it is due."""
-    weekly = config.digests.weekly
-    if weekly is None:
-        return DigestOutcome(DigestStatus.NOT_CONFIGURED)
-    week = due_week(weekly, now=now, config=config)
-    if week is None:
-        return DigestOutcome(DigestStatus.NOT_DUE)
-    return await post_weekly_digest(
-        sessions=sessions, config=config, send_now=send_now, week=week, now=now, claimed_by="schedule"
-    )
+    return await run_schedule(DigestKind.WEEKLY, sessions=sessions, config=config, send_now=send_now, now=now)

@@ -1,6 +1,7 @@
 """Periodic work on APScheduler: every minute, the acceptance SLA (reminders and escalations of pending
 toss-ups) and the post-meeting feedback loop (the request for the sheet and its reminders); on the team's
-cron (and once at start-up, to catch up a post missed while down), the weekly meeting agenda.
+cron (and at start-up and every few minutes, to catch up a post missed while down), the weekly meeting
+agenda and the monthly review.
 
 Jobs only derive work from the database and queue it in the outbox, so a restart or a second replica
 neither loses nor doubles anything (APScheduler itself does not coordinate processes).
@@ -16,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.cron import parse_cron
-from bot.digests import run_weekly_schedule
+from bot.digests import DigestKind, run_schedule, schedule_of
 from bot.feedback_watch import queue_due_feedback_requests
 from bot.services import Services
 from bot.sla_watch import queue_due_sla_steps
@@ -27,9 +28,21 @@ SLA_JOB_ID = "sla"
 SLA_TICK_SECONDS = 60
 FEEDBACK_JOB_ID = "feedback"
 FEEDBACK_TICK_SECONDS = 60
-WEEKLY_DIGEST_JOB_ID = "weekly_digest"
-WEEKLY_DIGEST_CATCH_UP_JOB_ID = "weekly_digest_catch_up"
-WEEKLY_DIGEST_CATCH_UP_SECONDS = 300
+DIGEST_CATCH_UP_SECONDS = 300
+
+
+def digest_job_id(kind: DigestKind) -> str:
+    return f"{kind.value}_digest"
+
+
+def digest_catch_up_job_id(kind: DigestKind) -> str:
+    return f"{kind.value}_digest_catch_up"
+
+
+WEEKLY_DIGEST_JOB_ID = digest_job_id(DigestKind.WEEKLY)
+WEEKLY_DIGEST_CATCH_UP_JOB_ID = digest_catch_up_job_id(DigestKind.WEEKLY)
+MONTHLY_DIGEST_JOB_ID = digest_job_id(DigestKind.MONTHLY)
+MONTHLY_DIGEST_CATCH_UP_JOB_ID = digest_catch_up_job_id(DigestKind.MONTHLY)
 
 
 def _add_tick(
@@ -54,6 +67,45 @@ def _add_tick(
     )
 
 
+def _add_digest(scheduler: AsyncIOScheduler, services: Services, kind: DigestKind) -> None:
+    """A configured digest's cron job, and the same check at start and every few minutes: a bot that was
+    down (or failed) at the scheduled time posts when it can, as long as the period is still current; a
+    claimed period costs one lookup."""
+    schedule = schedule_of(kind, services.config)
+    if schedule is None:
+        return
+
+    async def digest() -> None:
+        try:
+            outcome = await run_schedule(
+                kind,
+                sessions=services.sessions,
+                config=services.config,
+                send_now=services.delivery.deliver_digests,
+                now=services.clock(),
+            )
+            log.info("%s digest: %s", kind, outcome.status)
+        except Exception:
+            log.exception("%s digest failed; the catch-up or the delivery loop retries", kind)
+
+    scheduler.add_job(
+        digest,
+        parse_cron(schedule.cron, tz=services.config.tz),
+        id=digest_job_id(kind),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        digest,
+        IntervalTrigger(seconds=DIGEST_CATCH_UP_SECONDS),
+        id=digest_catch_up_job_id(kind),
+        next_run_time=datetime.now(services.config.tz),
+        coalesce=True,
+        max_instances=1,
+    )
+
+
 def make_scheduler(services: Services) -> AsyncIOScheduler:
     """A scheduler (not started) with the minute ticks: SLA steps and feedback requests now due are
     queued once."""
@@ -69,37 +121,6 @@ def make_scheduler(services: Services) -> AsyncIOScheduler:
 
     _add_tick(scheduler, SLA_JOB_ID, SLA_TICK_SECONDS, sla, "SLA")
     _add_tick(scheduler, FEEDBACK_JOB_ID, FEEDBACK_TICK_SECONDS, feedback, "feedback")
-    weekly = services.config.digests.weekly
-    if weekly is not None:
-
-        async def weekly_digest() -> None:
-            try:
-                outcome = await run_weekly_schedule(
-                    sessions=services.sessions,
-                    config=services.config,
-                    send_now=services.delivery.deliver_digests,
-                    now=services.clock(),
-                )
-                log.info("weekly agenda: %s", outcome.status)
-            except Exception:
-                log.exception("weekly agenda failed; the delivery loop or the next start retries")
-
-        scheduler.add_job(
-            weekly_digest,
-            parse_cron(weekly.cron, tz=services.config.tz),
-            id=WEEKLY_DIGEST_JOB_ID,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=3600,
-        )
-        # At start and every few minutes, the same check: a bot that was down (or failed) at the scheduled
-        # time posts when it can, as long as the week is still current; a claimed week costs one lookup.
-        scheduler.add_job(
-            weekly_digest,
-            IntervalTrigger(seconds=WEEKLY_DIGEST_CATCH_UP_SECONDS),
-            id=WEEKLY_DIGEST_CATCH_UP_JOB_ID,
-            next_run_time=datetime.now(services.config.tz),
-            coalesce=True,
-            max_instances=1,
-        )
+    for kind in DigestKind:
+        _add_digest(scheduler, services, kind)
     return scheduler

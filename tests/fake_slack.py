@@ -719,6 +719,7 @@ class FakeSlack:
             "id": file_id,
             "filename": args["filename"],
             "length": int(args["length"]),
+            "alt_txt": args.get("alt_txt"),
             "data": None,
         }
         return {"upload_url": f"http://127.0.0.1:{self._port}/upload/{file_id}", "file_id": file_id}
@@ -739,6 +740,20 @@ class FakeSlack:
                 initial_comment=args.get("initial_comment"),
             )
             answered.append({"id": record["id"], "name": record["filename"], "title": record["title"]})
+        channel = args.get("channel_id")
+        if channel:  # Slack shares the files into the channel (or thread) as a message of the bot's
+            ts = self._next_ts()
+            message: dict[str, Any] = {
+                "type": "message",
+                "user": self.bot_user_id,
+                "bot_id": self.bot_id,
+                "text": str(args.get("initial_comment") or ""),
+                "ts": ts,
+                "files": answered,
+            }
+            if args.get("thread_ts"):
+                message["thread_ts"] = args["thread_ts"]
+            self.messages[(self._dm_channel(str(channel)), ts)] = message
         return {"files": answered}
 
     async def _handle_upload(self, request: web.Request) -> web.Response:

@@ -69,11 +69,18 @@ async def settle(h: Harness) -> None:
 
 
 async def toss(
-    h: Harness, company: str, *, at: datetime, meeting: datetime, user: str = IS_USER, drop: tuple = ()
+    h: Harness,
+    company: str,
+    *,
+    at: datetime,
+    meeting: datetime,
+    user: str = IS_USER,
+    drop: tuple = (),
+    first_contact: date = date(2026, 11, 2),
 ) -> int:
     h.clock.now = at
     answers: dict[MemoField, Any] = full_memo_answers(
-        meeting_at=meeting, first_contact_on=date(2026, 11, 2), fs_user_id=FS_USER
+        meeting_at=meeting, first_contact_on=first_contact, fs_user_id=FS_USER
     )
     answers[MemoField.COMPANY] = company
     for name in drop:

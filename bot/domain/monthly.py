@@ -367,7 +367,9 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
     """The month's review from its facts: pure, tested on data worked out by hand."""
     rows = _month_rows(facts)
     items = _items(rows, rules.weights)
-    best = sorted(facts.best, key=lambda c: (-case_share(c), c.id))[:CASES_MAX]
+    # A month with few toss-ups is split between the two lists (the better half is "best").
+    considered = len({case.id for case in (*facts.best, *facts.worst)})
+    best = sorted(facts.best, key=lambda c: (-case_share(c), c.id))[: min(CASES_MAX, (considered + 1) // 2)]
     best_ids = {case.id for case in best}
     worst = [c for c in sorted(facts.worst, key=lambda c: (case_share(c), c.id)) if c.id not in best_ids]
     return MonthlyReview(

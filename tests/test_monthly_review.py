@@ -1,0 +1,177 @@
+"""Issue 11's monthly review over the wire: October and November toss-ups made, accepted, returned, rated
+and won through Slack payloads, a collaboration issue logged and one closed; on 1 December 09:00 (an
+injected clock) the scheduler's own monthly job posts November's review once — a lead message, its four
+sections in the thread and two charts uploaded there with Slack's upload flow.
+
+Worked out by hand (the seed's table, default weights; FS stars 4, 3, 5, 4 → 23 of 30 points):
+- October: "Oct KK" 62 points, returned.
+- November: "Alpha KK" 70, accepted, rated (70 + 23 = 93/100), won ¥3,000,000 on 20 Nov;
+  "Beta KK" 68 (no campaign), accepted, rated 保留 (68 + 23 = 91/100); "Gamma KK" 62, still pending.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import AppConfig
+from bot.digests import MONTHLY
+from bot.domain.issues import Quadrant
+from bot.domain.monthly import KpiKey, MonthlyReview
+from bot.domain.outcome import OutcomeKind
+from bot.domain.score import ScoreItemKey
+from bot.scheduler import MONTHLY_DIGEST_CATCH_UP_JOB_ID, MONTHLY_DIGEST_JOB_ID, make_scheduler
+from modals.ids import CallbackId
+from store.models import DigestPost
+from tests.conftest import MANAGER, Harness, team_config
+from tests.db_fixtures import BACKENDS
+from tests.test_issues_flow import logged, open_issue_modal
+from tests.test_tossup_flow import block_text
+from tests.test_weekly_agenda_flow import (
+    DROP_ISSUE,
+    DROP_OPTIONAL,
+    accept,
+    give_back,
+    rate,
+    settle,
+    tokyo,
+    toss,
+)
+
+REVIEW_CHANNEL = "C0REVIEW"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def config() -> AppConfig:
+    return team_config(
+        roles={"managers": [MANAGER]},
+        digests={"monthly": {"channel": REVIEW_CHANNEL, "cron": "0 9 1 * *"}},
+    )
+
+
+async def win_on(h: Harness, handoff_id: int, *, at, closed_on: str) -> None:
+    from tests.test_feedback_flow import open_modal
+    from tests.test_feedback_modals import outcome_state
+
+    h.clock.now = at
+    modal = await open_modal(h, "outcome_open", handoff_id, user="U0FS")
+    response = await h.driver.view_submission(
+        CallbackId.OUTCOME,
+        outcome_state("won", amount="3000000", closed_on=closed_on),
+        user_id="U0FS",
+        private_metadata=modal["private_metadata"],
+    )
+    assert response.status == 200 and not (response.json() or {}).get("errors"), response.text
+    await settle(h)
+
+
+async def fire(h: Harness, job_id: str = MONTHLY_DIGEST_JOB_ID) -> None:
+    job = make_scheduler(h.bot.services).get_job(job_id)
+    assert job is not None
+    await job.func()
+    await settle(h)
+
+
+def review_posts(h: Harness) -> list:
+    return [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == REVIEW_CHANNEL]
+
+
+async def a_month_of_toss_ups(h: Harness) -> None:
+    october = await toss(
+        h,
+        "Oct KK",
+        at=tokyo(10, 14, 10),
+        meeting=tokyo(10, 20, 10),
+        drop=DROP_ISSUE,
+        first_contact=date(2026, 10, 1),
+    )
+    await give_back(h, october, at=tokyo(10, 14, 15), note="BANTが不足")
+    alpha = await toss(h, "Alpha KK", at=tokyo(11, 4, 10), meeting=tokyo(11, 10, 10))
+    await accept(h, alpha, at=tokyo(11, 4, 12))
+    beta = await toss(h, "Beta KK", at=tokyo(11, 5, 10), meeting=tokyo(11, 12, 10), drop=DROP_OPTIONAL)
+    await accept(h, beta, at=tokyo(11, 5, 16))
+    await toss(h, "Gamma KK", at=tokyo(11, 25, 10), meeting=tokyo(12, 8, 10), drop=DROP_ISSUE)
+    await rate(h, alpha, at=tokyo(11, 10, 15), result="progress", next_info="予算の承認者")
+    await rate(h, beta, at=tokyo(11, 12, 15), result="on_hold", next_info="予算の承認者")
+    await win_on(h, alpha, at=tokyo(11, 20, 17), closed_on="2026-11-20")
+    h.clock.now = tokyo(11, 26, 10)
+    await open_issue_modal(h)
+    await logged(h, problem="保留案件の追客ルールがない", impact="high", urgency="low", owner=None)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_monthly_review_over_the_wire(harness: Harness) -> None:
+    h = harness
+    await a_month_of_toss_ups(h)
+
+    h.clock.now = tokyo(12, 1, 8, 59)  # a minute before December's first scheduled time
+    await fire(h, MONTHLY_DIGEST_CATCH_UP_JOB_ID)
+    assert review_posts(h) == []
+
+    h.clock.now = tokyo(12, 1, 9, 0)
+    await fire(h)
+    posts = review_posts(h)
+    lead, replies = posts[0], posts[1:]
+    assert "thread_ts" not in lead.args and len(replies) == 4
+    assert {reply.args["thread_ts"] for reply in replies} == {lead.response["ts"]}
+
+    async with h.bot.services.sessions() as session:
+        (digest,) = (await session.scalars(select(DigestPost).where(DigestPost.kind == MONTHLY))).all()
+    assert (digest.channel_id, digest.period_start) == (REVIEW_CHANNEL, date(2026, 11, 1))
+    review = MonthlyReview.model_validate(digest.content)
+
+    kpis = {line.key: (line.current, line.previous) for line in review.kpis}
+    assert kpis[KpiKey.TOSS_UPS] == (3, 1)
+    assert kpis[KpiKey.SQLS] == (3, 1)
+    assert kpis[KpiKey.ACCEPTANCE_RATE] == (1.0, 0.0)  # 2 accepted of 2 decided; October 0 of 1
+    assert kpis[KpiKey.WIN_RATE] == (1.0, None)
+    assert kpis[KpiKey.WON_AMOUNT] == (3_000_000, 0)
+    assert kpis[KpiKey.DEAL_SIZE] == (3_000_000, None)
+    assert kpis[KpiKey.LEAD_TIME_DAYS] == (18, None)  # first contact 2 Nov → won 20 Nov
+
+    trend = [(point.month, point.toss_ups, point.won, point.average) for point in review.trend]
+    assert trend[-2:] == [
+        (date(2026, 10, 1), 1, 0, pytest.approx(62)),
+        (date(2026, 11, 1), 3, 1, pytest.approx((70 + 68 + 62) / 3)),
+    ]
+    assert [point.toss_ups for point in review.trend[:4]] == [0, 0, 0, 0]  # June–September
+
+    items = {item.key: (item.average, item.max_points) for item in review.items}
+    assert items[ScoreItemKey.ISSUE] == (pytest.approx((15 + 15 + 8) / 3), 15)
+    assert items[ScoreItemKey.COMPLETENESS] == (pytest.approx((15 + 13 + 14) / 3), 15)
+    assert items[ScoreItemKey.FS_RATING] == (23, 30)  # the two rated ones
+    assert review.weakest is ScoreItemKey.FS_RATING  # keeps 23/30 = 77 %, the smallest share
+
+    assert [(c.company, c.score, c.score_max, c.outcome) for c in review.best] == [
+        ("Alpha KK", 93, 100, OutcomeKind.WON),
+        ("Beta KK", 91, 100, None),
+    ]
+    assert [(c.company, c.score, c.score_max) for c in review.worst] == [("Gamma KK", 62, 70)]
+    assert review.best[0].good == "決裁プロセスが明確で、次のステップをすぐ提案できた"
+
+    sources = [(s.lead_source, s.campaign, s.toss_ups, s.accepted, s.won, s.win_rate) for s in review.sources]
+    assert sources == [
+        ("seminar", "2026秋 DXセミナー", 2, 1, 1, 1.0),
+        ("seminar", None, 1, 1, 0, None),
+    ]
+    assert [(i.problem, i.quadrant) for i in review.open_issues] == [
+        ("保留案件の追客ルールがない", Quadrant.IMPORTANT)
+    ]
+
+    # What the channel saw, and the two charts uploaded into the thread with alt text
+    kpi_text, score_text = block_text(replies[0].args["blocks"]), block_text(replies[1].args["blocks"])
+    assert "3,000,000" in kpi_text and "2026秋 DXセミナー" in kpi_text
+    assert "⚠️" in score_text
+    files = [f for f in h.slack.files.values() if f.get("channel") == REVIEW_CHANNEL]
+    assert len(files) == 2
+    assert all(f["thread_ts"] == lead.response["ts"] and f["data"].startswith(PNG) for f in files)
+    assert all(f["alt_txt"] for f in files) and all(1_000 < len(f["data"]) < 1_000_000 for f in files)
+
+    # Again (the catch-up, a replica, a restart): nothing more
+    await fire(h)
+    await fire(h, MONTHLY_DIGEST_CATCH_UP_JOB_ID)
+    assert len(review_posts(h)) == 5
+    assert len([f for f in h.slack.files.values() if f.get("channel") == REVIEW_CHANNEL]) == 2
