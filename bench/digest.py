@@ -50,16 +50,19 @@ import asyncpg
 from sqlalchemy import TextClause, bindparam, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import charts
 from bot.config import AppConfig
-from bot.digests import agenda_rules, compute_weekly_agenda
+from bot.digests import agenda_rules, compute_monthly_review, compute_weekly_agenda
 from bot.domain.agenda import LIST_MAX, REQUESTED_INFO_WEEKS, AgendaFacts, overdue_created_before
 from bot.domain.criteria import evaluate_criteria
 from bot.domain.feedback import FeedbackSheet, MeetingResult, complete_score
 from bot.domain.handoff import HandoffStatus, ReturnReason
-from bot.domain.kpi import Period, week_of
+from bot.domain.kpi import Period, month_before, month_of, week_of
 from bot.domain.memo import HandoffMemo, Timeline
+from bot.domain.monthly import MonthlyReview
 from bot.domain.outcome import Outcome
 from bot.domain.score import ScoreBreakdown, score_memo
+from modals.monthly import kpi_chart_data, score_chart_data
 from store.agenda import load_agenda_facts
 from store.db import make_engine, make_sessionmaker, migrate
 from store.models import FeedbackRecord, Handoff, OutcomeRecord, UTCDateTime
@@ -555,6 +558,57 @@ async def measure_week(
     return Result(size, label, len(facts.this_week), agenda_ms, loader_ms, floor_ms, peak)
 
 
+@dataclass(frozen=True)
+class MonthResult:
+    size: int
+    month_rows: int
+    review: list[float]  # compute_monthly_review (ms)
+    charts: list[float]  # both charts, drawn in a worker thread as the bot does (ms)
+
+
+MONTHLY_RESULTS: list[MonthResult] = []
+
+
+async def measure_month(
+    engine: AsyncEngine, config: AppConfig, *, size: int, now: datetime, repeat: int
+) -> None:
+    """The monthly review of the last complete month, and its two charts, as the bot builds them."""
+    sessions = make_sessionmaker(engine)
+    month = month_before(month_of(now.astimezone(config.tz).date(), config.tz), config.tz)
+    lang = config.locale
+
+    async def review() -> MonthlyReview:
+        return await compute_monthly_review(sessions, config, month=month, now=now)
+
+    built = await review()
+
+    async def drawn() -> object:
+        score, kpi = score_chart_data(built, lang=lang), kpi_chart_data(built, lang=lang)
+        await asyncio.to_thread(charts.score_trend_chart, lang=lang, **score)  # type: ignore[arg-type]
+        return await asyncio.to_thread(charts.kpi_chart, lang=lang, **kpi)  # type: ignore[arg-type]
+
+    review_ms, charts_ms = await interleaved([review, drawn], max(2, repeat // 3))
+    MONTHLY_RESULTS.append(MonthResult(size, built.toss_ups, review_ms, charts_ms))
+
+
+def print_month_table(backend: str) -> None:
+    if not MONTHLY_RESULTS:
+        return
+    print(f"\nmonthly review of the last complete month, {backend} (ms)")
+    print("| toss-ups | month's rows | review p50 / p95 | charts p50 | total p50 |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in MONTHLY_RESULTS:
+        total = p50(r.review) + p50(r.charts)
+        print(
+            f"| {r.size:,} | {r.month_rows:,} | {p50(r.review):.1f} / {p95(r.review):.1f} "
+            f"| {p50(r.charts):.1f} | {total:.1f} |"
+        )
+    worst = max(p50(r.review) + p50(r.charts) for r in MONTHLY_RESULTS)
+    print(
+        f"target <= 1000 ms, chart included: {'met' if worst <= 1000 else 'NOT met'} (slowest {worst:.1f} ms)"
+    )
+
+
 def friday_morning(week: Period, config: AppConfig) -> datetime:
     """When the schedule ("0 9 * * FRI") posts this week's agenda."""
     friday = week.first_day + timedelta(days=4)
@@ -644,7 +698,7 @@ async def run_size(size: int, arguments: argparse.Namespace, config: AppConfig, 
         )
         middle = week_of((now - timedelta(days=span // 2)).astimezone(config.tz).date(), config.tz)
         latest = week_of(now.astimezone(config.tz).date(), config.tz)
-        return [
+        weeks = [
             await measure_week(
                 engine,
                 config,
@@ -657,6 +711,8 @@ async def run_size(size: int, arguments: argparse.Namespace, config: AppConfig, 
             )
             for label, week in (("middle", middle), ("latest", latest))
         ]
+        await measure_month(engine, config, size=size, now=now, repeat=arguments.repeat)
+        return weeks
     finally:
         await engine.dispose()
         if database is not None:
@@ -697,7 +753,9 @@ async def main(arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for size in arguments.sizes:
             results += await run_size(size, arguments, config, Path(tmp))
-    print_table(results, "PostgreSQL" if arguments.postgres else "SQLite", arguments.repeat)
+    backend = "PostgreSQL" if arguments.postgres else "SQLite"
+    print_table(results, backend, arguments.repeat)
+    print_month_table(backend)
     print("reproduce: " + " ".join([".venv/bin/python -m bench.digest", *sys.argv[1:]]))
 
 

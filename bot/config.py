@@ -23,6 +23,7 @@ from bot.domain.memo import AuthorityLevel, BudgetStatus, MemoField, Temperature
 from bot.domain.options import CustomSelect, LocalizedLabel, SelectOption
 from bot.domain.routing import RoutingConfig, unknown_match_keys
 from bot.domain.score import ScoreConfig
+from bot.domain.scorecard import ScorecardConfig
 from bot.domain.sla import SlaConfig
 from bot.i18n import Lang
 
@@ -216,6 +217,7 @@ class AppConfig(_Strict):
     sla: SlaConfig = Field(default_factory=SlaConfig)
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
     digests: DigestsConfig = Field(default_factory=DigestsConfig)
+    scorecards: ScorecardConfig = Field(default_factory=ScorecardConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 

@@ -587,9 +587,9 @@ class Delivery:
         )
         await self.dm(handoff.is_user_id, text, blocks)
 
-    async def dm(self, user_id: str, text: str, blocks: list) -> None:
-        """A direct message to `user_id` (the DM channel is opened first)."""
-        await self.post(channel=await self.dm_channel(user_id), text=text, blocks=blocks)
+    async def dm(self, user_id: str, text: str, blocks: list) -> dict[str, str]:
+        """A direct message to `user_id` (the DM channel is opened first); its channel and ts."""
+        return await self.post(channel=await self.dm_channel(user_id), text=text, blocks=blocks)
 
     async def dm_channel(self, user_id: str) -> str:
         response = await self._slack(

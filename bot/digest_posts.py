@@ -15,7 +15,9 @@ from bot import charts
 from bot.digests import DIGEST_LEAD, DIGEST_REPLY, Chart, DigestKind
 from bot.domain.agenda import Section, WeeklyAgenda
 from bot.domain.monthly import MonthlyReview, MonthlySection
+from bot.domain.scorecard import Scorecard
 from bot.i18n import Lang
+from bot.scorecards import SCORECARD_DM, SCORECARD_OVERVIEW
 from modals.agenda import build_agenda_empty, build_agenda_lead, build_agenda_section
 from modals.messages import Message
 from modals.monthly import (
@@ -25,13 +27,14 @@ from modals.monthly import (
     kpi_chart_data,
     score_chart_data,
 )
+from modals.scorecard import build_scorecard, build_scorecard_overview
 from store.digests import DigestRecord, get_digest, record_digest_lead
 from store.outbox import OutboxItem, done_keys
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery
 
-DIGEST_POST_KINDS = frozenset({DIGEST_LEAD, DIGEST_REPLY})
+DIGEST_POST_KINDS = frozenset({DIGEST_LEAD, DIGEST_REPLY, SCORECARD_DM})
 
 
 async def send_digest_post(item: OutboxItem, *, delivery: Delivery) -> None:
@@ -41,6 +44,9 @@ async def send_digest_post(item: OutboxItem, *, delivery: Delivery) -> None:
         digest = await get_digest(session=session, digest_id=int(item.payload["digest_id"]))
     if digest is None:
         raise ValueError(f"digest {item.payload.get('digest_id')} is gone")
+    if item.kind == SCORECARD_DM:
+        await _send_scorecard(delivery, digest)
+        return
     kind = DigestKind(digest.kind)
     content = _content(digest)
     lang = Lang(digest.lang)
@@ -102,6 +108,28 @@ async def _post_lead(delivery: Delivery, digest: DigestRecord, message: Message)
             digest_id=digest.id,
             channel_id=response["channel"],
             ts=response["ts"],
+            now=delivery.clock(),
+        )
+
+
+async def _send_scorecard(delivery: Delivery, digest: DigestRecord) -> None:
+    """A rep's scorecard, or a manager's overview, by DM in that person's language."""
+    if digest.lead_ts:
+        return  # sent by an earlier attempt
+    user = digest.channel_id
+    lang, tz = await delivery.users.lang(user), delivery.config.tz
+    if digest.kind == SCORECARD_OVERVIEW:
+        cards = [Scorecard.model_validate(card) for card in digest.content.get("cards") or []]
+        text, blocks = build_scorecard_overview(cards, lang=lang, tz=tz)
+    else:
+        text, blocks = build_scorecard(Scorecard.model_validate(digest.content), lang=lang, tz=tz)
+    sent = await delivery.dm(user, text, blocks)
+    async with delivery.sessions() as session:
+        await record_digest_lead(
+            session=session,
+            digest_id=digest.id,
+            channel_id=sent["channel"],
+            ts=sent["ts"],
             now=delivery.clock(),
         )
 

@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.cron import parse_cron
 from bot.digests import DigestKind, run_schedule, schedule_of
 from bot.feedback_watch import queue_due_feedback_requests
+from bot.scorecards import send_due_scorecards
 from bot.services import Services
 from bot.sla_watch import queue_due_sla_steps
 
@@ -85,6 +86,13 @@ def _add_digest(scheduler: AsyncIOScheduler, services: Services, kind: DigestKin
                 now=services.clock(),
             )
             log.info("%s digest: %s", kind, outcome.status)
+            if kind is DigestKind.MONTHLY:  # the reps' scorecards of the same month, by DM
+                await send_due_scorecards(
+                    sessions=services.sessions,
+                    config=services.config,
+                    send_now=services.delivery.deliver_digests,
+                    now=services.clock(),
+                )
         except Exception:
             log.exception("%s digest failed; the catch-up or the delivery loop retries", kind)
 

@@ -22,7 +22,15 @@ from store._tx import own_transaction
 from store.models import DigestPost
 from store.outbox import NewOutbox, add_outbox_rows
 
-__all__ = ["DigestRecord", "claim_digest", "find_digest", "get_digest", "record_digest_lead"]
+__all__ = [
+    "DigestRecord",
+    "NewClaim",
+    "claim_digest",
+    "claim_digests",
+    "find_digest",
+    "get_digest",
+    "record_digest_lead",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,53 @@ async def get_digest(*, session: AsyncSession, digest_id: int) -> DigestRecord |
         return _record(row) if row is not None else None
 
 
+@dataclass(frozen=True)
+class NewClaim:
+    """One (kind, channel or user, period) to claim, with what it posts."""
+
+    kind: str
+    channel_id: str  # a channel, or the user a DM goes to
+    period_start: date
+    period_end: date
+    lang: str
+    content: dict[str, Any]
+    posts_for: Callable[[int], Sequence[NewOutbox]]
+
+
+async def _claim(session: AsyncSession, claim: NewClaim, *, claimed_by: str, now: datetime) -> int | None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(DigestPost)
+        .values(
+            kind=claim.kind,
+            channel_id=claim.channel_id,
+            period_start=claim.period_start,
+            period_end=claim.period_end,
+            lang=claim.lang,
+            content=claim.content,
+            claimed_by=claimed_by,
+            claimed_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["kind", "channel_id", "period_start"])
+        .returning(DigestPost.id)
+    )
+    digest_id = (await session.execute(statement)).scalar_one_or_none()
+    if digest_id is None:
+        return None
+    await add_outbox_rows(session, claim.posts_for(int(digest_id)), handoff_id=None, now=now)
+    return int(digest_id)
+
+
+async def claim_digests(
+    *, session: AsyncSession, claims: Sequence[NewClaim], claimed_by: str, now: datetime
+) -> list[int | None]:
+    """Claim several periods (a batch of DMs) and queue their posts in one transaction: each is new (its
+    id) or was claimed already (None). A batch cut off half-way by a crash resumes from the queue."""
+    async with own_transaction(session):
+        return [await _claim(session, claim, claimed_by=claimed_by, now=now) for claim in claims]
+
+
 async def claim_digest(
     *,
     session: AsyncSession,
@@ -94,29 +149,9 @@ async def claim_digest(
 ) -> int | None:
     """Claim a period and queue its posts in one transaction; the new digest's id, or None when the
     period was claimed already (by anyone, ever). `posts_for(digest_id)` gives the outbox rows."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(DigestPost)
-        .values(
-            kind=kind,
-            channel_id=channel_id,
-            period_start=period_start,
-            period_end=period_end,
-            lang=lang,
-            content=content,
-            claimed_by=claimed_by,
-            claimed_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["kind", "channel_id", "period_start"])
-        .returning(DigestPost.id)
-    )
-    async with own_transaction(session):
-        digest_id = (await session.execute(statement)).scalar_one_or_none()
-        if digest_id is None:
-            return None
-        await add_outbox_rows(session, posts_for(int(digest_id)), handoff_id=None, now=now)
-    return int(digest_id)
+    claim = NewClaim(kind, channel_id, period_start, period_end, lang, content, posts_for)
+    (digest_id,) = await claim_digests(session=session, claims=[claim], claimed_by=claimed_by, now=now)
+    return digest_id
 
 
 async def record_digest_lead(

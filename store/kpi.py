@@ -2,41 +2,66 @@
 
 One read (the toss-ups left-outer-joined with their feedback sheet and outcome), ending its own read
 transaction like every store read; returns frozen dataclasses, never ORM objects. The arithmetic lives in
-`bot.domain.kpi`.
+`bot.domain.kpi`. The memo's JSON is never decoded here: the five answers the KPIs need are extracted by
+the database (`->>` / `json_extract`), so a year of toss-ups is not a year of memos parsed in Python.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.handoff import HandoffStatus, fs_rep_on
-from bot.domain.kpi import HandoffFacts, bant_complete
-from bot.domain.memo import HandoffMemo
+from bot.domain.kpi import HandoffFacts, bant_answers_complete
 from bot.domain.outcome import Outcome
-from bot.domain.score import ScoreBreakdown, ScoreItemKey
+from bot.domain.score import ScoreItemKey
 from store._tx import own_transaction
 from store.models import FeedbackRecord, Handoff, OutcomeRecord
 
 __all__ = ["load_kpi_facts"]
 
 
-def _score_facts(score: dict[str, Any] | None, *, rated: bool) -> tuple[int | None, dict[str, int]]:
-    """(memo points, item key → points) from a stored breakdown: the memo points leave out the FS
-    rating, and the items list it only when the toss-up was rated."""
-    if not score:
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:  # not a date the memo would store: unknown, as a missing one
+        return None
+
+
+# A stored breakdown lists at most one item per score table row (the FS rating last, once rated): the
+# database hands over each item's key and points, not the whole breakdown with every loss's details.
+_SCORE_ITEMS_MAX = len(ScoreItemKey)
+_ITEM_COLUMNS = [
+    column
+    for index in range(_SCORE_ITEMS_MAX)
+    for column in (
+        Handoff.score[("items", index, "key")].as_string().label(f"item_key_{index}"),
+        Handoff.score[("items", index, "points")].as_string().label(f"item_points_{index}"),
+    )
+]
+
+
+def _item_points(row: Any) -> dict[str, int] | None:
+    points = {}
+    for index in range(_SCORE_ITEMS_MAX):
+        key = getattr(row, f"item_key_{index}")
+        if key is None:
+            break
+        points[key] = int(getattr(row, f"item_points_{index}") or 0)
+    return points or None
+
+
+def _score_facts(points: dict[str, int] | None, *, rated: bool) -> tuple[int | None, dict[str, int]]:
+    """(memo points, item key → points) from a stored breakdown's item points: the memo points leave
+    out the FS rating, and the items list it only when the toss-up was rated."""
+    if not points:
         return None, {}
-    breakdown = ScoreBreakdown.from_json(score)
-    memo_items = [item for item in breakdown.items if item.key is not ScoreItemKey.FS_RATING]
-    items = {
-        item.key.value: item.points
-        for item in breakdown.items
-        if item.key is not ScoreItemKey.FS_RATING or rated
-    }
-    return sum(item.points for item in memo_items), items
+    fs_rating = ScoreItemKey.FS_RATING.value
+    items = {key: value for key, value in points.items() if key != fs_rating or rated}
+    return sum(value for key, value in points.items() if key != fs_rating), items
 
 
 async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetime) -> list[HandoffFacts]:
@@ -55,8 +80,12 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
             Handoff.decided_at,
             Handoff.decided_by,
             Handoff.criteria_passed,
-            Handoff.memo,
-            Handoff.score,
+            Handoff.memo["budget_status"].as_string().label("budget_status"),
+            Handoff.memo["authority"].as_string().label("authority"),
+            Handoff.memo["need"].as_string().label("need"),
+            Handoff.memo["timeline"].as_string().label("timeline"),
+            Handoff.memo["first_contact_on"].as_string().label("first_contact_on"),
+            *_ITEM_COLUMNS,
             FeedbackRecord.handoff_id.label("rated_id"),
             OutcomeRecord.outcome,
             OutcomeRecord.recorded_at,
@@ -71,8 +100,7 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
     facts: list[HandoffFacts] = []
     for row in rows:
         rated = row.rated_id is not None
-        memo = HandoffMemo.model_validate(row.memo)
-        memo_score, items = _score_facts(row.score, rated=rated)
+        memo_score, items = _score_facts(_item_points(row), rated=rated)
         facts.append(
             HandoffFacts(
                 id=row.id,
@@ -85,10 +113,15 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
                 status=HandoffStatus(row.status),
                 decided_at=row.decided_at,
                 criteria_passed=row.criteria_passed,
-                bant_complete=bant_complete(memo),
+                bant_complete=bant_answers_complete(
+                    budget_status=row.budget_status,
+                    authority=row.authority,
+                    need=row.need,
+                    timeline=row.timeline,
+                ),
                 memo_score=memo_score,
                 score_items=items,
-                first_contact_on=memo.first_contact_on,
+                first_contact_on=_day(row.first_contact_on),
                 outcome=Outcome.model_validate(row.outcome) if row.outcome is not None else None,
                 outcome_at=row.recorded_at if row.outcome is not None else None,
                 rated=rated,

@@ -54,14 +54,26 @@ from bot.domain.sla import BusinessHours, time_to_decide
 def bant_complete(memo: HandoffMemo) -> bool:
     """All four BANT items known: budget confirmed or planned (not unknown), authority answered (any level,
     "none" included: it is known), need stated with some content, timeline chosen and not unknown."""
+    return bant_answers_complete(
+        budget_status=memo.budget_status,
+        authority=memo.authority,
+        need=memo.need,
+        timeline=memo.timeline,
+    )
+
+
+def bant_answers_complete(
+    *, budget_status: str | None, authority: str | None, need: str | None, timeline: str | None
+) -> bool:
+    """`bant_complete` on the four answers as stored (a read takes them straight out of the memo's JSON)."""
     return (
-        memo.budget_status is not None
-        and memo.budget_status is not BudgetStatus.UNKNOWN
-        and memo.authority is not None
-        and memo.need is not None
-        and not has_no_content(memo.need)
-        and memo.timeline is not None
-        and memo.timeline is not Timeline.UNKNOWN
+        budget_status is not None
+        and budget_status != BudgetStatus.UNKNOWN
+        and authority is not None
+        and need is not None
+        and not has_no_content(need)
+        and timeline is not None
+        and timeline != Timeline.UNKNOWN
     )
 
 

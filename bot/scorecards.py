@@ -1,0 +1,130 @@
+"""Rep scorecards (評価制度への反映) sent by DM: each rep their own, each manager everyone's, exactly once.
+
+On the monthly schedule (the same cron as the monthly review, for the same month) every rep with a
+toss-up in the month gets their scorecard by DM and every manager the overview. Each (card, person,
+period) is claimed in the database with the DM that carries it, all in one transaction (`store.digests`),
+so a batch cut off half-way — Slack down, the process killed — resumes from the queue, and a second run
+of the batch (a replica, a restart, `tossup scorecards --post`) sends nothing twice. Scorecards are never
+posted in a channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import AppConfig
+from bot.digests import DigestKind, due_period
+from bot.domain.kpi import Period
+from bot.domain.scorecard import Scorecard, ScorecardRules, build_scorecard, build_scorecards
+from store.digests import NewClaim, claim_digests
+from store.outbox import NewOutbox
+from store.scorecard import load_scorecard_facts
+
+log = logging.getLogger(__name__)
+
+SCORECARD = "scorecard"  # one rep's card, to that rep
+SCORECARD_OVERVIEW = "scorecard_overview"  # every rep's, to one manager
+SCORECARD_KINDS = frozenset({SCORECARD, SCORECARD_OVERVIEW})
+SCORECARD_DM = "scorecard_dm"  # the outbox kind of the DM that carries either
+
+
+@dataclass(frozen=True)
+class ScorecardBatch:
+    sent: int  # cards and overviews claimed now (queued, and sent unless Slack refused for now)
+    already: int  # claimed before: nothing sent again
+
+
+def scorecard_rules(config: AppConfig) -> ScorecardRules:
+    return ScorecardRules(
+        tz=config.tz,
+        business_hours=config.sla.business_hours,
+        weights=config.score.weights,
+        feedback=config.feedback,
+        scorecards=config.scorecards,
+    )
+
+
+async def compute_scorecards(
+    sessions: async_sessionmaker[AsyncSession], config: AppConfig, *, period: Period, now: datetime
+) -> dict[str, Scorecard]:
+    """Every rep's scorecard of `period` (computed off the event loop: it walks every toss-up per rep)."""
+    async with sessions() as session:
+        facts = await load_scorecard_facts(session=session, period=period, now=now)
+    return await asyncio.to_thread(build_scorecards, facts, scorecard_rules(config))
+
+
+async def compute_scorecard(
+    sessions: async_sessionmaker[AsyncSession],
+    config: AppConfig,
+    *,
+    period: Period,
+    now: datetime,
+    user_id: str,
+) -> Scorecard:
+    """One rep's scorecard (`/tossup scorecard`), an empty one when they had no toss-up."""
+    async with sessions() as session:
+        facts = await load_scorecard_facts(session=session, period=period, now=now)
+    return await asyncio.to_thread(build_scorecard, facts, scorecard_rules(config), user_id)
+
+
+def _dm(digest_id: int) -> list[NewOutbox]:
+    return [
+        NewOutbox(
+            kind=SCORECARD_DM, dedupe_key=f"{SCORECARD_DM}:{digest_id}", payload={"digest_id": digest_id}
+        )
+    ]
+
+
+async def send_scorecards(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    config: AppConfig,
+    send_now: Callable[[], Awaitable[object]] | None,
+    period: Period,
+    now: datetime,
+    claimed_by: str,
+) -> ScorecardBatch:
+    """Claim and send the period's scorecards: one DM per rep with a toss-up, one overview per manager."""
+    cards = await compute_scorecards(sessions, config, period=period, now=now)
+    lang = config.locale.value
+    claims = [
+        NewClaim(SCORECARD, user, period.first_day, period.last_day, lang, card.model_dump(mode="json"), _dm)
+        for user, card in cards.items()
+        if not card.is_empty
+    ]
+    if cards:
+        overview = {"cards": [card.model_dump(mode="json") for card in cards.values()]}
+        claims += [
+            NewClaim(SCORECARD_OVERVIEW, manager, period.first_day, period.last_day, lang, overview, _dm)
+            for manager in config.roles.managers
+        ]
+    async with sessions() as session:
+        claimed = await claim_digests(session=session, claims=claims, claimed_by=claimed_by, now=now)
+    new = sum(1 for digest_id in claimed if digest_id is not None)
+    log.info("scorecards for %s: %s claimed now, %s before", period.first_day, new, len(claimed) - new)
+    if new and send_now is not None:
+        await send_now()
+    return ScorecardBatch(sent=new, already=len(claimed) - new)
+
+
+async def send_due_scorecards(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    config: AppConfig,
+    send_now: Callable[[], Awaitable[object]] | None,
+    now: datetime,
+) -> ScorecardBatch | None:
+    """The monthly job's second half: the scorecards of the month the review covers, once it is due."""
+    monthly = config.digests.monthly
+    period = due_period(DigestKind.MONTHLY, monthly, now=now, config=config) if monthly else None
+    if period is None:
+        return None
+    return await send_scorecards(
+        sessions=sessions, config=config, send_now=send_now, period=period, now=now, claimed_by="schedule"
+    )
