@@ -22,11 +22,13 @@ from bot.delivery import queue_notice_repost, utc_now
 from bot.digests import DigestKind, DigestOutcome, DigestStatus, compute_digest, period_of, post_digest
 from bot.domain.agenda import WeeklyAgenda
 from bot.domain.kpi import Period, month_before, month_of
+from bot.domain.quarterly import QuarterlyReview
 from bot.domain.scorecard import parse_scorecard_period
 from bot.scorecards import ScorecardBatch, compute_scorecards, send_scorecards
 from bot.settings import Settings, SettingsError, load_settings, load_store_settings
 from modals.agenda import agenda_as_text
 from modals.monthly import review_as_text
+from modals.quarterly import quarterly_as_text
 from modals.scorecard import overview_as_text, scorecard_as_text
 from store.db import make_engine, make_sessionmaker, migrate
 
@@ -141,6 +143,8 @@ async def _preview(kind: DigestKind, day: date | None) -> str:
         await engine.dispose()
     if isinstance(content, WeeklyAgenda):
         return agenda_as_text(content, lang=config.locale, tz=config.tz)
+    if isinstance(content, QuarterlyReview):
+        return quarterly_as_text(content, lang=config.locale, tz=config.tz, config=config)
     return review_as_text(content, lang=config.locale, tz=config.tz, config=config)
 
 

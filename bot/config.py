@@ -179,11 +179,16 @@ class MonthlyDigestConfig(DigestSchedule):
     """The monthly review (月次連携ミーティング) of the month before the scheduled time, e.g. on the 1st."""
 
 
+class QuarterlyDigestConfig(DigestSchedule):
+    """The quarterly criteria review (四半期) of the quarter before the scheduled time."""
+
+
 class DigestsConfig(_Strict):
     """Digests posted to channels on a schedule; absent means not posted (the CLI still previews)."""
 
     weekly: WeeklyDigestConfig | None = None
     monthly: MonthlyDigestConfig | None = None
+    quarterly: QuarterlyDigestConfig | None = None
 
 
 _KNOWN_HINT = "(use a memo field name like budget_status, or a key of memo.custom_selects)"

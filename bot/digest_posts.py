@@ -12,9 +12,10 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from bot import charts
-from bot.digests import DIGEST_LEAD, DIGEST_REPLY, Chart, DigestKind
+from bot.digests import DIGEST_LEAD, DIGEST_REPLY, Chart, Digest, DigestKind
 from bot.domain.agenda import Section, WeeklyAgenda
 from bot.domain.monthly import MonthlyReview, MonthlySection
+from bot.domain.quarterly import QuarterlyReview, QuarterlySection
 from bot.domain.scorecard import Scorecard
 from bot.i18n import Lang
 from bot.scorecards import SCORECARD_DM, SCORECARD_OVERVIEW
@@ -27,6 +28,7 @@ from modals.monthly import (
     kpi_chart_data,
     score_chart_data,
 )
+from modals.quarterly import build_quarterly_empty, build_quarterly_lead, build_quarterly_section
 from modals.scorecard import build_scorecard, build_scorecard_overview
 from store.digests import DigestRecord, get_digest, record_digest_lead
 from store.outbox import OutboxItem, done_keys
@@ -69,29 +71,39 @@ async def send_digest_post(item: OutboxItem, *, delivery: Delivery) -> None:
     await delivery.post(channel=digest.lead_channel_id, thread_ts=digest.lead_ts, text=text, blocks=blocks)
 
 
-def _content(digest: DigestRecord) -> WeeklyAgenda | MonthlyReview:
-    if DigestKind(digest.kind) is DigestKind.WEEKLY:
-        return WeeklyAgenda.model_validate(digest.content)
-    return MonthlyReview.model_validate(digest.content)
+def _content(digest: DigestRecord) -> Digest:
+    match DigestKind(digest.kind):
+        case DigestKind.WEEKLY:
+            return WeeklyAgenda.model_validate(digest.content)
+        case DigestKind.MONTHLY:
+            return MonthlyReview.model_validate(digest.content)
+        case DigestKind.QUARTERLY:
+            return QuarterlyReview.model_validate(digest.content)
 
 
-def _lead(kind: DigestKind, content: WeeklyAgenda | MonthlyReview, lang: Lang, delivery: Delivery) -> Message:
-    tz = delivery.config.tz
+def _lead(kind: DigestKind, content: Digest, lang: Lang, delivery: Delivery) -> Message:
+    tz, config = delivery.config.tz, delivery.config
     if isinstance(content, WeeklyAgenda):
         if content.is_empty:
             return build_agenda_empty(content, lang=lang)
         return build_agenda_lead(content, lang=lang, tz=tz)
+    if isinstance(content, QuarterlyReview):
+        if content.is_empty:
+            return build_quarterly_empty(content, lang=lang)
+        return build_quarterly_lead(content, lang=lang, tz=tz, config=config)
     if content.is_empty:
         return build_review_empty(content, lang=lang)
     return build_review_lead(content, lang=lang, tz=tz)
 
 
-async def _section(
-    kind: DigestKind, content: WeeklyAgenda | MonthlyReview, part: str, lang: Lang, delivery: Delivery
-) -> Message:
+async def _section(kind: DigestKind, content: Digest, part: str, lang: Lang, delivery: Delivery) -> Message:
     tz, workspace_url = delivery.config.tz, await delivery.workspace_url()
     if isinstance(content, WeeklyAgenda):
         return build_agenda_section(content, Section(part), lang=lang, tz=tz, workspace_url=workspace_url)
+    if isinstance(content, QuarterlyReview):
+        return build_quarterly_section(
+            content, QuarterlySection(part), lang=lang, tz=tz, config=delivery.config
+        )
     return build_review_section(
         content, MonthlySection(part), lang=lang, tz=tz, workspace_url=workspace_url, config=delivery.config
     )

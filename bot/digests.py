@@ -13,11 +13,13 @@ the claim and frozen with it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig, DigestSchedule, WeeklyDigestConfig
 from bot.cron import first_fire_between, parse_cron
 from bot.domain.agenda import AgendaRules, Section, WeeklyAgenda, build_weekly_agenda
-from bot.domain.kpi import Period, month_before, month_of, week_of
+from bot.domain.kpi import Period, month_before, month_of, quarter_before, quarter_of, week_of
 from bot.domain.monthly import (
     TREND_MONTHS,
     MonthlyFacts,
@@ -34,12 +36,14 @@ from bot.domain.monthly import (
     MonthlySection,
     build_monthly_review,
 )
+from bot.domain.quarterly import QuarterlyReview, QuarterlyRules, QuarterlySection, build_quarterly_review
 from store.agenda import load_agenda_facts
 from store.digests import DigestRecord, claim_digest, find_digest, get_digest
 from store.issues import list_closed_issues, list_open_issues
 from store.kpi import load_kpi_facts
 from store.monthly import load_cases, load_sources, load_trend
 from store.outbox import NewOutbox
+from store.quarterly import load_quarterly_facts
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +54,12 @@ DIGEST_REPLY = "digest_reply"  # one part of it in the lead's thread: a section,
 class DigestKind(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
 
 
 WEEKLY = DigestKind.WEEKLY.value
 MONTHLY = DigestKind.MONTHLY.value
+QUARTERLY = DigestKind.QUARTERLY.value
 
 
 class Chart(StrEnum):
@@ -74,6 +80,7 @@ THREAD_PARTS: dict[DigestKind, tuple[str, ...]] = {
         MonthlySection.CASES.value,
         MonthlySection.MEASURES.value,
     ),
+    DigestKind.QUARTERLY: tuple(section.value for section in QuarterlySection),
 }
 
 
@@ -95,14 +102,35 @@ def schedule_of(kind: DigestKind, config: AppConfig) -> DigestSchedule | None:
     return getattr(config.digests, kind.value)
 
 
+def _containing(kind: DigestKind, day: date, tz: ZoneInfo) -> Period:
+    """The week, month or quarter `day` falls in."""
+    match kind:
+        case DigestKind.WEEKLY:
+            return week_of(day, tz)
+        case DigestKind.MONTHLY:
+            return month_of(day, tz)
+        case DigestKind.QUARTERLY:
+            return quarter_of(day, tz)
+
+
+def _reviewed(kind: DigestKind, current: Period, tz: ZoneInfo) -> Period:
+    """What a digest posted during `current` covers: the week itself, or the month / quarter before."""
+    match kind:
+        case DigestKind.WEEKLY:
+            return current
+        case DigestKind.MONTHLY:
+            return month_before(current, tz)
+        case DigestKind.QUARTERLY:
+            return quarter_before(current, tz)
+
+
 def period_of(kind: DigestKind, day: date | None, config: AppConfig, *, now: datetime) -> Period:
-    """The period a day names: its week for the agenda, its month for the review (default: the current
-    week, or the month before the current one — the one a review on the 1st looks back on)."""
+    """The period a day names (its week, month or quarter); by default the one a digest posted now
+    covers: this week, or the month / quarter before this one."""
     tz = config.tz
     if day is not None:
-        return week_of(day, tz) if kind is DigestKind.WEEKLY else month_of(day, tz)
-    today = now.astimezone(tz).date()
-    return week_of(today, tz) if kind is DigestKind.WEEKLY else month_before(month_of(today, tz), tz)
+        return _containing(kind, day, tz)
+    return _reviewed(kind, _containing(kind, now.astimezone(tz).date(), tz), tz)
 
 
 def due_period(
@@ -110,11 +138,10 @@ def due_period(
 ) -> Period | None:
     """The period whose scheduled post has come (and is still current), else None."""
     tz = config.tz
-    today = now.astimezone(tz).date()
-    current = week_of(today, tz) if kind is DigestKind.WEEKLY else month_of(today, tz)
+    current = _containing(kind, now.astimezone(tz).date(), tz)
     if first_fire_between(parse_cron(schedule.cron, tz=tz), current.start, now) is None:
         return None
-    return current if kind is DigestKind.WEEKLY else month_before(current, tz)
+    return _reviewed(kind, current, tz)
 
 
 def due_week(weekly: WeeklyDigestConfig, *, now: datetime, config: AppConfig) -> Period | None:
@@ -185,6 +212,18 @@ async def compute_monthly_review(
     )
 
 
+async def compute_quarterly_review(
+    sessions: async_sessionmaker[AsyncSession], config: AppConfig, *, quarter: Period
+) -> QuarterlyReview:
+    """Which criteria and score items predicted wins over `quarter`'s toss-ups (off the event loop)."""
+    async with sessions() as session:
+        facts = await load_quarterly_facts(session=session, quarter=quarter)
+    return await asyncio.to_thread(build_quarterly_review, facts, QuarterlyRules(criteria=config.criteria))
+
+
+Digest = WeeklyAgenda | MonthlyReview | QuarterlyReview
+
+
 async def compute_digest(
     kind: DigestKind,
     sessions: async_sessionmaker[AsyncSession],
@@ -192,17 +231,21 @@ async def compute_digest(
     *,
     period: Period,
     now: datetime,
-) -> WeeklyAgenda | MonthlyReview:
-    if kind is DigestKind.WEEKLY:
-        return await compute_weekly_agenda(sessions, config, week=period, now=now)
-    return await compute_monthly_review(sessions, config, month=period, now=now)
+) -> Digest:
+    match kind:
+        case DigestKind.WEEKLY:
+            return await compute_weekly_agenda(sessions, config, week=period, now=now)
+        case DigestKind.MONTHLY:
+            return await compute_monthly_review(sessions, config, month=period, now=now)
+        case DigestKind.QUARTERLY:
+            return await compute_quarterly_review(sessions, config, quarter=period)
 
 
 def reply_key(digest_id: int, part: str) -> str:
     return f"{DIGEST_REPLY}:{digest_id}:{part}"
 
 
-def digest_posts(kind: DigestKind, digest_id: int, content: WeeklyAgenda | MonthlyReview) -> list[NewOutbox]:
+def digest_posts(kind: DigestKind, digest_id: int, content: Digest) -> list[NewOutbox]:
     """The lead message, then each part of the thread in meeting order (each waits for the one before);
     an empty period is the lead alone, one line saying so."""
     lead = NewOutbox(

@@ -88,6 +88,9 @@ def _change(line: KpiLine, lang: Lang) -> str:
     elif line.key in (KpiKey.WON_AMOUNT, KpiKey.DEAL_SIZE):
         amount = format_yen(round(abs(line.change)), lang)
         change = ("+" if line.change > 0 else "−" if line.change < 0 else "±") + amount
+    elif line.key in (KpiKey.TOSS_UPS, KpiKey.SQLS):
+        count = round(line.change)
+        change = f"+{count:,}" if count > 0 else f"−{-count:,}" if count < 0 else "±0"
     else:
         change = signed(line.change)
     return t(lang, "monthly.kpi.previous", previous=_value(line.key, line.previous, lang), change=change)

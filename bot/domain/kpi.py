@@ -307,6 +307,26 @@ def month_before(period: Period, tz: ZoneInfo, months: int = 1) -> Period:
     return _month_period(index // 12, index % 12 + 1, tz)
 
 
+def quarter_period(year: int, quarter: int, tz: ZoneInfo) -> Period:
+    """Calendar quarter `quarter` (1–4) of `year` in the team's time zone (a RANGE period of its days)."""
+    if not 1 <= quarter <= 4:
+        raise ValueError(f"a quarter is 1–4, not {quarter}")
+    first = date(year, 3 * quarter - 2, 1)
+    following = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+    return _days(PeriodKind.RANGE, first, following - timedelta(days=1), tz)
+
+
+def quarter_of(day: date, tz: ZoneInfo) -> Period:
+    """The calendar quarter `day` falls in."""
+    return quarter_period(day.year, (day.month - 1) // 3 + 1, tz)
+
+
+def quarter_before(period: Period, tz: ZoneInfo) -> Period:
+    """The calendar quarter before the one `period` starts in."""
+    index = period.first_day.year * 4 + (period.first_day.month - 1) // 3 - 1
+    return quarter_period(index // 4, index % 4 + 1, tz)
+
+
 def week_of(day: date, tz: ZoneInfo) -> Period:
     """The Monday-to-Sunday week `day` falls in, in the team's time zone."""
     return _week_period(day - timedelta(days=day.weekday()), tz)

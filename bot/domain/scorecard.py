@@ -57,7 +57,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,6 +73,9 @@ from bot.domain.kpi import (
     PeriodKind,
     compute_kpis,
     parse_period,
+    quarter_before,
+    quarter_of,
+    quarter_period,
 )
 from bot.domain.score import ScoreItemKey, ScoreWeights
 from bot.domain.sla import BusinessHours
@@ -500,36 +503,6 @@ def ranked(cards: Iterable[Scorecard]) -> list[Scorecard]:
 
 
 # ------------------------------------------------------------------------------------------ periods
-
-
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
-
-
-def quarter_period(year: int, quarter: int, tz: ZoneInfo) -> Period:
-    """Calendar quarter `quarter` (1–4) of `year` in the team's time zone."""
-    if not 1 <= quarter <= 4:
-        raise ValueError(f"a quarter is 1–4, not {quarter}")
-    first = date(year, 3 * quarter - 2, 1)
-    following = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-    return Period(
-        kind=PeriodKind.RANGE,
-        start=_local_midnight(first, tz),
-        end=_local_midnight(following, tz),
-        first_day=first,
-        last_day=following - timedelta(days=1),
-    )
-
-
-def quarter_of(day: date, tz: ZoneInfo) -> Period:
-    """The calendar quarter `day` falls in."""
-    return quarter_period(day.year, (day.month - 1) // 3 + 1, tz)
-
-
-def quarter_before(period: Period, tz: ZoneInfo) -> Period:
-    """The calendar quarter before the one `period` starts in."""
-    index = period.first_day.year * 4 + (period.first_day.month - 1) // 3 - 1
-    return quarter_period(index // 4, index % 4 + 1, tz)
 
 
 def quarter_number(first_day: date, last_day: date) -> int | None:
