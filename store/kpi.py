@@ -8,10 +8,11 @@ the database (`->>` / `json_extract`), so a year of toss-ups is not a year of me
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.handoff import HandoffStatus, fs_rep_on
@@ -34,23 +35,46 @@ def _day(value: str | None) -> date | None:
 # A stored breakdown lists at most one item per score table row (the FS rating last, once rated): the
 # database hands over each item's key and points, not the whole breakdown with every loss's details.
 _SCORE_ITEMS_MAX = len(ScoreItemKey)
-_ITEM_COLUMNS = [
-    column
-    for index in range(_SCORE_ITEMS_MAX)
-    for column in (
-        Handoff.score[("items", index, "key")].as_string().label(f"item_key_{index}"),
-        Handoff.score[("items", index, "points")].as_string().label(f"item_points_{index}"),
-    )
-]
+_MEMO_ANSWERS = ("budget_status", "authority", "need", "timeline", "first_contact_on")
 
 
-def _item_points(row: Any) -> dict[str, int] | None:
+def _answer_columns(dialect: str) -> list[Any]:
+    """The memo's five answers and each score item's key and points, as the database extracts them.
+
+    SQLite parses a JSON document once per `json_extract` call, so it gets one call per document with
+    every path (the values come back as one small JSON array); PostgreSQL's jsonb reads each path cheaply.
+    """
+    item_paths = [(index, part) for index in range(_SCORE_ITEMS_MAX) for part in ("key", "points")]
+    if dialect == "sqlite":
+        return [
+            func.json_extract(Handoff.memo, *(f"$.{name}" for name in _MEMO_ANSWERS)).label("answers"),
+            func.json_extract(Handoff.score, *(f"$.items[{i}].{part}" for i, part in item_paths)).label(
+                "items"
+            ),
+        ]
+    return [
+        *(Handoff.memo[name].as_string().label(name) for name in _MEMO_ANSWERS),
+        *(Handoff.score[("items", i, part)].as_string().label(f"item_{part}_{i}") for i, part in item_paths),
+    ]
+
+
+def _answers(row: Any, dialect: str) -> tuple[list[Any], list[Any]]:
+    """(the five memo answers, the item keys and points interleaved), whichever way they were read."""
+    if dialect == "sqlite":
+        answers = json.loads(row.answers) if row.answers else [None] * len(_MEMO_ANSWERS)
+        items = json.loads(row.items) if row.items else []
+        return answers, items
+    mapping = row._mapping
+    items = [mapping[f"item_{part}_{i}"] for i in range(_SCORE_ITEMS_MAX) for part in ("key", "points")]
+    return [mapping[name] for name in _MEMO_ANSWERS], items
+
+
+def _item_points(keys_and_points: list[Any]) -> dict[str, int] | None:
     points = {}
-    for index in range(_SCORE_ITEMS_MAX):
-        key = getattr(row, f"item_key_{index}")
+    for key, value in zip(keys_and_points[::2], keys_and_points[1::2], strict=False):
         if key is None:
             break
-        points[key] = int(getattr(row, f"item_points_{index}") or 0)
+        points[str(key)] = int(value or 0)
     return points or None
 
 
@@ -70,6 +94,7 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
     rated: an FS feedback sheet exists; outcome / outcome_at: the recorded outcome and when it was last
     recorded; memo_score: the stored score's points without the FS rating (None when not scored).
     """
+    dialect = session.get_bind().dialect.name
     query = (
         select(
             Handoff.id,
@@ -80,12 +105,7 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
             Handoff.decided_at,
             Handoff.decided_by,
             Handoff.criteria_passed,
-            Handoff.memo["budget_status"].as_string().label("budget_status"),
-            Handoff.memo["authority"].as_string().label("authority"),
-            Handoff.memo["need"].as_string().label("need"),
-            Handoff.memo["timeline"].as_string().label("timeline"),
-            Handoff.memo["first_contact_on"].as_string().label("first_contact_on"),
-            *_ITEM_COLUMNS,
+            *_answer_columns(dialect),
             FeedbackRecord.handoff_id.label("rated_id"),
             OutcomeRecord.outcome,
             OutcomeRecord.recorded_at,
@@ -96,11 +116,13 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
         .order_by(Handoff.id)
     )
     async with own_transaction(session):
-        rows = (await session.execute(query)).all()
+        connection = await session.connection()  # plain rows: no ORM entities to build
+        rows = (await connection.execute(query)).all()
     facts: list[HandoffFacts] = []
     for row in rows:
         rated = row.rated_id is not None
-        memo_score, items = _score_facts(_item_points(row), rated=rated)
+        (budget_status, authority, need, timeline, first_contact_on), item_values = _answers(row, dialect)
+        memo_score, items = _score_facts(_item_points(item_values), rated=rated)
         facts.append(
             HandoffFacts(
                 id=row.id,
@@ -114,14 +136,11 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
                 decided_at=row.decided_at,
                 criteria_passed=row.criteria_passed,
                 bant_complete=bant_answers_complete(
-                    budget_status=row.budget_status,
-                    authority=row.authority,
-                    need=row.need,
-                    timeline=row.timeline,
+                    budget_status=budget_status, authority=authority, need=need, timeline=timeline
                 ),
                 memo_score=memo_score,
                 score_items=items,
-                first_contact_on=_day(row.first_contact_on),
+                first_contact_on=_day(first_contact_on),
                 outcome=Outcome.model_validate(row.outcome) if row.outcome is not None else None,
                 outcome_at=row.recorded_at if row.outcome is not None else None,
                 rated=rated,
