@@ -195,7 +195,8 @@ async def compute_monthly_review(
         sources = await load_sources(session=session, month=month)
         open_issues = await list_open_issues(session=session)
         closed = await list_closed_issues(session=session, start=month.start, end=month.end)
-    return build_monthly_review(
+    return await asyncio.to_thread(  # thousands of toss-ups' KPIs: off the event loop
+        build_monthly_review,
         MonthlyFacts(
             month=month,
             previous=previous,

@@ -8,7 +8,9 @@ the database (`->>` / `json_extract`), so a year of toss-ups is not a year of me
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -118,6 +120,11 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
     async with own_transaction(session):
         connection = await session.connection()  # plain rows: no ORM entities to build
         rows = (await connection.execute(query)).all()
+    # Turning thousands of rows into facts is CPU work: off the event loop, so acks are never behind it.
+    return await asyncio.to_thread(_to_facts, rows, dialect)
+
+
+def _to_facts(rows: Sequence[Any], dialect: str) -> list[HandoffFacts]:
     facts: list[HandoffFacts] = []
     for row in rows:
         rated = row.rated_id is not None
