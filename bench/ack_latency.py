@@ -149,7 +149,7 @@ async def main(requests: int) -> None:
                 slack_bot_token="xoxb-test",
                 slack_signing_secret=SIGNING_SECRET,
                 slack_api_url=slack.base_url,
-                slack_response_url_origins=slack.origin,
+                slack_response_url_origins=f"https://hooks.slack.invalid,{slack.origin}",  # the driver's URLs
                 database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
             )
             bot = await build_bot(settings, team_config())

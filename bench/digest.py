@@ -584,8 +584,8 @@ async def measure_month(
 
     async def drawn() -> object:
         score, kpi = score_chart_data(built, lang=lang), kpi_chart_data(built, lang=lang)
-        await asyncio.to_thread(charts.score_trend_chart, lang=lang, **score)  # type: ignore[arg-type]
-        return await asyncio.to_thread(charts.kpi_chart, lang=lang, **kpi)  # type: ignore[arg-type]
+        await charts.render(charts.score_trend_chart, lang=lang, **score)  # type: ignore[arg-type]
+        return await charts.render(charts.kpi_chart, lang=lang, **kpi)  # type: ignore[arg-type]
 
     review_ms, charts_ms = await interleaved([review, drawn], max(2, repeat // 3))
     MONTHLY_RESULTS.append(MonthResult(size, built.toss_ups, review_ms, charts_ms))

@@ -19,11 +19,15 @@ the image.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import importlib.util
 import io
 import math
+import multiprocessing
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +47,7 @@ __all__ = [
     "font_families",
     "kpi_alt",
     "kpi_chart",
+    "render",
     "score_trend_alt",
     "score_trend_chart",
 ]
@@ -440,3 +445,26 @@ def kpi_alt(
         for m, n, w, r in zip(months, toss_ups, won, win_rates, strict=True)
     ]
     return _truncate(t(lang, "chart.kpi.alt", first=months[0], last=months[-1], values=_join(lang, values)))
+
+
+# ------------------------------------------------------------------------------------- off the loop
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _chart_pool() -> ProcessPoolExecutor:
+    """One chart process for the bot's life, started on first use ("spawn": never a fork of a process
+    running an event loop and threads)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+async def render(chart: Callable[..., bytes], **data: Any) -> bytes:
+    """Draw `chart` (`score_trend_chart` or `kpi_chart`) in the chart process. Rendering holds the
+    interpreter for hundreds of milliseconds, which in a thread would still delay every ack behind it."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_chart_pool(), functools.partial(chart, **data))

@@ -8,7 +8,6 @@ meeting order even when Slack refused one for a while. Charts are drawn in a wor
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from bot import charts
@@ -153,11 +152,11 @@ async def _upload_chart(
     own: a chart Slack refuses for good is given up, the review is complete without it)."""
     if chart is Chart.SCORE:
         data = score_chart_data(review, lang=lang)
-        png = await asyncio.to_thread(charts.score_trend_chart, lang=lang, **data)
+        png = await charts.render(charts.score_trend_chart, lang=lang, **data)
         alt = charts.score_trend_alt(lang=lang, **data)
     else:
         data = kpi_chart_data(review, lang=lang)
-        png = await asyncio.to_thread(charts.kpi_chart, lang=lang, **data)
+        png = await charts.render(charts.kpi_chart, lang=lang, **data)
         alt = charts.kpi_alt(lang=lang, **data)
     filename = f"tossup-{digest.kind}-{digest.period_start.isoformat()}-{chart.value}-{digest.id}.png"
     assert digest.lead_channel_id and digest.lead_ts
