@@ -112,13 +112,18 @@ async def _post_lead(delivery: Delivery, digest: DigestRecord, message: Message)
     if digest.lead_ts:
         return  # posted by an earlier attempt
     text, blocks = message
-    response = await delivery.post(channel=digest.channel_id, text=text, blocks=blocks)
+    sent = await delivery.post(channel=digest.channel_id, text=text, blocks=blocks)
+    await _record_lead(delivery, digest, sent)
+
+
+async def _record_lead(delivery: Delivery, digest: DigestRecord, sent: dict[str, str]) -> None:
+    """Where the digest's first message went: its thread parts follow it, and it is never sent again."""
     async with delivery.sessions() as session:
         await record_digest_lead(
             session=session,
             digest_id=digest.id,
-            channel_id=response["channel"],
-            ts=response["ts"],
+            channel_id=sent["channel"],
+            ts=sent["ts"],
             now=delivery.clock(),
         )
 
@@ -134,15 +139,7 @@ async def _send_scorecard(delivery: Delivery, digest: DigestRecord) -> None:
         text, blocks = build_scorecard_overview(cards, lang=lang, tz=tz)
     else:
         text, blocks = build_scorecard(Scorecard.model_validate(digest.content), lang=lang, tz=tz)
-    sent = await delivery.dm(user, text, blocks)
-    async with delivery.sessions() as session:
-        await record_digest_lead(
-            session=session,
-            digest_id=digest.id,
-            channel_id=sent["channel"],
-            ts=sent["ts"],
-            now=delivery.clock(),
-        )
+    await _record_lead(delivery, digest, await delivery.dm(user, text, blocks))
 
 
 async def _upload_chart(

@@ -50,6 +50,7 @@ from modals.digest_text import (
     one_line,
     part_blocks,
     part_text,
+    section_heading,
     signed,
 )
 from modals.ids import ActionId
@@ -80,14 +81,7 @@ __all__ = [
 
 
 def _heading(section: Section, lang: Lang) -> str:
-    number = list(Section).index(section) + 1
-    return t(
-        lang,
-        "agenda.section_heading",
-        number=number,
-        title=t(lang, f"agenda.section.{section.value}"),
-        minutes=SECTION_MINUTES[section],
-    )
+    return section_heading("agenda", section, SECTION_MINUTES[section], lang)
 
 
 def _count_line(agenda: WeeklyAgenda, section: Section, lang: Lang) -> str:

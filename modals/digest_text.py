@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
@@ -237,3 +238,11 @@ def json_len(text: str) -> int:
 def block_size(block: Block) -> int:
     """One block's share of a message: its JSON and the separator after it."""
     return len(json.dumps(block.to_dict(), ensure_ascii=False)) + 2
+
+
+def section_heading(prefix: str, section: StrEnum, minutes: int, lang: Lang) -> str:
+    """"2. Deals in progress needing support (10 min)": a digest section's number, title and time box
+    (`{prefix}.section_heading` and `{prefix}.section.<section>` in the catalog)."""
+    number = list(type(section)).index(section) + 1
+    title = t(lang, f"{prefix}.section.{section.value}")
+    return t(lang, f"{prefix}.section_heading", number=number, title=title, minutes=minutes)

@@ -36,6 +36,7 @@ from modals.digest_text import (
     one_decimal,
     part_blocks,
     part_text,
+    section_heading,
     signed,
 )
 from modals.limits import HEADER_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX
@@ -106,14 +107,7 @@ def _kpi_line(line: KpiLine, fmt: Fmt) -> str:
 
 
 def _heading(section: MonthlySection, lang: Lang) -> str:
-    number = list(MonthlySection).index(section) + 1
-    return t(
-        lang,
-        "monthly.section_heading",
-        number=number,
-        title=t(lang, f"monthly.section.{section.value}"),
-        minutes=MONTHLY_MINUTES[section],
-    )
+    return section_heading("monthly", section, MONTHLY_MINUTES[section], lang)
 
 
 def _lead_lines(review: MonthlyReview, fmt: Fmt) -> list[str]:

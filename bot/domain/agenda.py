@@ -312,6 +312,18 @@ class IssueLine(_Model):
     raised_by: str
     raised_at: datetime
 
+    @classmethod
+    def of(cls, issue: CollabIssue) -> IssueLine:
+        raised = issue.raised_at
+        return cls(
+            id=issue.id,
+            problem=issue.problem,
+            quadrant=issue.quadrant,
+            owner_id=issue.owner_id,
+            raised_by=issue.raised_by,
+            raised_at=raised.replace(tzinfo=UTC) if raised.tzinfo is None else raised.astimezone(UTC),
+        )
+
 
 class Collaboration(_Model):
     low_scores: list[LowScoreLine]
@@ -640,15 +652,7 @@ def _collaboration(facts: AgendaFacts) -> Collaboration:
         ],
         requested_info=most_requested(facts.requested_info),
         open_issues=[
-            IssueLine(
-                id=issue.id,
-                problem=issue.problem,
-                quadrant=issue.quadrant,
-                owner_id=issue.owner_id,
-                raised_by=issue.raised_by,
-                raised_at=_utc(issue.raised_at),
-            )
-            for issue in most_urgent_first(issue for issue in facts.open_issues if issue.is_open)
+            IssueLine.of(issue) for issue in most_urgent_first(i for i in facts.open_issues if i.is_open)
         ],
     )
 

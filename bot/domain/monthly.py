@@ -394,15 +394,7 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
         worst=[_case(case) for case in worst[:CASES_MAX]],
         sources=_sources(facts),
         open_issues=[
-            IssueLine(
-                id=issue.id,
-                problem=issue.problem,
-                quadrant=issue.quadrant,
-                owner_id=issue.owner_id,
-                raised_by=issue.raised_by,
-                raised_at=_utc(issue.raised_at),
-            )
-            for issue in most_urgent_first(i for i in facts.open_issues if i.is_open)
+            IssueLine.of(issue) for issue in most_urgent_first(i for i in facts.open_issues if i.is_open)
         ],
         closed_issues=[
             ClosedIssueLine(
