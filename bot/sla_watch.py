@@ -15,12 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
 from bot.delivery import PostKind
-from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.routing import absent_from_config
-from bot.domain.sla import SlaStep, SlaStepKind, deliverable_at, due_steps
-from store.handoffs import list_handoffs
-from store.outbox import NewOutbox, enqueue, existing_keys
+from bot.domain.sla import SlaStep, SlaStepKind, deliverable_at, due_steps, overdue_created_before
+from store.outbox import NewOutbox, enqueue_many, queued_at
 from store.routing import absent_users
+from store.sla import SlaCandidate, overdue_pending
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ CHANNEL_TARGET = "channel"
 
 
 def step_posts(
-    handoff: HandoffSnapshot, step: SlaStep, config: AppConfig, away: Collection[str] = ()
+    handoff: SlaCandidate, step: SlaStep, config: AppConfig, away: Collection[str] = ()
 ) -> list[NewOutbox]:
     """One outbox row per recipient of a step, so a failure for one never resends to another."""
     base = f"sla:{handoff.id}:{step.key}"
@@ -55,28 +54,39 @@ async def queue_due_sla_steps(
     sla = config.sla
     if not sla.enabled:
         return 0
+    overdue_before = overdue_created_before(now, sla, tz=config.tz)
+    if overdue_before is None:
+        return 0
     today = now.astimezone(config.tz).date()
     async with sessions() as session:
-        pending = await list_handoffs(session=session, statuses=[HandoffStatus.PENDING], limit=None)
+        candidates = await overdue_pending(session=session, created_before=overdue_before)
         away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
     # DMs wait for working hours; a step due at night goes out when the day starts.
     send_at = max(now, deliverable_at(now, tz=config.tz, business_hours=sla.business_hours))
-    queued = 0
-    for handoff in pending:
+    due: dict[int | None, list[NewOutbox]] = {}
+    for handoff in candidates:
         if not handoff.notice_ts:
             continue  # FS never saw it (Slack refused the notice): nothing to remind anyone of
         steps = due_steps(handoff.created_at, sla, tz=config.tz, now=now)
         # After a long outage several steps are due at once: only the latest of each kind still matters.
         latest = {step.kind: step for step in steps}
         posts = [post for step in latest.values() for post in step_posts(handoff, step, config, away)]
-        if not posts:
-            continue
+        if posts:
+            due[handoff.id] = posts
+    if not due:
+        return 0
+    # One look-up for every key and one transaction for what is new, however many toss-ups are overdue.
+    async with sessions() as session:
+        known = await queued_at(session=session, keys=[p.dedupe_key for posts in due.values() for p in posts])
+    fresh = {
+        handoff_id: new
+        for handoff_id, posts in due.items()
+        if (new := [p for p in posts if p.dedupe_key not in known])
+    }
+    queued = 0
+    if fresh:
         async with sessions() as session:
-            known = await existing_keys(session=session, keys=[p.dedupe_key for p in posts])
-            fresh = [p for p in posts if p.dedupe_key not in known]
-            if fresh:
-                await enqueue(session=session, messages=fresh, handoff_id=handoff.id, now=send_at)
-        queued += len(fresh)
+            queued = await enqueue_many(session=session, messages=fresh, now=send_at)
     if queued:
         log.info("queued %d SLA reminder/escalation posts", queued)
     return queued

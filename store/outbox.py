@@ -7,7 +7,7 @@ but never loses them, and the unique `dedupe_key` keeps anything from being enqu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,6 +126,20 @@ def _item(row: OutboxMessage) -> OutboxItem:
         created_at=row.created_at,
         in_doubt=bool(row.in_doubt),
     )
+
+
+async def enqueue_many(
+    *, session: AsyncSession, messages: Mapping[int | None, Sequence[NewOutbox]], now: datetime
+) -> int:
+    """Add several toss-ups' messages (toss-up id → its messages) in one transaction; keys already
+    enqueued are skipped. Returns how many rows were new."""
+    async with own_transaction(session):
+        return sum(
+            [
+                await add_outbox_rows(session, rows, handoff_id=handoff_id, now=now)
+                for handoff_id, rows in messages.items()
+            ]
+        )
 
 
 async def claim_due(

@@ -38,6 +38,7 @@ from bot.domain.kpi import Period
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey
 from bot.domain.sla import SlaConfig, sla_deadline
+from bot.domain.sla import overdue_created_before as sla_overdue_created_before
 
 MEMO_SCORE_MAX = 70  # the memo's part of the 100-point score
 FULL_SCORE_MAX = 100
@@ -465,20 +466,7 @@ def overdue_created_before(now: datetime, rules: AgendaRules) -> datetime | None
     A deadline only moves later as the creation time does, so the overdue pending toss-ups are exactly
     those created up to this moment: the store counts them with one indexed range.
     """
-    if not rules.sla.enabled:
-        return None
-    now = _utc(now)
-    low = now - timedelta(days=3660)  # far enough back for any SLA the config allows
-    if sla_deadline(low, rules.sla, tz=rules.tz) > now:
-        return None
-    high = now
-    while high - low > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        if sla_deadline(middle, rules.sla, tz=rules.tz) <= now:
-            low = middle
-        else:
-            high = middle
-    return low
+    return sla_overdue_created_before(now, rules.sla, tz=rules.tz)
 
 
 def _support(facts: AgendaFacts, rules: AgendaRules) -> tuple[list[SupportLine], dict[SupportReason, int]]:

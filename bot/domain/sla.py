@@ -209,6 +209,28 @@ def sla_deadline(created_at: datetime, config: SlaConfig, *, tz: ZoneInfo) -> da
     )
 
 
+def overdue_created_before(now: datetime, config: SlaConfig, *, tz: ZoneInfo) -> datetime | None:
+    """The latest creation time whose acceptance deadline has passed at `now` (None: no SLA, or none).
+
+    A deadline only moves later as the creation time does, so the toss-ups past their deadline are exactly
+    those created up to this moment: a read selects them with one indexed range, whatever the history.
+    """
+    if not config.enabled:
+        return None
+    now = _utc(now)
+    low = now - timedelta(days=3660)  # far enough back for any SLA the config allows
+    if sla_deadline(low, config, tz=tz) > now:
+        return None
+    high = now
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if sla_deadline(middle, config, tz=tz) <= now:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
 def sla_plan(created_at: datetime, config: SlaConfig, *, tz: ZoneInfo) -> list[SlaStep]:
     """Every SLA step of a toss-up created at `created_at`, in time order (empty when disabled)."""
     if not config.enabled:
