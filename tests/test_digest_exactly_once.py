@@ -180,3 +180,18 @@ def test_cli_post_without_a_weekly_digest_configured(tmp_path: Path) -> None:
 def test_shipped_app_yaml_documents_the_weekly_digest() -> None:
     text = (ROOT / "app.yaml").read_text(encoding="utf-8")
     assert "digests:" in text and "cron" in text
+
+
+def test_cli_previews_the_monthly_and_quarterly_reviews_and_the_scorecards(tmp_path: Path) -> None:
+    """Without Slack secrets, on an empty database: each preview is text, exit 0, nothing claimed."""
+    config = tmp_path / "app.yaml"
+    config.write_text("locale: en\nchannels:\n  fs: C0FSCHAN\n", encoding="utf-8")
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "TOSSUP_CONFIG": str(config)}
+    monthly = run_cli("digest", "monthly", "--period", "2026-11-05", env=env, cwd=tmp_path)
+    assert monthly.returncode == 0 and "November 2026" in monthly.stdout, monthly.stderr
+    quarterly = run_cli("digest", "quarterly", "--period", "2026-11-05", env=env, cwd=tmp_path)
+    assert quarterly.returncode == 0 and "Q4 2026" in quarterly.stdout, quarterly.stderr
+    cards = run_cli("scorecards", "--period", "2026-Q4", env=env, cwd=tmp_path)
+    assert cards.returncode == 0 and cards.stdout.strip(), cards.stderr
+    bad = run_cli("scorecards", "--period", "someday", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "--period" in bad.stderr

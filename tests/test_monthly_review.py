@@ -131,6 +131,8 @@ async def test_the_monthly_review_over_the_wire(harness: Harness) -> None:
     assert kpis[KpiKey.WON_AMOUNT] == (3_000_000, 0)
     assert kpis[KpiKey.DEAL_SIZE] == (3_000_000, None)
     assert kpis[KpiKey.LEAD_TIME_DAYS] == (18, None)  # first contact 2 Nov → won 20 Nov
+    assert kpis[KpiKey.BANT_RATE] == (1.0, 1.0)  # every memo had its four BANT answers
+    assert kpis[KpiKey.HOURS_TO_ACCEPT] == (pytest.approx((2 + 6) / 2), None)  # 10:00→12:00, 10:00→16:00
 
     trend = [(point.month, point.toss_ups, point.won, point.average) for point in review.trend]
     assert trend[-2:] == [
