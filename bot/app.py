@@ -72,7 +72,9 @@ class Bot:
                 query=request.query_string,
                 headers=dict(request.headers),
             )
-        except (ValueError, TypeError, AttributeError):  # not UTF-8, not JSON, or JSON but not an object
+        # Not UTF-8, not JSON, JSON but not an object, nested past the parser's depth, or shaped so that
+        # Bolt's own context building trips (`authorizations: {}` is a KeyError there).
+        except (ValueError, TypeError, AttributeError, LookupError, RecursionError):
             bolt_request = None
         if bolt_request is None or not isinstance(bolt_request.body, dict):
             log.warning("refused a signed request whose body is not a Slack payload")
