@@ -7,18 +7,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.config import AppConfig
 from bot.domain.answers import is_placeholder
 from bot.domain.criteria import CriteriaEvaluation, CriteriaMode, evaluate_criteria
-from bot.domain.handoff import assignee_problem
-from bot.domain.memo import FieldProblem, HandoffMemo, MemoField, validate_memo
+from bot.domain.handoff import HandoffStatus, assignee_problem
+from bot.domain.memo import FieldProblem, HandoffMemo, MemoField, is_slack_user_id, validate_memo
 from bot.domain.options import custom_problems
 from bot.domain.score import ScoreBreakdown, score_memo
 from bot.i18n import Lang, t
 from bot.slack import SlackUsers
 from modals.ids import BlockId
 from modals.memo import memo_errors
+from modals.metadata import ID_MAX
 from modals.quality import criteria_field_errors
+from store.handoffs import get_handoff
+
+Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ async def check_memo(
 ) -> CheckedMemo:
     problems = validate_memo(memo, now=now, team_tz=config.tz, allowed_lead_sources=config.lead_source_values)
     custom = custom_problems(memo.custom, config.memo.custom_selects)
-    if memo.fs_user_id:
+    if memo.fs_user_id and is_slack_user_id(memo.fs_user_id):  # else validate_memo refused it already
         wrong_rep = assignee_problem(
             assignee_id=memo.fs_user_id,
             is_user_id=is_user_id,
@@ -75,3 +81,18 @@ async def check_memo(
         if config.criteria.mode is CriteriaMode.WARN:
             errors[BlockId.CRITERIA_OVERRIDE.value] = t(lang, "error.override_required")
     return CheckedMemo(errors, criteria, score, None)
+
+
+async def revision_problem(sessions: Sessions, *, revises: int, is_user_id: str) -> str | None:
+    """Why a memo may not be stored as the revision of toss-up `revises` (a catalog key), or None.
+
+    The id travels in the modal's private_metadata, through the client: only a toss-up that exists, was
+    tossed up by this same IS rep, and that FS returned may be revised (the Revise button offers no other).
+    """
+    if not 1 <= revises <= ID_MAX:
+        return "message.form.bad_revision"
+    async with sessions() as session:
+        revised = await get_handoff(session=session, handoff_id=revises)
+    if revised is None or revised.is_user_id != is_user_id or revised.status is not HandoffStatus.RETURNED:
+        return "message.form.bad_revision"
+    return None

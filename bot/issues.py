@@ -6,6 +6,7 @@ Slack, then ask the delivery to send what was queued.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import CHANNEL_ID_RE, AppConfig
 from bot.domain.issues import CollabIssue, IssueDraft, IssueRefusal, may_work_on_issues, parse_issue_id
+from bot.domain.memo import is_slack_user_id
 from bot.i18n import Lang
 from bot.issue_posts import closed_post, owner_dm_post
 from bot.slack import SlackUsers
@@ -47,27 +49,31 @@ def may_work(config: AppConfig, actor_id: str) -> bool:
 
 def slack_channel(raw: object) -> str | None:
     """`raw` when it looks like a Slack channel id (C…, G…, D…), else None."""
-    return raw if isinstance(raw, str) and CHANNEL_ID_RE.match(raw) else None
+    return raw if isinstance(raw, str) and CHANNEL_ID_RE.fullmatch(raw) else None
 
 
 def slack_ts(raw: object) -> str | None:
     """`raw` when it looks like a Slack message ts ("1700000000.000100"), else None."""
-    return raw if isinstance(raw, str) and _TS_RE.match(raw) else None
+    return raw if isinstance(raw, str) and _TS_RE.fullmatch(raw) else None
 
 
 def clicked_thread(body: dict[str, Any]) -> tuple[str | None, str | None]:
     """(channel, thread ts) of the message a button was clicked in: the thread it is a reply in (an agenda
     section), else the message itself. Each is None unless it looks like a Slack id."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = (
-        message.get("thread_ts")
-        or container.get("thread_ts")
-        or message.get("ts")
-        or container.get("message_ts")
+    container, message, clicked_in = (_object(body.get(key)) for key in ("container", "message", "channel"))
+    channel = slack_channel(container.get("channel_id")) or slack_channel(clicked_in.get("id"))
+    candidates = (
+        message.get("thread_ts"),
+        container.get("thread_ts"),
+        message.get("ts"),
+        container.get("message_ts"),
     )
-    return slack_channel(channel), slack_ts(ts)
+    return channel, next((ts for ts in map(slack_ts, candidates) if ts is not None), None)
+
+
+def _object(value: object) -> Mapping[str, Any]:
+    """`value` when it is a JSON object, else an empty one (a payload's parts may come in any shape)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 async def check_issue(draft: IssueDraft, *, users: SlackUsers, lang: Lang) -> dict[str, str]:
@@ -93,6 +99,8 @@ async def log_issue(
     submission again stores nothing (`created=False`)."""
     if not draft.problem or draft.impact is None or draft.urgency is None:
         raise ValueError("the issue was not checked: problem, impact and urgency are required")
+    if draft.owner_id is not None and not is_slack_user_id(draft.owner_id):
+        raise ValueError("the issue was not checked: its owner is not a Slack user id")
     data = NewIssue(
         submission_key=submission_key,
         problem=draft.problem,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import command, errors, feedback, home, issues, memo, notice
+from handlers import command, errors, fallback, feedback, home, issues, memo, notice, payload
 
 
 def register_all(app: AsyncApp, services: Services) -> None:
-    for group in (errors, command, memo, notice, feedback, issues, home):
+    payload.install(app)  # before Bolt's own middleware: a payload it cannot route is a 400, not a 500
+    # `fallback` last: it takes only what no other listener did.
+    for group in (errors, command, memo, notice, feedback, issues, home, fallback):
         group.register(app, services)

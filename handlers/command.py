@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.absence import away_command
@@ -13,10 +15,16 @@ from bot.domain.handoff import may_toss_up
 from bot.feedback_loop import learning_for
 from bot.kpis import kpi_report
 from bot.services import Services
-from handlers.common import actor_id, user_lang
+from handlers.common import actor_id, open_modal, slack_channel, trigger_id, user_lang
 from handlers.issues import open_issue_modal
 from modals.memo import build_memo_modal
-from modals.messages import Message, build_away, build_help, build_not_inside_sales
+from modals.messages import (
+    Message,
+    build_away,
+    build_help,
+    build_incomplete_request,
+    build_not_inside_sales,
+)
 from modals.metadata import MemoModalMeta
 from modals.quality import build_criteria_definition
 
@@ -27,19 +35,28 @@ KPI_WORDS = frozenset({"kpi", "kpis", "成果"})
 ISSUE_WORDS = frozenset({"issue", "issues", "課題", "連携課題"})  # log a collaboration issue
 COMPANY_PREFILL_MAX = 150
 
+log = logging.getLogger(__name__)
+
 
 def register(app: AsyncApp, services: Services) -> None:
     config = services.config
 
     @app.command("/tossup")
-    async def tossup(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        text = (body.get("text") or "").strip()
+    async def tossup(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        raw_text = body.get("text")
+        text = raw_text.strip() if isinstance(raw_text, str) else ""
         # NFKC: a Japanese IME's full-width space (U+3000) separates a sub-command like an ASCII one.
         word, _, argument = unicodedata.normalize("NFKC", text).partition(" ")
         argument = argument.strip()
         lang = await user_lang(services, body)
         answer: Message | None = None
-        if text.lower() in HELP_WORDS:
+        if not actor_id(body) or trigger_id(body) is None:
+            # Slack always sends both; without them nobody can be named in a record or shown a form.
+            log.warning("a /tossup command came without a user or a trigger_id")
+            answer = build_incomplete_request(lang=lang)
+        elif text.lower() in HELP_WORDS:
             answer = build_help(lang=lang)
         elif text.lower() in CRITERIA_WORDS:
             answer = build_criteria_definition(
@@ -64,7 +81,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 lang=lang,
             )
         elif word.lower() in ISSUE_WORDS:  # acks itself: a modal, or privately why not
-            await open_issue_modal(services, ack=ack, body=body, client=client, lang=lang, problem=argument)
+            await open_issue_modal(
+                services, ack=ack, body=body, client=client, respond=respond, lang=lang, problem=argument
+            )
             return
         elif not may_toss_up(
             actor_id=actor_id(body), inside_sales=config.roles.inside_sales, managers=config.roles.managers
@@ -77,9 +96,9 @@ def register(app: AsyncApp, services: Services) -> None:
         view = build_memo_modal(
             lang=lang,
             config=config,
-            meta=MemoModalMeta(channel_id=body.get("channel_id"), lang=lang),
+            meta=MemoModalMeta(channel_id=slack_channel(body.get("channel_id")), lang=lang),
             prefill_company=text[:COMPANY_PREFILL_MAX] or None,
             now=services.clock(),
             learning=await learning_for(services.sessions, is_user_id=actor_id(body), config=config),
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await open_modal(client, body=body, view=view, lang=lang, respond=respond)

@@ -1,4 +1,9 @@
-"""When a listener fails after it acked, the person who clicked still hears about it, calmly."""
+"""When a listener fails after it acked, the person who clicked still hears about it, calmly.
+
+Listeners answer malformed input themselves (a field error, a private "not found", a quiet 400 from the
+payload guard), so reaching this handler means a bug or an outage: it is logged with its traceback. The
+handler itself reads the body only through `handlers.common`, which never raises on any shape.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from modals.messages import build_internal_error, build_modal_failed
 
 log = logging.getLogger(__name__)
 
+LOGGED_KINDS = frozenset({"block_actions", "view_submission", "view_closed", "event_callback"})
+
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.error
@@ -32,14 +39,16 @@ def register(app: AsyncApp, services: Services) -> None:
             # Failed before the request guard vouched for it: the body may be anyone's, so act on none of it.
             log.warning("refused to act on an unverified request (%s)", type(error).__name__)
             return
-        log.error("listener failed (%s)", body.get("type") or body.get("command"), exc_info=error)
+        kind = body.get("type")
+        kind = kind if isinstance(kind, str) and kind in LOGGED_KINDS else "command"
+        log.error("listener failed (%s)", kind, exc_info=error)
         user = actor_id(body)
-        if not user or body.get("type") == "view_submission":
+        if not user or kind == "view_submission":
             return  # a failed submission is shown by Slack on the form itself
         lang = await user_lang(services, body)
-        if isinstance(error, SlackApiError) and error.response.api_url.endswith("views.open"):
+        response = error.response if isinstance(error, SlackApiError) else None
+        if response is not None and str(response.api_url).endswith("views.open"):
             message = build_modal_failed(lang=lang)
         else:
             message = build_internal_error(lang=lang)
-        channel = source_channel(body) or body.get("channel_id")
-        await tell(client, respond=respond, channel=channel, user=user, message=message)
+        await tell(client, respond=respond, channel=source_channel(body), user=user, message=message)

@@ -22,12 +22,14 @@ from bot.i18n import Lang, t
 from bot.services import Services
 from handlers.common import (
     action_handoff_id,
-    actor_id,
+    clicker,
     load_handoff,
+    open_modal,
+    read_action_form,
     source_channel,
     source_message_ts,
     tell,
-    user_lang,
+    view_values,
 )
 from modals.feedback import (
     build_feedback_modal,
@@ -46,7 +48,7 @@ from modals.feedback import (
     to_sheet,
 )
 from modals.ids import ActionId, BlockId, CallbackId
-from modals.metadata import HandoffActionMeta, load_meta
+from modals.metadata import HandoffActionMeta
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ FIRST_INPUT = {
 def register(app: AsyncApp, services: Services) -> None:
     config = services.config
 
-    async def open_modal(
+    async def open_loop_modal(
         action: LoopAction,
         body: dict[str, Any],
         client: AsyncWebClient,
@@ -72,7 +74,9 @@ def register(app: AsyncApp, services: Services) -> None:
         build: BuildView,
     ) -> None:
         """Open the modal of `action` for the toss-up behind the button, or say privately why not."""
-        actor, lang = actor_id(body), await user_lang(services, body)
+        if (clicked := await clicker(services, client, body, respond)) is None:
+            return
+        actor, lang = clicked
         handoff = await load_handoff(services, action_handoff_id(body))
         problem = loop_refusal(action, handoff, actor_id=actor, managers=config.roles.managers)
         if problem is not None or handoff is None:
@@ -85,7 +89,8 @@ def register(app: AsyncApp, services: Services) -> None:
             message_ts=source_message_ts(body),
             lang=lang,
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=await build(handoff, lang, meta))
+        view = await build(handoff, lang, meta)
+        await open_modal(client, body=body, view=view, lang=lang, respond=respond)
 
     async def handle_submission(
         action: LoopAction,
@@ -97,12 +102,14 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         """A loop modal's submission: field errors first, then whether the submitter may still act (the
         toss-up may have changed since the modal opened), then store, ack, and post what was queued."""
-        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
+        readable = await read_action_form(services, ack, body, view, FIRST_INPUT[action])
+        if readable is None:
+            return
+        meta, actor, key = readable
         errors = errors_in(meta.lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        actor = actor_id(body)
         handoff = await load_handoff(services, meta.handoff_id)
         problem = loop_refusal(action, handoff, actor_id=actor, managers=config.roles.managers)
         if problem is not None or handoff is None:
@@ -112,7 +119,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={FIRST_INPUT[action].value: error})
             return
         try:
-            await store(handoff, actor, view["id"])
+            await store(handoff, actor, key)
         except Exception:
             # The modal stays open with everything typed: nothing is lost, the rep can send again.
             log.exception("could not store a %s submission", action.value)
@@ -131,7 +138,7 @@ def register(app: AsyncApp, services: Services) -> None:
             ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
         ) -> None:
             await ack()
-            await open_modal(action, body, client, respond, build)
+            await open_loop_modal(action, body, client, respond, build)
 
         app.action(action_id)(open_it)
 
@@ -153,7 +160,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.view(CallbackId.FEEDBACK_SHEET)
     async def submit_feedback(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        draft = parse_feedback_submission(view["state"]["values"])
+        draft = parse_feedback_submission(view_values(view))
 
         async def store(handoff: HandoffSnapshot, actor: str, key: str) -> None:
             sheet = to_sheet(draft)
@@ -175,7 +182,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.view(CallbackId.IS_RATING)
     async def submit_is_rating(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        stars, comment = parse_is_rating(view["state"]["values"])
+        stars, comment = parse_is_rating(view_values(view))
 
         async def store(handoff: HandoffSnapshot, actor: str, key: str) -> None:
             rating = to_is_rating(stars, comment)
@@ -196,7 +203,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.view(CallbackId.OUTCOME)
     async def submit_outcome(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        draft = parse_outcome_submission(view["state"]["values"])
+        draft = parse_outcome_submission(view_values(view))
 
         async def store(handoff: HandoffSnapshot, actor: str, key: str) -> None:
             outcome = to_outcome(draft)

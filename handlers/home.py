@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -9,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.feedback import follow_ups_due
 from bot.domain.handoff import HandoffStatus
+from bot.domain.memo import is_slack_user_id
 from bot.kpis import team_kpis_this_month
 from bot.services import Services
 from modals.home import build_home
@@ -17,13 +19,18 @@ from store.handoffs import list_handoffs
 
 HOME_LIST_SIZE = 10
 
+log = logging.getLogger(__name__)
+
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.event("app_home_opened")
     async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab needs nothing from us
-        user_id = str(event["user"])
+        user_id = event.get("user")
+        if not is_slack_user_id(user_id):  # Slack always names who opened it; there is no one to show
+            log.warning("app_home_opened without a Slack user id; nothing published")
+            return
         lang = await services.users.lang(user_id)
         roles = services.config.roles
         # Unassigned toss-ups wait for whoever may take them: FS members (anyone, with none configured).

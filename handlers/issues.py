@@ -26,7 +26,17 @@ from bot.issues import (
     slack_channel,
 )
 from bot.services import Services
-from handlers.common import action_value, actor_id, source_channel, tell, user_lang
+from handlers.common import (
+    action_value,
+    actor_id,
+    clicker,
+    open_modal,
+    source_channel,
+    submission_key,
+    tell,
+    user_lang,
+    view_values,
+)
 from modals.ids import ActionId, BlockId, CallbackId
 from modals.issues import (
     IssueCloseMeta,
@@ -38,6 +48,7 @@ from modals.issues import (
     build_issue_modal,
     build_issue_refusal,
     close_errors,
+    forged_owner_errors,
     issue_form_error,
     parse_close_submission,
     parse_issue_submission,
@@ -53,6 +64,7 @@ async def open_issue_modal(
     ack: AsyncAck,
     body: dict[str, Any],
     client: AsyncWebClient,
+    respond: AsyncRespond | None = None,
     lang: Lang,
     problem: str,
 ) -> None:
@@ -65,9 +77,8 @@ async def open_issue_modal(
     await ack()
     meta = IssueModalMeta(channel_id=slack_channel(body.get("channel_id")), lang=lang)
     prefill = IssueDraft(problem=clean_text(problem[:PROBLEM_MAX]))
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=build_issue_modal(lang=lang, meta=meta, prefill=prefill)
-    )
+    view = build_issue_modal(lang=lang, meta=meta, prefill=prefill)
+    await open_modal(client, body=body, view=view, lang=lang, respond=respond)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -77,20 +88,31 @@ def register(app: AsyncApp, services: Services) -> None:
     async def submit_issue(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        actor = actor_id(body)
+        actor, key = actor_id(body), submission_key(view)
         try:
             meta = load_meta(IssueModalMeta, view.get("private_metadata"))
         except ValueError:  # only where to confirm and the language: carry on without them
             meta = IssueModalMeta(lang=await user_lang(services, body))
         problem_block = BlockId.ISSUE_PROBLEM.value
+        if not actor or key is None:  # Slack always sends both: no issue without who raised it
+            log.warning("an issue submission came without a user or a view id")
+            await ack(
+                response_action="errors",
+                errors={problem_block: t(meta.lang, "handler.incomplete_request")},
+            )
+            return
         if not may_work(config, actor):  # roles may have changed since the modal opened
             await ack(
                 response_action="errors",
                 errors={problem_block: issue_form_error(IssueRefusal.NOT_ALLOWED, meta.lang)},
             )
             return
-        draft = parse_issue_submission((view.get("state") or {}).get("values"))
-        errors = await check_issue(draft, users=services.users, lang=meta.lang)
+        values = view_values(view)
+        draft = parse_issue_submission(values)
+        errors = {
+            **await check_issue(draft, users=services.users, lang=meta.lang),
+            **forged_owner_errors(values, meta.lang),  # read as "no owner" by the parser: refuse it here
+        }
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -99,7 +121,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 services.sessions,
                 draft=draft,
                 actor_id=actor,
-                submission_key=view["id"],
+                submission_key=key,
                 channel_id=meta.channel_id,
                 now=services.clock(),
             )
@@ -119,7 +141,9 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        actor, lang = actor_id(body), await user_lang(services, body)
+        if (clicked := await clicker(services, client, body, respond)) is None:
+            return
+        actor, lang = clicked
         target = await issue_to_close(services.sessions, config, actor_id=actor, raw_id=action_value(body))
         issue = target.issue
         if issue is None or not issue.is_open:
@@ -133,7 +157,7 @@ def register(app: AsyncApp, services: Services) -> None:
         channel, thread_ts = clicked_thread(body)
         meta = IssueCloseMeta(issue_id=issue.id, channel_id=channel, thread_ts=thread_ts, lang=lang)
         view = build_close_modal(issue=issue, lang=lang, tz=config.tz, meta=meta)
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await open_modal(client, body=body, view=view, lang=lang, respond=respond)
 
     @app.view(CallbackId.COLLAB_ISSUE_CLOSE)
     async def submit_close(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -150,9 +174,11 @@ def register(app: AsyncApp, services: Services) -> None:
                 errors=refused(IssueRefusal.BAD_VALUE, await user_lang(services, body)),
             )
             return
-        decision = parse_close_submission((view.get("state") or {}).get("values"))
+        decision = parse_close_submission(view_values(view))
         errors = close_errors(decision, meta.lang)
-        if not errors and not may_work(config, actor):
+        if not errors and not actor:  # Slack always sends the user: an issue is never closed by nobody
+            errors = {BlockId.ISSUE_DECISION.value: t(meta.lang, "handler.incomplete_request")}
+        elif not errors and not may_work(config, actor):
             errors = refused(IssueRefusal.NOT_ALLOWED, meta.lang)
         if errors or decision is None:
             await ack(response_action="errors", errors=errors)

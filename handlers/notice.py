@@ -18,11 +18,14 @@ from bot.services import Services
 from handlers.common import (
     action_handoff_id,
     actor_id,
+    clicker,
     load_handoff,
+    open_modal,
+    read_action_form,
     source_channel,
     source_message_ts,
     tell,
-    user_lang,
+    view_values,
 )
 from modals.decision import (
     build_question_modal,
@@ -35,7 +38,7 @@ from modals.decision import (
 from modals.ids import ActionId, BlockId, CallbackId
 from modals.memo_view import build_memo_view
 from modals.messages import build_handoff_missing, build_refusal, refusal_form_error
-from modals.metadata import HandoffActionMeta, load_meta
+from modals.metadata import HandoffActionMeta
 from store.handoffs import HandoffNotFoundError, decide_handoff, record_event
 
 log = logging.getLogger(__name__)
@@ -66,10 +69,12 @@ def register(app: AsyncApp, services: Services) -> None:
         build: Callable[[HandoffSnapshot, Lang], View],
     ) -> None:
         """Open a modal about the toss-up behind a notice button (the clicker is told if it is gone)."""
-        lang = await user_lang(services, body)
+        if (clicked := await clicker(services, client, body, respond)) is None:
+            return
+        lang = clicked[1]
         handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is not None:
-            await client.views_open(trigger_id=body["trigger_id"], view=build(handoff, lang))
+            await open_modal(client, body=body, view=build(handoff, lang), lang=lang, respond=respond)
 
     def refusal(handoff: HandoffSnapshot | None, actor: str) -> Refusal | None:
         return decision_refusal(
@@ -115,7 +120,9 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        actor, lang = actor_id(body), await user_lang(services, body)
+        if (clicked := await clicker(services, client, body, respond)) is None:
+            return
+        actor, lang = clicked
         handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is None:
             return
@@ -134,7 +141,9 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        actor, lang = actor_id(body), await user_lang(services, body)
+        if (clicked := await clicker(services, client, body, respond)) is None:
+            return
+        actor, lang = clicked
         handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is None:
             return
@@ -146,17 +155,19 @@ def register(app: AsyncApp, services: Services) -> None:
         view = build_return_modal(
             lang=lang, meta=action_meta(body, handoff, lang), company=handoff.memo.company or ""
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await open_modal(client, body=body, view=view, lang=lang, respond=respond)
 
     @app.view(CallbackId.RETURN_REASON)
     async def submit_return(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
-        submission = parse_return_submission(view["state"]["values"])
+        readable = await read_action_form(services, ack, body, view, BlockId.RETURN_REASON)
+        if readable is None:
+            return
+        meta, actor, _ = readable
+        submission = parse_return_submission(view_values(view))
         errors = return_errors(submission, meta.lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        actor = actor_id(body)
         handoff = await load_handoff(services, meta.handoff_id)
         problem = refusal(handoff, actor)
         refused = (problem, handoff) if problem or handoff is None else None
@@ -190,13 +201,15 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.view(CallbackId.QUESTION)
     async def submit_question(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = load_meta(HandoffActionMeta, view.get("private_metadata") or "")
-        question = parse_question_submission(view["state"]["values"])
+        readable = await read_action_form(services, ack, body, view, BlockId.QUESTION_TEXT)
+        if readable is None:
+            return
+        meta, actor, key = readable
+        question = parse_question_submission(view_values(view))
         errors = question_errors(question, meta.lang)
         if errors or question is None:
             await ack(response_action="errors", errors=errors)
             return
-        actor = actor_id(body)
         try:
             async with services.sessions() as session:
                 # Keyed by the modal's view id: the same submission twice asks once.
@@ -208,7 +221,7 @@ def register(app: AsyncApp, services: Services) -> None:
                     now=services.clock(),
                     detail={"question": question},
                     outbox=question_posts(
-                        handoff_id=meta.handoff_id, question_key=view["id"], asker_id=actor, question=question
+                        handoff_id=meta.handoff_id, question_key=key, asker_id=actor, question=question
                     ),
                 )
         except HandoffNotFoundError:

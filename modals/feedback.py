@@ -208,7 +208,8 @@ def _long_text(
 
 def _stars_value(state: Mapping[str, Any]) -> int | None:
     raw = selected_value(state)
-    if raw is None or not raw.isdigit():
+    # ASCII only: "²" and "٣" are digits to str.isdigit but not what a star option's value can be.
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > len(str(STARS_MAX)):
         return None
     stars = int(raw)
     return stars if STARS_MIN <= stars <= STARS_MAX else None

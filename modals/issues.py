@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.config import CHANNEL_ID_RE, USER_ID_RE
+from bot.config import CHANNEL_ID_RE
 from bot.domain.issues import (
     DECISION_MAX,
     ISSUE_ID_MAX,
@@ -41,7 +41,7 @@ from bot.domain.issues import (
     decision_problem,
     issue_problems,
 )
-from bot.domain.memo import clean_text
+from bot.domain.memo import clean_text, is_slack_user_id
 from bot.i18n import Lang, t
 from modals.common import build_modal, input_state, plain, selected_value, text_value
 from modals.ids import ActionId, BlockId, CallbackId
@@ -70,6 +70,7 @@ __all__ = [
     "build_owner_dm",
     "close_button",
     "close_errors",
+    "forged_owner_errors",
     "issue_errors",
     "issue_form_error",
     "parse_close_submission",
@@ -187,7 +188,7 @@ def build_issue_modal(*, lang: Lang, meta: IssueModalMeta, prefill: IssueDraft |
         element=UserSelectElement(
             action_id=owner_action,
             placeholder=plain(truncate(t(lang, "issues.modal.owner.placeholder"), PLACEHOLDER_MAX)),
-            initial_user=owner_id if owner_id and USER_ID_RE.match(owner_id) else None,
+            initial_user=owner_id if is_slack_user_id(owner_id) else None,
         ),
     )
     blocks: list[Block] = [
@@ -217,7 +218,16 @@ def _level_value(state: Mapping[str, Any]) -> Level | None:
 
 def _user_value(state: Mapping[str, Any]) -> str | None:
     raw = state.get("selected_user")
-    return raw if isinstance(raw, str) and USER_ID_RE.match(raw) else None
+    return raw if is_slack_user_id(raw) else None
+
+
+def forged_owner_errors(values: object, lang: Lang) -> dict[str, str]:
+    """An error on the owner when the submission names one that is not a Slack user id: Slack's user
+    picker sends nothing else, so it was forged. Refused on the form rather than read as "no owner"."""
+    raw = input_state(values, *ISSUE_INPUTS[IssueField.OWNER]).get("selected_user")
+    if raw is None or is_slack_user_id(raw):
+        return {}
+    return {ISSUE_INPUTS[IssueField.OWNER][0].value: t(lang, "issues.error.owner_not_a_user")}
 
 
 def parse_issue_submission(values: object) -> IssueDraft:

@@ -214,5 +214,10 @@ def build_modal_failed(*, lang: Lang) -> Message:
     return _message(t(lang, "handler.modal_failed"))
 
 
+def build_incomplete_request(*, lang: Lang) -> Message:
+    """A request that lacked what Slack always sends (who asked, a trigger to open a form): nothing done."""
+    return _message(t(lang, "handler.incomplete_request"))
+
+
 def build_internal_error(*, lang: Lang) -> Message:
     return _message(t(lang, "message.internal_error"))

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.handoff import HandoffStatus, ReturnReason
-from bot.domain.memo import AuthorityLevel, BudgetStatus, Temperature, Timeline
+from bot.domain.memo import SLACK_USER_ID, AuthorityLevel, BudgetStatus, Temperature, Timeline
 from bot.i18n import Lang, t
 
 ELLIPSIS = "…"
-# What a Slack user id looks like; anything else in a mention could close `<@…>` early and ping or link.
-SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 FORGED_USER_ID_MAX = 40
 _MRKDWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 

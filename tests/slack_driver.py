@@ -142,13 +142,20 @@ class SlackDriver:
         async with self._session.post(self.url, data=body, headers=sent) as resp:
             return Response(resp.status, await resp.text(), dict(resp.headers))
 
-    async def _form(self, fields: dict[str, str]) -> Response:
+    async def send_form(self, fields: dict[str, str]) -> Response:
+        """A signed form-encoded request (how slash commands arrive)."""
         return await self.send_raw(
             urlencode(fields).encode(), content_type="application/x-www-form-urlencoded"
         )
 
-    async def _payload(self, payload: dict[str, Any]) -> Response:
-        return await self._form({"payload": json.dumps(payload)})
+    async def send_payload(self, payload: Any) -> Response:
+        """A signed interactivity request: `payload` (any JSON value, so tests may send odd shapes) as the
+        form's one `payload` field."""
+        return await self.send_form({"payload": json.dumps(payload)})
+
+    async def send_json(self, body: Any) -> Response:
+        """A signed Events API style request: `body` (any JSON value) as the raw JSON body."""
+        return await self.send_raw(json.dumps(body).encode(), content_type="application/json")
 
     # ------------------------------------------------------------------ requests
     async def slash(
@@ -160,23 +167,37 @@ class SlackDriver:
         channel_id: str = "C0GENERAL",
         trigger_id: str | None = None,
     ) -> Response:
-        return await self._form(
-            {
-                "token": VERIFICATION_TOKEN,
-                "team_id": self.team_id,
-                "team_domain": "fake",
-                "channel_id": channel_id,
-                "channel_name": "general" if channel_id.startswith("C") else "directmessage",
-                "user_id": user_id,
-                "user_name": user_id.lower(),
-                "command": command,
-                "text": text,
-                "api_app_id": API_APP_ID,
-                "is_enterprise_install": "false",
-                "response_url": self.new_response_url(),
-                "trigger_id": trigger_id or self.new_trigger_id(),
-            }
+        return await self.send_form(
+            self.slash_fields(
+                text, command=command, user_id=user_id, channel_id=channel_id, trigger_id=trigger_id
+            )
         )
+
+    def slash_fields(
+        self,
+        text: str = "",
+        *,
+        command: str = "/tossup",
+        user_id: str = "U0IS",
+        channel_id: str = "C0GENERAL",
+        trigger_id: str | None = None,
+    ) -> dict[str, str]:
+        """The form fields of a slash command, as Slack sends them."""
+        return {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "team_domain": "fake",
+            "channel_id": channel_id,
+            "channel_name": "general" if channel_id.startswith("C") else "directmessage",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": API_APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": self.new_response_url(),
+            "trigger_id": trigger_id or self.new_trigger_id(),
+        }
 
     async def block_action(
         self,
@@ -190,6 +211,32 @@ class SlackDriver:
         view: dict[str, Any] | None = None,
         trigger_id: str | None = None,
     ) -> Response:
+        return await self.send_payload(
+            self.block_action_payload(
+                action_id,
+                value=value,
+                block_id=block_id,
+                user_id=user_id,
+                channel_id=channel_id,
+                message_ts=message_ts,
+                view=view,
+                trigger_id=trigger_id,
+            )
+        )
+
+    def block_action_payload(
+        self,
+        action_id: str,
+        *,
+        value: str | None = None,
+        block_id: str = "actions",
+        user_id: str,
+        channel_id: str | None = None,
+        message_ts: str | None = None,
+        view: dict[str, Any] | None = None,
+        trigger_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A ``block_actions`` payload of one button click, as Slack sends it."""
         action_ts = f"{time.time():.6f}"
         container: dict[str, Any]
         if view is not None:
@@ -237,7 +284,7 @@ class SlackDriver:
             }
         if view is not None:
             payload["view"] = view
-        return await self._payload(payload)
+        return payload
 
     async def view_submission(
         self,
@@ -250,43 +297,65 @@ class SlackDriver:
         trigger_id: str | None = None,
         hash: str | None = None,
     ) -> Response:
-        view_id = view_id or self.new_view_id()
-        return await self._payload(
-            {
-                "type": "view_submission",
-                "team": self._team(),
-                "user": self._user(user_id),
-                "api_app_id": API_APP_ID,
-                "token": VERIFICATION_TOKEN,
-                "trigger_id": trigger_id or self.new_trigger_id(),
-                "view": {
-                    "id": view_id,
-                    "team_id": self.team_id,
-                    "type": "modal",
-                    "callback_id": callback_id,
-                    "private_metadata": private_metadata,
-                    "state": {"values": values},
-                    "hash": hash or f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
-                    "title": {"type": "plain_text", "text": "Tossup", "emoji": True},
-                    "blocks": [],
-                    "root_view_id": view_id,
-                    "previous_view_id": None,
-                    "app_id": API_APP_ID,
-                    "external_id": "",
-                    "bot_id": "B0BOT",
-                },
-                "response_urls": [],
-                "enterprise": None,
-                "is_enterprise_install": False,
-            }
+        return await self.send_payload(
+            self.view_submission_payload(
+                callback_id,
+                values,
+                user_id=user_id,
+                view_id=view_id,
+                private_metadata=private_metadata,
+                trigger_id=trigger_id,
+                hash=hash,
+            )
         )
+
+    def view_submission_payload(
+        self,
+        callback_id: str,
+        values: dict[str, Any],
+        *,
+        user_id: str,
+        view_id: str | None = None,
+        private_metadata: str = "",
+        trigger_id: str | None = None,
+        hash: str | None = None,
+    ) -> dict[str, Any]:
+        """A ``view_submission`` payload of a modal with `values` as its ``view.state.values``."""
+        view_id = view_id or self.new_view_id()
+        return {
+            "type": "view_submission",
+            "team": self._team(),
+            "user": self._user(user_id),
+            "api_app_id": API_APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": trigger_id or self.new_trigger_id(),
+            "view": {
+                "id": view_id,
+                "team_id": self.team_id,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+                "hash": hash or f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
+                "title": {"type": "plain_text", "text": "Tossup", "emoji": True},
+                "blocks": [],
+                "root_view_id": view_id,
+                "previous_view_id": None,
+                "app_id": API_APP_ID,
+                "external_id": "",
+                "bot_id": "B0BOT",
+            },
+            "response_urls": [],
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     async def view_closed(
         self, callback_id: str, *, user_id: str, view_id: str | None = None, private_metadata: str = ""
     ) -> Response:
         """A ``view_closed`` payload (only sent when the modal had ``notify_on_close``)."""
         view_id = view_id or self.new_view_id()
-        return await self._payload(
+        return await self.send_payload(
             {
                 "type": "view_closed",
                 "team": self._team(),
@@ -310,7 +379,17 @@ class SlackDriver:
         self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
     ) -> Response:
         """An Events API ``event_callback`` delivery; ``retry_num`` adds Slack's retry headers."""
-        envelope = {
+        envelope = self.event_envelope(event, event_id=event_id)
+        headers = None
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.send_raw(
+            json.dumps(envelope).encode(), content_type="application/json", headers=headers
+        )
+
+    def event_envelope(self, event: Any, *, event_id: str | None = None) -> dict[str, Any]:
+        """The ``event_callback`` envelope Slack wraps an event in."""
+        return {
             "token": VERIFICATION_TOKEN,
             "team_id": self.team_id,
             "api_app_id": API_APP_ID,
@@ -329,12 +408,6 @@ class SlackDriver:
             ],
             "is_ext_shared_channel": False,
         }
-        headers = None
-        if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return await self.send_raw(
-            json.dumps(envelope).encode(), content_type="application/json", headers=headers
-        )
 
 
 # ---------------------------------------------------------------------- view.state.values helpers

@@ -204,6 +204,11 @@ MULTILINE_FIELDS: frozenset[MemoField] = frozenset(
     f for f, limit in TEXT_LIMITS.items() if limit == LONG_TEXT_MAX
 ) | {MemoField.BUDGET_NOTE}
 
+# What a Slack user id looks like (U… or, on Enterprise Grid, W…). A users_select answer comes back
+# through the client, so anything else was forged: it could close a `<@…>` mention early and ping or link.
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+SLACK_USER_ID_MAX = 32
+
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _URL_RE = re.compile(r"^https?://[^\s<>]+\.[^\s<>]+", re.IGNORECASE)
 
@@ -272,6 +277,11 @@ class HandoffMemo(BaseModel):
         return value is not None
 
 
+def is_slack_user_id(value: object) -> bool:
+    """Whether `value` is shaped like a Slack user id (not whether that user exists)."""
+    return isinstance(value, str) and len(value) <= SLACK_USER_ID_MAX and bool(SLACK_USER_ID.fullmatch(value))
+
+
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
     """A reason a field is refused: `key` is a message-catalog key, `params` fill its placeholders."""
@@ -315,6 +325,8 @@ def validate_memo(
         if isinstance(value, str) and len(value) > limit:
             refuse(field, "error.too_long", limit=limit, length=len(value))
 
+    if memo.fs_user_id is not None and not is_slack_user_id(memo.fs_user_id):
+        refuse(MemoField.FS_USER_ID, "error.not_a_slack_user")
     if memo.contact_email and not _EMAIL_RE.match(memo.contact_email):
         refuse(MemoField.CONTACT_EMAIL, "error.email")
     if memo.crm_url and not _URL_RE.match(memo.crm_url):
