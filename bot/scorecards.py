@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig
 from bot.digests import DigestKind, due_period
 from bot.domain.kpi import Period
-from bot.domain.scorecard import Scorecard, ScorecardRules, build_scorecard, build_scorecards
+from bot.domain.scorecard import (
+    Scorecard,
+    ScorecardRules,
+    build_scorecards,
+    parse_scorecard_period,
+)
+from bot.domain.scorecard import build_scorecard as build_card
+from bot.i18n import Lang
+from modals.messages import Message
+from modals.scorecard import build_scorecard, build_scorecard_not_yours, build_scorecard_usage
 from store.digests import NewClaim, claim_digests
 from store.outbox import NewOutbox
 from store.scorecard import load_scorecard_facts
@@ -70,7 +80,7 @@ async def compute_scorecard(
     """One rep's scorecard (`/tossup scorecard`), an empty one when they had no toss-up."""
     async with sessions() as session:
         facts = await load_scorecard_facts(session=session, period=period, now=now)
-    return await asyncio.to_thread(build_scorecard, facts, scorecard_rules(config), user_id)
+    return await asyncio.to_thread(build_card, facts, scorecard_rules(config), user_id)
 
 
 def _dm(digest_id: int) -> list[NewOutbox]:
@@ -128,3 +138,31 @@ async def send_due_scorecards(
     return await send_scorecards(
         sessions=sessions, config=config, send_now=send_now, period=period, now=now, claimed_by="schedule"
     )
+
+
+_REP = re.compile(r"<@(?P<mention>[UW][A-Z0-9]{2,})(?:\|[^>]*)?>|(?P<id>[UW][A-Z0-9]{2,})")
+
+
+async def scorecard_report(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    config: AppConfig,
+    argument: str,
+    user_id: str,
+    now: datetime,
+    lang: Lang,
+) -> Message:
+    """`/tossup scorecard [@rep] [period]`: the asker's own scorecard (this month by default); a manager
+    may name any rep. Only ever answered privately."""
+    words = argument.split()
+    target = user_id
+    if words and (named := _REP.fullmatch(words[0])) is not None:
+        target = named.group("mention") or named.group("id")
+        words = words[1:]
+        if target != user_id and user_id not in config.roles.managers:
+            return build_scorecard_not_yours(lang=lang)
+    period = parse_scorecard_period(" ".join(words), now=now, tz=config.tz)
+    if period is None:
+        return build_scorecard_usage(lang=lang)
+    card = await compute_scorecard(sessions, config, period=period, now=now, user_id=target)
+    return build_scorecard(card, lang=lang, tz=config.tz)

@@ -14,8 +14,9 @@ from bot.absence import away_command
 from bot.domain.handoff import may_toss_up
 from bot.feedback_loop import learning_for
 from bot.kpis import kpi_report
+from bot.scorecards import scorecard_report
 from bot.services import Services
-from handlers.common import actor_id, open_modal, slack_channel, trigger_id, user_lang
+from handlers.common import actor_id, open_modal, slack_channel, tell, trigger_id, user_lang
 from handlers.issues import open_issue_modal
 from modals.memo import build_memo_modal
 from modals.messages import (
@@ -33,6 +34,7 @@ CRITERIA_WORDS = frozenset({"criteria", "基準", "sql"})
 AWAY_WORDS = frozenset({"away", "不在"})
 KPI_WORDS = frozenset({"kpi", "kpis", "成果"})
 ISSUE_WORDS = frozenset({"issue", "issues", "課題", "連携課題"})  # log a collaboration issue
+SCORECARD_WORDS = frozenset({"scorecard", "scorecards", "スコアカード", "評価"})
 COMPANY_PREFILL_MAX = 150
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,19 @@ def register(app: AsyncApp, services: Services) -> None:
                 now=services.clock(),
                 lang=lang,
             )
+        elif word.lower() in SCORECARD_WORDS:  # a read over the period: ack first, answer privately after
+            await ack()
+            message = await scorecard_report(
+                services.sessions,
+                config=config,
+                argument=argument,
+                user_id=actor_id(body),
+                now=services.clock(),
+                lang=lang,
+            )
+            channel = slack_channel(body.get("channel_id"))
+            await tell(client, respond=respond, channel=channel, user=actor_id(body), message=message)
+            return
         elif word.lower() in ISSUE_WORDS:  # acks itself: a modal, or privately why not
             await open_issue_modal(
                 services, ack=ack, body=body, client=client, respond=respond, lang=lang, problem=argument

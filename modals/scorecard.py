@@ -494,6 +494,12 @@ def overview_as_text(
     return "\n".join([header, rule, "", t(lang, "scorecard.overview.title"), *lines])
 
 
+def build_scorecard_not_yours(*, lang: Lang) -> Message:
+    """Someone asked for another rep's scorecard without being a manager."""
+    text = t(lang, "scorecard.not_yours")
+    return text, [_section(text)]
+
+
 def build_scorecard_usage(*, lang: Lang) -> Message:
     """How to name a period, for an argument `parse_scorecard_period` does not understand."""
     text = t(lang, "scorecard.usage")
