@@ -28,6 +28,7 @@ from bot.settings import Settings
 from bot.slack import MethodThrottle, SlackUsers, make_client, slack_error_code
 from bot.verification import SlackRequestGuard, is_signed_by_slack, unverified_response
 from handlers import register_all
+from handlers.payload import shape_refusal
 from store.db import make_engine, make_sessionmaker, migrate
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
         before_authorize=SlackRequestGuard(
             signing_secret=settings.slack_signing_secret or "",
             response_url_origins=settings.response_url_origins,
+            refuse=shape_refusal,
         ),
         # Bolt's own "ignoring self events" etc. stay on; its error page must not leak a stack trace.
         raise_error_for_unhandled_request=False,

@@ -1,9 +1,10 @@
 """PNG charts for the monthly review (月次連携ミーティング): pure functions, data in, PNG bytes out.
 
 No Slack, no database. Every call builds its own `matplotlib.figure.Figure` on an explicit Agg canvas and
-never touches pyplot, so there is no global figure registry and no shared state between calls: the bot may
-render in worker threads (`asyncio.to_thread`) concurrently. The same input gives the same bytes (the PNG's
-"Software" metadata, which carries the matplotlib version, is dropped).
+never touches pyplot, so there is no global figure registry and no shared state between calls. The bot
+draws them in a separate process (`render`): rendering holds the interpreter long enough to delay acks.
+The same input gives the same bytes (the PNG's "Software" metadata, which carries the matplotlib version,
+is dropped).
 
 Japanese text is drawn with IPAexGothic, bundled by the `matplotlib-fontja` package: its font file is
 registered with matplotlib's font manager once and set on this module's text objects only. The package is

@@ -144,10 +144,6 @@ def due_period(
     return _reviewed(kind, current, tz)
 
 
-def due_week(weekly: WeeklyDigestConfig, *, now: datetime, config: AppConfig) -> Period | None:
-    return due_period(DigestKind.WEEKLY, weekly, now=now, config=config)
-
-
 # ------------------------------------------------------------------------------------------ content
 
 
@@ -327,26 +323,6 @@ async def post_digest(
     return DigestOutcome(DigestStatus.POSTED if posted else DigestStatus.QUEUED, record)
 
 
-async def post_weekly_digest(
-    *,
-    sessions: async_sessionmaker[AsyncSession],
-    config: AppConfig,
-    send_now: Callable[[], Awaitable[object]] | None,
-    week: Period,
-    now: datetime,
-    claimed_by: str,
-) -> DigestOutcome:
-    return await post_digest(
-        DigestKind.WEEKLY,
-        sessions=sessions,
-        config=config,
-        send_now=send_now,
-        period=week,
-        now=now,
-        claimed_by=claimed_by,
-    )
-
-
 async def run_schedule(
     kind: DigestKind,
     *,
@@ -371,13 +347,3 @@ async def run_schedule(
         now=now,
         claimed_by="schedule",
     )
-
-
-async def run_weekly_schedule(
-    *,
-    sessions: async_sessionmaker[AsyncSession],
-    config: AppConfig,
-    send_now: Callable[[], Awaitable[object]] | None,
-    now: datetime,
-) -> DigestOutcome:
-    return await run_schedule(DigestKind.WEEKLY, sessions=sessions, config=config, send_now=send_now, now=now)

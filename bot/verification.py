@@ -80,9 +80,17 @@ class SlackRequestGuard(AsyncMiddleware):
     `respond()` cannot be pointed anywhere else (the answer goes by chat.postEphemeral or DM instead).
     """
 
-    def __init__(self, *, signing_secret: str, response_url_origins: Iterable[str]) -> None:
+    def __init__(
+        self,
+        *,
+        signing_secret: str,
+        response_url_origins: Iterable[str],
+        refuse: Callable[[AsyncBoltRequest], BoltResponse | None] | None = None,
+    ) -> None:
         self.signing_secret = signing_secret
         self.response_url_origins = frozenset(response_url_origins)
+        # Checks a verified payload's shape before Bolt's own middleware reads it (they raise on some).
+        self.refuse = refuse
 
     async def async_process(
         self,
@@ -99,6 +107,9 @@ class SlackRequestGuard(AsyncMiddleware):
         ):
             log.warning("refused a request that failed Slack signature verification")
             return unverified_response()
+        refusal = self.refuse(req) if self.refuse is not None else None
+        if refusal is not None:
+            return refusal
         response_url = req.context.get("response_url")
         if response_url is not None and not is_allowed_response_url(
             response_url, origins=self.response_url_origins

@@ -5,11 +5,10 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import command, errors, fallback, feedback, home, issues, memo, notice, payload
+from handlers import command, errors, fallback, feedback, home, issues, memo, notice
 
 
 def register_all(app: AsyncApp, services: Services) -> None:
-    payload.install(app)  # before Bolt's own middleware: a payload it cannot route is a 400, not a 500
     # `fallback` last: it takes only what no other listener did.
     for group in (errors, command, memo, notice, feedback, issues, home, fallback):
         group.register(app, services)

@@ -4,9 +4,9 @@ Bolt reads a payload's routing fields as if Slack always sent them well formed: 
 `body["view"]["callback_id"]`, `body["actions"][0]["action_id"]` — in its own middleware (ignoring self
 events, authorization), in listener matching, and again while building the error handler's arguments. A
 signed payload with `event: null`, `view: "x"` or `actions: []` therefore raised *inside* Bolt and came
-back as an HTTP 500 with a traceback, before any listener of ours could answer. This middleware runs
-right after the request guard (`bot/verification.py`) and refuses such a payload with a 400 and one log
-line naming what is wrong (never the payload itself: it may hold customer text).
+back as an HTTP 500 with a traceback, before any listener of ours could answer. The request guard
+(`bot/verification.py`) runs `shape_refusal` right after the signature check, and it refuses such a
+payload with a 400 and one log line naming what is wrong (never the payload: it may hold customer text).
 
 Only routing is checked here. Everything a listener reads beyond it (the user, the trigger, the form's
 values, `private_metadata`) is checked by the listener, which can still answer the person.
@@ -15,15 +15,11 @@ values, `private_metadata`) is checked by the listener, which can still answer t
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-
-from bot.verification import SlackRequestGuard
 
 log = logging.getLogger(__name__)
 
@@ -72,35 +68,17 @@ def payload_problem(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-class PayloadShapeGuard(AsyncMiddleware):
-    """Refuses (400) a signed payload Bolt cannot route; acks Slack's notices we need not act on."""
-
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse:
-        body = req.body if isinstance(req.body, Mapping) else {}
-        kind = body.get("type")
-        if isinstance(kind, str) and kind in QUIETLY_ACKED_TYPES:  # (a list or dict is not hashable)
-            log.info("Slack says %s", kind)
-            return BoltResponse(status=200, body="")
-        problem = payload_problem(body)
-        if problem is not None:
-            log.warning("refused a signed request whose payload Slack would not send: %s", problem)
-            return BoltResponse(status=400, body={"error": "malformed payload"})
-        return await next()
-
-
-def install(app: AsyncApp) -> None:
-    """Put the shape guard right after the request guard, ahead of Bolt's own middleware.
-
-    `app.use()` would append it after Bolt's built-ins (authorization, ignoring self events), which are
-    among the readers that raise; Bolt has no public way to place a middleware earlier, so it goes into
-    the list directly. Signature first, then shape: an unsigned request still gets its 401.
-    """
-    middleware = app._async_middleware_list  # Bolt-internal (see above); Bolt is pinned below 2
-    after = next((i + 1 for i, m in enumerate(middleware) if isinstance(m, SlackRequestGuard)), 0)
-    middleware.insert(after, PayloadShapeGuard())
+def shape_refusal(req: AsyncBoltRequest) -> BoltResponse | None:
+    """The answer to a verified request whose payload Bolt could not route (a 400, or a quiet 200 for
+    the notices Slack sends that nothing listens to), or None to let it through. Run by the request
+    guard right after the signature check, ahead of Bolt's own middleware, which would raise on them."""
+    body = req.body if isinstance(req.body, Mapping) else {}
+    kind = body.get("type")
+    if isinstance(kind, str) and kind in QUIETLY_ACKED_TYPES:  # (a list or dict is not hashable)
+        log.info("Slack says %s", kind)
+        return BoltResponse(status=200, body="")
+    problem = payload_problem(body)
+    if problem is not None:
+        log.warning("refused a signed request whose payload Slack would not send: %s", problem)
+        return BoltResponse(status=400, body={"error": "malformed payload"})
+    return None

@@ -281,17 +281,6 @@ async def postpone(*, session: AsyncSession, item_id: int, owner: str, until: da
     return rowcount(result) == 1
 
 
-async def existing_keys(*, session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    """Which of these dedupe keys were enqueued already (done or not): lets a periodic job skip them."""
-    if not keys:
-        return set()
-    async with own_transaction(session):
-        found = await session.scalars(
-            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
-        )
-        return set(found)
-
-
 async def done_keys(*, session: AsyncSession, keys: Sequence[str]) -> set[str]:
     """Which of these dedupe keys were sent already (done): lets a post wait for the one before it."""
     if not keys:
