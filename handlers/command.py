@@ -1,9 +1,18 @@
-"""`/tossup` — opens the handoff memo modal, or answers a sub-command (help, criteria, away, kpi, issue)."""
+"""`/tossup` — opens the handoff memo modal, or answers a sub-command (help, criteria, away, kpi, issue, …).
+
+Each sub-command is one entry of `SUB_COMMANDS`: its words (English and Japanese) and the function that
+answers it. A first word that looks like a sub-command (lower-case ASCII) but is none gets the help, with
+the nearest sub-command suggested, rather than a memo for a company of that name.
+"""
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,108 +21,221 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.absence import away_command
 from bot.domain.handoff import may_toss_up
+from bot.domain.kpi import parse_period
 from bot.feedback_loop import learning_for
+from bot.i18n import Lang
 from bot.kpis import kpi_report
 from bot.scorecards import scorecard_report
 from bot.services import Services
 from handlers.common import actor_id, open_modal, slack_channel, tell, trigger_id, user_lang
 from handlers.issues import open_issue_modal
+from modals.kpi import build_kpi_usage
 from modals.memo import build_memo_modal
 from modals.messages import (
     Message,
     build_away,
+    build_computing,
     build_help,
     build_incomplete_request,
     build_not_inside_sales,
+    build_unknown_command,
 )
 from modals.metadata import MemoModalMeta
 from modals.quality import build_criteria_definition
 
-HELP_WORDS = frozenset({"help", "ヘルプ", "-h", "--help"})
-CRITERIA_WORDS = frozenset({"criteria", "基準", "sql"})
-AWAY_WORDS = frozenset({"away", "不在"})
-KPI_WORDS = frozenset({"kpi", "kpis", "成果"})
-ISSUE_WORDS = frozenset({"issue", "issues", "課題", "連携課題"})  # log a collaboration issue
-SCORECARD_WORDS = frozenset({"scorecard", "scorecards", "スコアカード", "評価"})
 COMPANY_PREFILL_MAX = 150
+# What a mistyped sub-command looks like: one lower-case ASCII word ("exprot", "hepl"). A company typed
+# after /tossup is capitalised or Japanese as a rule; `/tossup memo acme` prefills a lower-case one.
+_COMMAND_LIKE = re.compile(r"[a-z][a-z-]*")
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    config = services.config
+@dataclass(frozen=True)
+class Invocation:
+    """One `/tossup …` request, as every sub-command sees it."""
 
+    services: Services
+    ack: AsyncAck
+    body: dict[str, Any]
+    client: AsyncWebClient
+    respond: AsyncRespond
+    lang: Lang
+    argument: str  # what follows the sub-command's word, NFKC-normalised and stripped
+    raw_argument: str  # the same as typed (a company name keeps its own spelling)
+
+    @property
+    def user(self) -> str:
+        return actor_id(self.body)
+
+    async def answer(self, message: Message) -> None:
+        """A private answer in the ack itself: for what takes no time to build."""
+        await self.ack(text=message[0], blocks=message[1], response_type="ephemeral")
+
+    async def answer_after(self, build: Awaitable[Message]) -> None:
+        """Ack at once with a "computing…" note, then replace it with the answer `build` makes.
+
+        A read over a period may take a while at scale; Slack's 3-second ack never waits for it.
+        """
+        await self.answer(build_computing(lang=self.lang))
+        message = await build
+        if self.respond.response_url:
+            try:
+                sent = await self.respond(
+                    text=message[0], blocks=message[1], response_type="ephemeral", replace_original=True
+                )
+                if sent.status_code == 200:
+                    return
+            except Exception as exc:  # the answer must still arrive: tell() tries the other ways
+                log.info("replacing the computing note failed (%s)", type(exc).__name__)
+        channel = slack_channel(self.body.get("channel_id"))
+        await tell(self.client, respond=None, channel=channel, user=self.user, message=message)
+
+
+SubCommand = Callable[[Invocation], Awaitable[None]]
+
+
+async def _help(call: Invocation) -> None:
+    await call.answer(build_help(lang=call.lang))
+
+
+async def _criteria(call: Invocation) -> None:
+    config = call.services.config
+    await call.answer(
+        build_criteria_definition(
+            config.criteria, call.lang, config.custom_labels, option_labels=config.option_labels
+        )
+    )
+
+
+async def _away(call: Invocation) -> None:
+    services = call.services
+    outcome, until = await away_command(
+        sessions=services.sessions,
+        config=services.config,
+        user=call.user,
+        argument=call.argument,
+        now=services.clock(),
+    )
+    await call.answer(build_away(lang=call.lang, outcome=outcome, until=until))
+
+
+async def _kpi(call: Invocation) -> None:
+    services = call.services
+    now = services.clock()
+    if parse_period(call.argument, now=now, tz=services.config.tz) is None:
+        await call.answer(build_kpi_usage(lang=call.lang))  # nothing to compute: say how to name a period
+        return
+    await call.answer_after(
+        kpi_report(
+            services.sessions,
+            config=services.config,
+            argument=call.argument,
+            user_id=call.user,
+            now=now,
+            lang=call.lang,
+        )
+    )
+
+
+async def _scorecard(call: Invocation) -> None:
+    services = call.services
+    await call.answer_after(
+        scorecard_report(
+            services.sessions,
+            config=services.config,
+            argument=call.argument,
+            user_id=call.user,
+            now=services.clock(),
+            lang=call.lang,
+        )
+    )
+
+
+async def _issue(call: Invocation) -> None:  # acks itself: a modal, or privately why not
+    await open_issue_modal(
+        call.services,
+        ack=call.ack,
+        body=call.body,
+        client=call.client,
+        respond=call.respond,
+        lang=call.lang,
+        problem=call.argument,
+    )
+
+
+async def open_memo(call: Invocation, *, company: str | None) -> None:
+    """The handoff memo modal (IS reps and managers), the company filled in when one was typed."""
+    services, config = call.services, call.services.config
+    if not may_toss_up(
+        actor_id=call.user, inside_sales=config.roles.inside_sales, managers=config.roles.managers
+    ):
+        await call.answer(build_not_inside_sales(lang=call.lang))
+        return
+    await call.ack()
+    view = build_memo_modal(
+        lang=call.lang,
+        config=config,
+        meta=MemoModalMeta(channel_id=slack_channel(call.body.get("channel_id")), lang=call.lang),
+        prefill_company=(company or "")[:COMPANY_PREFILL_MAX] or None,
+        now=services.clock(),
+        learning=await learning_for(services.sessions, is_user_id=call.user, config=config),
+    )
+    await open_modal(call.client, body=call.body, view=view, lang=call.lang, respond=call.respond)
+
+
+async def _memo(call: Invocation) -> None:
+    await open_memo(call, company=call.raw_argument)
+
+
+# word(s) → what answers them. Words are matched after NFKC and lower-casing.
+SUB_COMMANDS: dict[frozenset[str], SubCommand] = {
+    frozenset({"help", "ヘルプ", "-h", "--help"}): _help,
+    frozenset({"criteria", "基準", "sql"}): _criteria,
+    frozenset({"away", "不在"}): _away,
+    frozenset({"kpi", "kpis", "成果"}): _kpi,
+    frozenset({"scorecard", "scorecards", "スコアカード", "評価"}): _scorecard,
+    frozenset({"issue", "issues", "課題", "連携課題"}): _issue,  # log a collaboration issue
+    frozenset({"memo", "new", "メモ", "新規"}): _memo,  # the memo, for a company named explicitly
+}
+
+
+def sub_command_words() -> list[str]:
+    """Every word `/tossup` answers as a sub-command (for help and the manifests' usage hint)."""
+    return sorted(word for words in SUB_COMMANDS for word in words)
+
+
+def find_sub_command(word: str) -> SubCommand | None:
+    folded = word.lower()
+    return next((run for words, run in SUB_COMMANDS.items() if folded in words), None)
+
+
+def nearest_sub_command(word: str) -> str | None:
+    ascii_words = [w for w in sub_command_words() if _COMMAND_LIKE.fullmatch(w)]
+    close = difflib.get_close_matches(word.lower(), ascii_words, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def register(app: AsyncApp, services: Services) -> None:
     @app.command("/tossup")
     async def tossup(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         raw_text = body.get("text")
         text = raw_text.strip() if isinstance(raw_text, str) else ""
-        # NFKC: a Japanese IME's full-width space (U+3000) separates a sub-command like an ASCII one.
-        word, _, argument = unicodedata.normalize("NFKC", text).partition(" ")
-        argument = argument.strip()
+        # str.split() also splits at a Japanese IME's full-width space (U+3000), like an ASCII one.
+        word, raw_argument = [*text.split(maxsplit=1), "", ""][:2]
+        word = unicodedata.normalize("NFKC", word)
+        argument = unicodedata.normalize("NFKC", raw_argument).strip()
         lang = await user_lang(services, body)
-        answer: Message | None = None
+        call = Invocation(services, ack, body, client, respond, lang, argument, raw_argument.strip())
         if not actor_id(body) or trigger_id(body) is None:
             # Slack always sends both; without them nobody can be named in a record or shown a form.
             log.warning("a /tossup command came without a user or a trigger_id")
-            answer = build_incomplete_request(lang=lang)
-        elif text.lower() in HELP_WORDS:
-            answer = build_help(lang=lang)
-        elif text.lower() in CRITERIA_WORDS:
-            answer = build_criteria_definition(
-                config.criteria, lang, config.custom_labels, option_labels=config.option_labels
-            )
-        elif word.lower() in AWAY_WORDS:
-            outcome, until = await away_command(
-                sessions=services.sessions,
-                config=config,
-                user=actor_id(body),
-                argument=argument,
-                now=services.clock(),
-            )
-            answer = build_away(lang=lang, outcome=outcome, until=until)
-        elif word.lower() in KPI_WORDS:
-            answer = await kpi_report(
-                services.sessions,
-                config=config,
-                argument=argument,
-                user_id=actor_id(body),
-                now=services.clock(),
-                lang=lang,
-            )
-        elif word.lower() in SCORECARD_WORDS:  # a read over the period: ack first, answer privately after
-            await ack()
-            message = await scorecard_report(
-                services.sessions,
-                config=config,
-                argument=argument,
-                user_id=actor_id(body),
-                now=services.clock(),
-                lang=lang,
-            )
-            channel = slack_channel(body.get("channel_id"))
-            await tell(client, respond=respond, channel=channel, user=actor_id(body), message=message)
-            return
-        elif word.lower() in ISSUE_WORDS:  # acks itself: a modal, or privately why not
-            await open_issue_modal(
-                services, ack=ack, body=body, client=client, respond=respond, lang=lang, problem=argument
-            )
-            return
-        elif not may_toss_up(
-            actor_id=actor_id(body), inside_sales=config.roles.inside_sales, managers=config.roles.managers
-        ):
-            answer = build_not_inside_sales(lang=lang)
-        if answer is not None:
-            await ack(text=answer[0], blocks=answer[1], response_type="ephemeral")
-            return
-        await ack()
-        view = build_memo_modal(
-            lang=lang,
-            config=config,
-            meta=MemoModalMeta(channel_id=slack_channel(body.get("channel_id")), lang=lang),
-            prefill_company=text[:COMPANY_PREFILL_MAX] or None,
-            now=services.clock(),
-            learning=await learning_for(services.sessions, is_user_id=actor_id(body), config=config),
-        )
-        await open_modal(client, body=body, view=view, lang=lang, respond=respond)
+            await call.answer(build_incomplete_request(lang=lang))
+        elif (run := find_sub_command(word)) is not None:
+            await run(call)
+        elif _COMMAND_LIKE.fullmatch(word):
+            await call.answer(build_unknown_command(lang=lang, word=word, nearest=nearest_sub_command(word)))
+        else:
+            await open_memo(call, company=text)

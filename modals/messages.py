@@ -206,6 +206,21 @@ def build_help(*, lang: Lang) -> Message:
     return _message(t(lang, "message.help"))
 
 
+def build_unknown_command(*, lang: Lang, word: str, nearest: str | None) -> Message:
+    """`/tossup <word>` where <word> is no sub-command: what was not understood, a guess, and the help."""
+    word = escape_mrkdwn(truncate(word, 40))
+    lines = [t(lang, "command.unknown", word=word)]
+    if nearest:
+        lines.append(t(lang, "command.did_you_mean", command=nearest))
+    lines.append(t(lang, "command.memo_hint", word=word))
+    return _message("\n".join(lines) + "\n\n" + t(lang, "message.help"))
+
+
+def build_computing(*, lang: Lang) -> Message:
+    """The ack of a read that may take a moment; the answer replaces it."""
+    return _message(t(lang, "command.computing"))
+
+
 def build_handoff_missing(*, lang: Lang) -> Message:
     return _message(t(lang, "message.handoff_missing"))
 

@@ -6,6 +6,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -59,6 +60,20 @@ class Harness:
     driver: SlackDriver
     clock: Clock
     url: str
+
+    async def ask(self, text: str, *, user_id: str, channel_id: str = "C0GENERAL") -> dict[str, Any]:
+        """`/tossup <text>`'s private answer: the ack's own, or what replaced its "computing…" note."""
+        fields = self.driver.slash_fields(text, user_id=user_id, channel_id=channel_id)
+        acked = (await self.driver.send_form(fields)).json()
+        assert acked is not None and acked["response_type"] == "ephemeral", acked
+        if not acked["text"].startswith("⏳"):
+            return dict(acked)
+        url_id = fields["response_url"].rsplit("/", 1)[-1]
+        (answer,) = await self.slack.wait_for(
+            "response_url", where=lambda call: call.args["response_url_id"] == url_id
+        )
+        assert answer.args.get("replace_original") is True, answer.args
+        return dict(answer.args)
 
 
 @pytest.fixture

@@ -196,7 +196,7 @@ async def test_the_full_loop_from_toss_up_to_kpis(harness: Harness) -> None:
         )
         assert kpis.win_rate == 1.0 and kpis.avg_quality_score == full.total
     reports = {
-        user: (await h.driver.slash(f"kpi {month}", user_id=user)).json()
+        user: await h.ask(f"kpi {month}", user_id=user)
         for user in (IS_USER, FS_USER, MANAGER)
     }
     for user, report in reports.items():
@@ -419,12 +419,12 @@ async def test_app_home_lists_the_meetings_fs_has_yet_to_follow_up(harness: Harn
 async def test_kpi_command_explains_a_period_it_does_not_understand(harness: Harness) -> None:
     body = (await harness.driver.slash("kpi someday", user_id=FS_USER)).json()
     assert body is not None and body["response_type"] == "ephemeral" and "/tossup kpi 2026-10" in body["text"]
-    empty = (await harness.driver.slash("kpi", user_id=IS_USER)).json()  # this month, nothing yet
+    empty = await harness.ask("kpi", user_id=IS_USER)  # this month, nothing yet
     assert empty is not None and empty["response_type"] == "ephemeral" and "KPI" in empty["text"]
 
 
 async def test_a_full_width_space_after_the_sub_command_works_too(harness: Harness) -> None:
-    body = (await harness.driver.slash("成果\u3000先月", user_id=IS_USER)).json()  # typed with a Japanese IME
+    body = await harness.ask("成果\u3000先月", user_id=IS_USER)  # typed with a Japanese IME
     assert body is not None and body["response_type"] == "ephemeral" and "KPI" in body["text"]
     await harness.slack.assert_no_more("views.open", count=0)  # not a memo for a company "成果 先月"
 

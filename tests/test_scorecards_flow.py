@@ -135,22 +135,17 @@ async def test_tossup_scorecard_answers_privately_and_only_managers_see_others(h
     h = harness
     await a_month_of_toss_ups(h)
     h.clock.now = tokyo(12, 2, 10, 0)
-    mine = await h.driver.slash("scorecard 2026-11", user_id=IS_USER)
-    assert mine.status == 200
-    (answer,) = await h.slack.wait_for("response_url")
-    assert answer.args["response_type"] == "ephemeral" and "2026年11月" in answer.args["text"]
+    answer = await h.ask("scorecard 2026-11", user_id=IS_USER)  # acked at once, then replaced
+    assert answer["response_type"] == "ephemeral" and "2026年11月" in answer["text"]
 
-    await h.driver.slash(f"scorecard <@{FS_USER}|fiona> 2026-11", user_id=IS_USER)  # not a manager
-    refused = (await h.slack.wait_for("response_url", count=2))[-1]
-    assert "マネージャー" in refused.args["text"] and FS_USER not in refused.args["text"]
+    refused = await h.ask(f"scorecard <@{FS_USER}|fiona> 2026-11", user_id=IS_USER)  # not a manager
+    assert "マネージャー" in refused["text"] and FS_USER not in refused["text"]
 
-    await h.driver.slash(f"scorecard <@{FS_USER}|fiona> 2026-11", user_id=MANAGER)
-    theirs = (await h.slack.wait_for("response_url", count=3))[-1]
-    assert FS_USER in str(theirs.args.get("blocks")) + theirs.args["text"]
+    theirs = await h.ask(f"scorecard <@{FS_USER}|fiona> 2026-11", user_id=MANAGER)
+    assert FS_USER in str(theirs.get("blocks")) + theirs["text"]
 
-    await h.driver.slash("scorecard someday", user_id=IS_USER)
-    usage = (await h.slack.wait_for("response_url", count=4))[-1]
-    assert "2026-Q3" in usage.args["text"]
+    usage = await h.ask("scorecard someday", user_id=IS_USER)
+    assert "2026-Q3" in usage["text"]
     assert not [
         c
         for c in h.slack.calls_to("chat.postMessage")
