@@ -127,6 +127,9 @@ class DeliveryConfig(_Strict):
     # A worker holds a message this long while sending it; a worker that dies holding it loses it to
     # another after this (which looks for the post first). Several Slack calls fit in it.
     lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 300
+    # Sends right after a request (the notice of a new toss-up…) run on this many workers at a time, so a
+    # burst of requests is answered first and sent just after.
+    workers: Annotated[int, Field(ge=1, le=64)] = 4
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> DeliveryConfig:

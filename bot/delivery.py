@@ -33,6 +33,7 @@ from bot.domain.sla import sla_deadline, time_to_decide
 from bot.feedback_state import loop_state
 from bot.i18n import Lang
 from bot.issue_posts import ISSUE_POST_KINDS, send_issue_post
+from bot.send_queue import SendQueue
 from bot.slack import (
     MethodThrottle,
     SlackUsers,
@@ -212,6 +213,9 @@ def outcome_posts(*, handoff_id: int, submission_key: str) -> list[NewOutbox]:
     return _submission_posts(handoff_id, submission_key, (PostKind.OUTCOME_DM, PostKind.NOTICE_REFRESH))
 
 
+DM_CHANNELS_KEPT = 10_000  # user id → DM channel id; a team is far smaller
+
+
 @dataclass
 class Delivery:
     client: AsyncWebClient
@@ -226,14 +230,25 @@ class Delivery:
     owner: str = field(default_factory=lambda: f"tossup-{uuid.uuid4().hex[:12]}")
     throttle: MethodThrottle | None = None  # one per process; made from `clock` when not given
     _in_flight: set[asyncio.Task] = field(default_factory=set)
+    # Outbox rows this process is sending now: never claimed again by it, even when their lease looks run
+    # out (a clock that jumped, a send slower than the lease): a second send would repeat the message.
+    _sending_ids: set[int] = field(default_factory=set)
+    _soon: SendQueue | None = None
+    _dm_channels: dict[str, str] = field(default_factory=dict)
     _workspace_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.throttle is None:
             self.throttle = MethodThrottle(clock=self.clock)
 
-    async def deliver_for(self, handoff_id: int) -> int:
-        """Send what is due for one toss-up now (right after the change that queued it)."""
+    async def deliver_for(self, handoff_id: int) -> None:
+        """Have what is due for one toss-up sent now (right after the change that queued it), by one of
+        `delivery.workers` workers: the request that called this is not held by the sends."""
+        if self._soon is None:
+            self._soon = SendQueue(self._deliver_now, workers=self.config.delivery.workers)
+        self._soon.kick(handoff_id)
+
+    async def _deliver_now(self, handoff_id: int) -> int:
         return await self._drain(handoff_id=handoff_id)
 
     async def drain(self) -> int:
@@ -265,6 +280,9 @@ class Delivery:
 
     async def wait_idle(self, grace: float = 10.0) -> None:
         """Let sends under way finish (on shutdown), so none is cut between Slack's answer and its record."""
+        if self._soon is not None:
+            await self._soon.close(grace)
+            self._soon = None
         pending = {task for task in self._in_flight if task is not asyncio.current_task()}
         if pending:
             await asyncio.wait(pending, timeout=grace)
@@ -592,10 +610,16 @@ class Delivery:
         return await self.post(channel=await self.dm_channel(user_id), text=text, blocks=blocks)
 
     async def dm_channel(self, user_id: str) -> str:
+        """The bot's DM channel with `user_id`: asked of Slack once, then remembered (it never changes)."""
+        if (known := self._dm_channels.get(user_id)) is not None:
+            return known
         response = await self._slack(
             "conversations.open", lambda: self.client.conversations_open(users=user_id)
         )
-        return str(response["channel"]["id"])
+        if len(self._dm_channels) >= DM_CHANNELS_KEPT:
+            self._dm_channels.clear()
+        self._dm_channels[user_id] = channel = str(response["channel"]["id"])
+        return channel
 
     async def post(
         self, *, channel: str, text: str, blocks: list, thread_ts: str | None = None
