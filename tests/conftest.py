@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ from aiohttp import web
 from bot.app import Bot, build_bot
 from bot.config import AppConfig
 from bot.settings import Settings
+from tests import db_fixtures
 from tests.db_fixtures import *  # noqa: F403  (session_factory and database fixtures for both backends)
-from tests.db_fixtures import drop_database, fresh_database
+from tests.db_fixtures import POSTGRES_UNREACHABLE, drop_database, fresh_database
 from tests.fake_slack import FakeSlack
 from tests.slack_driver import SlackDriver
 
@@ -51,6 +53,20 @@ def team_config(**overrides: object) -> AppConfig:
     data: dict[str, object] = {"locale": "ja", "timezone": "Asia/Tokyo", "channels": {"fs": FS_CHANNEL}}
     data.update(overrides)
     return AppConfig.model_validate(data)
+
+
+SKIP_LINE = inspect.getsourcelines(db_fixtures.unreachable_postgres)[1]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Every test skipped for want of PostgreSQL is reported at one place, so `-ra` folds them into one
+    line ("SKIPPED [73] tests/db_fixtures.py: PostgreSQL not reachable …") instead of one per test."""
+    outcome = yield
+    report = outcome.get_result()
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and POSTGRES_UNREACHABLE in longrepr[2]:
+        report.longrepr = (db_fixtures.__file__, SKIP_LINE, longrepr[2])
 
 
 @dataclass

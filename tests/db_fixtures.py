@@ -63,9 +63,12 @@ def postgres_server_url() -> URL:
     )
 
 
-def _unreachable(url: URL, reason: BaseException) -> NoReturn:
+POSTGRES_UNREACHABLE = "PostgreSQL not reachable"
+
+
+def unreachable_postgres(url: URL, reason: BaseException) -> NoReturn:
     message = (
-        f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: "
+        f"{POSTGRES_UNREACHABLE} at {url.render_as_string(hide_password=True)}: "
         f"{type(reason).__name__}: {reason} (set {POSTGRES_URL_ENV} to point at a server)"
     )
     if os.environ.get("CI"):
@@ -84,7 +87,7 @@ async def _admin_connection(url: URL) -> asyncpg.Connection:
             timeout=CONNECT_TIMEOUT_S,
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        _unreachable(url, exc)
+        unreachable_postgres(url, exc)
 
 
 async def _create_postgres_database() -> str:
