@@ -27,5 +27,11 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+# The benchmarks need the test extras (the fake Slack, the drivers); each prints ratios against a baseline
+# measured in the same run. Smaller runs: `.venv/bin/python -m bench.load --requests 40`, `-m bench.reads --sizes 1000`.
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.reads
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -149,7 +149,7 @@ def memo_variants(rng: random.Random, config: AppConfig, count: int = 24) -> lis
         if n % 8 == 7:
             data["timeline"] = Timeline.OVER_12_MONTHS.value  # fails the default criteria
         memo = HandoffMemo.model_validate(data)
-        criteria = evaluate_criteria(memo, config.criteria)
+        criteria = evaluate_criteria(memo, config.criteria, reading=config.score.reading)
         score = score_memo(memo, config.score)
         variants.append(
             Variant(memo.model_dump(mode="json"), score, score.to_json(), criteria.to_json(), criteria.passed)
@@ -315,7 +315,7 @@ def rows_for(
                 "score": score,
                 "score_total": total,
                 "memo_score": variant.score.total,
-                "route_kind": "channel",
+                "route_kind": "chosen",  # the memo names the FS rep (RouteKind.CHOSEN)
                 "route_rule": None,
             }
         )

@@ -7,7 +7,7 @@ and p99 as ratios of the bare app's, the submissions acked per second, and error
 a plain 200 ack). tossup runs on SQLite, and on the local PostgreSQL with two replicas sharing the load.
 
     .venv/bin/python -m bench.load                      # SQLite and PostgreSQL, 300 requests per step
-    .venv/bin/python -m bench.load --requests 40 --backends sqlite   # the CI smoke size
+    .venv/bin/python -m bench.load --requests 5 --concurrency 1,2   # the CI smoke size (no timing)
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.domain.memo import MemoField
 from modals.ids import CallbackId
 from modals.metadata import MemoModalMeta, dump_meta
 from tests.conftest import FS_USER, IS_USER, SIGNING_SECRET, free_port
@@ -65,14 +66,16 @@ class Server:
                 await process.wait()
 
 
+def _tail(log: Path) -> str:
+    return log.read_bytes()[-2000:].decode(errors="replace")
+
+
 async def _up(url: str, process: asyncio.subprocess.Process, log: Path) -> None:
     deadline = time.monotonic() + 60
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             if process.returncode is not None:
-                raise SystemExit(
-                    f"{url}: the server exited with {process.returncode}: {log.read_text()[-2000:]}"
-                )
+                raise SystemExit(f"{url}: the server exited with {process.returncode}: {_tail(log)}")
             try:
                 async with session.get(url + "/healthz") as response:
                     if response.status == 200:
@@ -155,18 +158,21 @@ async def slash(driver: SlackDriver, _: int) -> Response:
 def submit_sender() -> Send:
     meta = dump_meta(MemoModalMeta.model_validate({"channel_id": "C0GENERAL", "lang": "ja"}))
     now = datetime.now(UTC)
-    values = memo_state(
-        full_memo_answers(
-            meeting_at=now.replace(microsecond=0) + timedelta(days=3),
-            first_contact_on=(now - timedelta(days=10)).date(),
-            fs_user_id=FS_USER,
-        )
+    answers = full_memo_answers(
+        meeting_at=now.replace(microsecond=0) + timedelta(days=3),
+        first_contact_on=(now - timedelta(days=10)).date(),
+        fs_user_id=FS_USER,
     )
 
     async def send(driver: SlackDriver, _: int) -> Response:
-        view_id = f"VLOAD{next(_serial):08d}"  # a new modal each time: a new toss-up
+        serial = next(_serial)  # a new modal each time, for another company: a new toss-up
+        values = memo_state({**answers, MemoField.COMPANY: f"Company {serial:08d}"})
         return await driver.view_submission(
-            CallbackId.HANDOFF_MEMO, values, user_id=IS_USER, view_id=view_id, private_metadata=meta
+            CallbackId.HANDOFF_MEMO,
+            values,
+            user_id=IS_USER,
+            view_id=f"VLOAD{serial:08d}",
+            private_metadata=meta,
         )
 
     return send
@@ -177,6 +183,7 @@ class Step:
     latencies_ms: list[float]
     errors: int
     seconds: float
+    first_error: str = ""
 
     @property
     def p50(self) -> float:
@@ -206,24 +213,26 @@ async def load(server: Server, send: Send, *, requests: int, concurrency: int) -
             await send(drivers[i % len(drivers)], i)
         latencies: list[float] = []
         errors = 0
+        first_error = ""
         queue = iter(range(requests))
 
         async def worker(w: int) -> None:
-            nonlocal errors
+            nonlocal errors, first_error
             for i in queue:
                 driver = drivers[(w + i) % len(drivers)]
                 started = time.perf_counter()
                 try:
                     response = await send(driver, i)
-                    failed = _is_error(response)
-                except aiohttp.ClientError:
-                    failed = True
+                    answer = f"{response.status} {response.text}" if _is_error(response) else ""
+                except aiohttp.ClientError as exc:
+                    answer = repr(exc)
                 latencies.append((time.perf_counter() - started) * 1000)
-                errors += failed
+                errors += bool(answer)
+                first_error = first_error or answer[:300]
 
         began = time.perf_counter()
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
-        return Step(latencies, errors, time.perf_counter() - began)
+        return Step(latencies, errors, time.perf_counter() - began, first_error)
     finally:
         for driver in drivers:
             await driver.__aexit__(None, None, None)
@@ -243,7 +252,9 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:5.2f}×" if base else "  n/a"
 
 
-async def run(requests: int, backends: Sequence[str]) -> None:
+async def run(
+    requests: int, backends: Sequence[str], only: str | None = None, concurrency: Sequence[int] = CONCURRENCY
+) -> None:
     rows: list[str] = []
     async with FakeSlack() as slack:
         slack.users.update({IS_USER: {"locale": "ja-JP"}, FS_USER: {"locale": "ja-JP"}})
@@ -255,24 +266,27 @@ async def run(requests: int, backends: Sequence[str]) -> None:
                 bare = await bare_server(slack, cwd)
                 tossup = await tossup_server(slack, cwd, database_url, replicas)
                 try:
-                    for kind, send in (("/tossup", slash), ("memo submit", submit_sender())):
-                        for concurrency in CONCURRENCY:
+                    kinds = (("/tossup", slash), ("memo submit", submit_sender()))
+                    for kind, send in [k for k in kinds if only is None or k[0] == only]:
+                        for in_flight in concurrency:
                             # Back to back so both see the same machine; each starts with Slack drained.
-                            base = await load(bare, send, requests=requests, concurrency=concurrency)
+                            base = await load(bare, send, requests=requests, concurrency=in_flight)
                             posts_before = len(slack.calls_to("chat.postMessage"))
-                            mine = await load(tossup, send, requests=requests, concurrency=concurrency)
+                            mine = await load(tossup, send, requests=requests, concurrency=in_flight)
                             tail = ""
                             if kind == "memo submit":
                                 expected = posts_before + (requests + 5) * POSTS_PER_SUBMISSION
                                 tail = f"  all posted {await drained(slack, expected):5.1f} s after"
                             rows.append(
-                                f"{tossup.name:<20} {kind:<12} c={concurrency:<3} "
+                                f"{tossup.name:<20} {kind:<12} c={in_flight:<3} "
                                 f"p50 {mine.p50:7.1f} ms {ratio(mine.p50, base.p50)}  "
                                 f"p99 {mine.p99:7.1f} ms {ratio(mine.p99, base.p99)}  "
                                 f"{mine.rate:7.1f}/s ({ratio(mine.rate, base.rate)} of {base.rate:6.1f}/s)  "
                                 f"errors {mine.errors} (bare {base.errors}){tail}"
                             )
                             print(rows[-1], flush=True)
+                            if mine.first_error:
+                                print(f"  first error: {mine.first_error}", flush=True)
                 finally:
                     await tossup.stop()
                     await bare.stop()
@@ -287,8 +301,12 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--only", choices=["/tossup", "memo submit"], help="one kind of request")
+    parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)), help="requests in flight")
     args = parser.parse_args()
-    asyncio.run(run(args.requests, [b.strip() for b in args.backends.split(",") if b.strip()]))
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    asyncio.run(run(args.requests, backends, args.only, concurrency))
 
 
 if __name__ == "__main__":

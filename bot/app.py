@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import AppConfig
 from bot.delivery import Clock, Delivery, utc_now
+from bot.preflight import database_problem, slack_problem
 from bot.scheduler import make_scheduler
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack import MethodThrottle, SlackUsers, make_client, slack_error_code
+from bot.slack import MethodThrottle, SlackUsers, http_session, make_client
 from bot.verification import SlackRequestGuard, is_signed_by_slack, unverified_response
 from handlers import register_all
 from handlers.payload import shape_refusal
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+CLIENT_TIMEOUT_SECONDS = 10  # one Slack call of the handlers (the outbox has delivery.slack_timeout_seconds)
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Bot:
     services: Services
     app: AsyncApp
     engine: AsyncEngine
+    http: tuple[aiohttp.ClientSession, ...] = ()  # the Slack clients' connections, closed with the bot
 
     @property
     def delivery(self) -> Delivery:
@@ -117,15 +120,15 @@ class Bot:
     async def _ask_slack(self, setting: str, call: Awaitable[object]) -> None:
         try:
             await call
-        except SlackApiError as exc:
-            raise StartupError(f"{setting}: Slack refused it ({slack_error_code(exc)})") from exc
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            url = self.settings.slack_api_url
-            raise StartupError(f"SLACK_API_URL: cannot reach Slack at {url} ({type(exc).__name__})") from exc
+        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # The token is blamed only when Slack's own JSON refused it; a 404 page is the URL's fault.
+            raise StartupError(slack_problem(setting, exc, self.settings.slack_api_url)) from exc
 
     async def close(self) -> None:
         await self.delivery.wait_idle()
         await self.engine.dispose()
+        for session in self.http:
+            await session.close()
 
 
 class StartupError(Exception):
@@ -134,15 +137,23 @@ class StartupError(Exception):
 
 async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc_now) -> Bot:
     """Migrate the database and wire every listener. Nothing is posted to Slack here."""
-    engine = make_engine(settings.database_url)
+    try:
+        engine = make_engine(settings.database_url)
+    except OSError as exc:  # the SQLite file's directory cannot be created or written
+        raise StartupError(database_problem(exc, settings)) from exc
     try:
         await migrate(engine)
     except (OSError, SQLAlchemyError) as exc:
         await engine.dispose()
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StartupError(f"DATABASE_URL: cannot open the database: {reason}") from exc
+        raise StartupError(database_problem(exc, settings)) from exc
     sessions = make_sessionmaker(engine)
-    client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    http = (http_session(CLIENT_TIMEOUT_SECONDS), http_session(config.delivery.slack_timeout_seconds))
+    client = make_client(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=CLIENT_TIMEOUT_SECONDS,
+        session=http[0],
+    )
     users = SlackUsers(client=client, default=config.locale)
     # The outbox has a client of its own without automatic retries: it retries itself, after looking
     # for what an attempt with an unknown outcome may already have posted.
@@ -151,6 +162,7 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
         base_url=settings.slack_api_url,
         timeout=config.delivery.slack_timeout_seconds,
         retries=False,
+        session=http[1],
     )
     delivery = Delivery(
         client=outbox_client,
@@ -182,4 +194,4 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
     )
 
     register_all(app, services)
-    return Bot(settings=settings, services=services, app=app, engine=engine)
+    return Bot(settings=settings, services=services, app=app, engine=engine, http=http)

@@ -438,6 +438,7 @@ def kpi_alt(
             "chart.kpi.alt_month",
             month=m,
             toss_ups=n,
+            count=n,
             won=w,
             win_rate=t(lang, "chart.missing")
             if _missing(r)

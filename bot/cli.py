@@ -12,6 +12,9 @@ import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from datetime import date
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -24,13 +27,17 @@ from bot.domain.agenda import WeeklyAgenda
 from bot.domain.kpi import Period, month_before, month_of
 from bot.domain.quarterly import QuarterlyReview
 from bot.domain.scorecard import parse_scorecard_period
+from bot.export import export_from_cli
+from bot.i18n import Lang
+from bot.logs import setup_logging
+from bot.preflight import database_problem, port_problem, run_check
 from bot.scorecards import ScorecardBatch, compute_scorecards, send_scorecards
-from bot.settings import Settings, SettingsError, load_settings, load_store_settings
+from bot.settings import Settings, SettingsError, load_log_settings, load_settings, load_store_settings
 from modals.agenda import agenda_as_text
 from modals.monthly import review_as_text
 from modals.quarterly import quarterly_as_text
 from modals.scorecard import overview_as_text, scorecard_as_text
-from store.db import make_engine, make_sessionmaker, migrate
+from store.db import DatabaseLocationError, make_engine, make_sessionmaker, migrate
 
 log = logging.getLogger("tossup")
 
@@ -65,7 +72,11 @@ async def serve(bot: Bot, *, stop: asyncio.Event | None = None) -> None:
     runner = web.AppRunner(bot.web_app())
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # e.g. the port is taken: one line naming PORT, not a traceback
+        await runner.cleanup()
+        raise StartupError(port_problem(exc, host=settings.host, port=settings.port)) from exc
     socket_handler = None
     try:
         if settings.socket_mode:
@@ -107,18 +118,26 @@ async def _run() -> None:
         log.info("tossup stopped")
 
 
-async def _repost(handoff_id: int) -> str:
-    settings = load_settings()
-    engine = make_engine(settings.database_url)
+EXIT_REPOST_NOT_FOUND = 1  # `tossup repost <id>` of a number no toss-up has
+
+
+async def _repost(handoff_id: int) -> tuple[int, str]:
+    """Queue the notice in the database only (no Slack token needed): the running bot posts it."""
+    store_settings = load_store_settings()
+    engine = make_engine(store_settings.database_url)
     try:
         await migrate(engine)
         outcome = await queue_notice_repost(make_sessionmaker(engine), handoff_id=handoff_id, now=utc_now())
     finally:
         await engine.dispose()
+    tossup = f"toss-up #{handoff_id}"
     return {
-        "queued": f"toss-up {handoff_id}: notice queued; the running bot posts it at its next retry poll",
-        "already_posted": f"toss-up {handoff_id}: its notice is already posted; nothing to do",
-        "not_found": f"toss-up {handoff_id}: no such toss-up",
+        "queued": (0, f"{tossup}: notice queued; the running bot posts it at its next retry poll"),
+        "already_posted": (0, f"{tossup}: its notice is already posted; nothing to do"),
+        "not_found": (
+            EXIT_REPOST_NOT_FOUND,
+            f"{tossup}: no such toss-up (its number is in the notice, the IS rep's DMs and the log)",
+        ),
     }[outcome]
 
 
@@ -232,6 +251,33 @@ async def _post_scorecards(text: str | None) -> ScorecardBatch:
         await bot.close()
 
 
+def _export_csv(first: date | None, last: date | None, *, out: Path | None, lang: str | None) -> int:
+    """`tossup export`: the CSV to `out` or standard output; what was written, on standard error."""
+    store_settings = load_store_settings()
+    config = load_config(store_settings.tossup_config)
+    with open(out, "wb") if out else contextlib.nullcontext(sys.stdout.buffer) as stream:
+        result = asyncio.run(
+            export_from_cli(
+                store_settings.database_url,
+                config,
+                first=first,
+                last=last,
+                lang=Lang(lang) if lang else config.locale,
+                out=stream,
+                now=utc_now(),
+            )
+        )
+        stream.flush()
+    if not isinstance(result, tuple):
+        print("tossup: export: --from comes after --to", file=sys.stderr)
+        return EXIT_SETUP
+    period, count = result
+    where = out or "standard output"
+    days = f"{period.first_day}..{period.last_day}"
+    print(f"tossup: export: {count} toss-ups of {days} to {where}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _period_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -239,14 +285,25 @@ def _period_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-04") from exc
 
 
+def _version() -> str:
+    try:
+        return package_version("tossup")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tossup", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the bot (the default)")
-    sub.add_parser("check", help="validate the environment and app.yaml, then exit")
+    check = sub.add_parser(
+        "check", help="check the environment, app.yaml, the database and Slack (tokens, channels), then exit"
+    )
+    check.add_argument("--offline", action="store_true", help="check the settings' format only")
     repost = sub.add_parser("repost", help="post a toss-up's notice again after Slack refused it for good")
     repost.add_argument(
-        "handoff_id", type=int, help="the toss-up's number (in the bot's log and the database)"
+        "handoff_id", type=int, help="the toss-up's number: #123 in the notice, the IS rep's DMs and the log"
     )
     digest = sub.add_parser("digest", help="preview a digest as text, or post it now (--post)")
     digest.add_argument("kind", choices=[k.value for k in DigestKind], help="which digest")
@@ -262,13 +319,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     cards = sub.add_parser("scorecards", help="preview the reps' scorecards, or DM them now (--post)")
     cards.add_argument("--period", metavar="PERIOD", help="a month (2026-11, last) or a quarter (2026-Q3)")
     cards.add_argument("--post", action="store_true", help="DM each rep theirs and managers all (once, ever)")
+    export = sub.add_parser("export", help="the toss-ups of a period as CSV (UTF-8 with BOM, for Excel)")
+    export.add_argument("--from", dest="first", type=_period_day, metavar="YYYY-MM-DD", help="first day")
+    export.add_argument("--to", dest="last", type=_period_day, metavar="YYYY-MM-DD", help="last day")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
+    export.add_argument("--lang", choices=[lang.value for lang in Lang], help="headers (default: app.yaml)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        setup_logging(load_log_settings())
         if args.command == "check":
-            _, config = _load()
-            print(f"tossup: configuration OK (notices go to {config.channels.fs}, language {config.locale})")
-            return 0
+            return run_check(offline=args.offline)
         if args.command == "digest":
             if not args.post:
                 print(asyncio.run(_preview(DigestKind(args.kind), args.period)))
@@ -284,12 +344,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch = asyncio.run(_post_scorecards(args.period))
             print(f"tossup: scorecards: {batch.sent} sent now, {batch.already} sent before (not again)")
             return EXIT_OK
+        if args.command == "export":
+            return _export_csv(args.first, args.last, out=args.out, lang=args.lang)
         if args.command == "repost":
-            print(f"tossup: {asyncio.run(_repost(args.handoff_id))}")
-            return 0
+            code, line = asyncio.run(_repost(args.handoff_id))
+            print(f"tossup: {line}", file=sys.stdout if code == 0 else sys.stderr)
+            return code
         asyncio.run(_run())
     except (SettingsError, ConfigError, StartupError) as exc:
-        print(f"tossup: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # app.yaml: one line per problem
+            print(f"tossup: {line}", file=sys.stderr)
+        return 2
+    except DatabaseLocationError as exc:  # commands that open the database without build_bot
+        print(f"tossup: {database_problem(exc, load_store_settings())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0

@@ -16,12 +16,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.config_errors import (
+    PlacedProblems,
+    describe_not_a_mapping,
+    describe_validation,
+    describe_yaml_error,
+    did_you_mean,
+)
 from bot.cron import parse_cron
-from bot.domain.criteria import CriteriaConfig, CriterionKind, unknown_fields
+from bot.domain.criteria import CriteriaConfig, CriterionKind
 from bot.domain.feedback import FeedbackConfig
 from bot.domain.memo import AuthorityLevel, BudgetStatus, MemoField, Temperature, Timeline
 from bot.domain.options import CustomSelect, LocalizedLabel, SelectOption
-from bot.domain.routing import RoutingConfig, unknown_match_keys
+from bot.domain.routing import RoutingConfig
 from bot.domain.score import ScoreConfig
 from bot.domain.scorecard import ScorecardConfig
 from bot.domain.sla import SlaConfig
@@ -51,10 +58,10 @@ class _Strict(BaseModel):
 class ChannelsConfig(_Strict):
     fs: str = Field(description="channel id where toss-up notices are posted")
 
-    @field_validator("fs")
+    @field_validator("fs", mode="before")  # before: an empty `fs:` (None) gets this hint too
     @classmethod
-    def _channel_id(cls, value: str) -> str:
-        if not CHANNEL_ID_RE.match(value or ""):
+    def _channel_id(cls, value: object) -> str:
+        if not isinstance(value, str) or not CHANNEL_ID_RE.match(value):
             raise ValueError(
                 "set it to the ID of your FS channel (like C0123456789: in Slack, open the channel's "
                 "details; the ID is at the bottom)"
@@ -147,10 +154,10 @@ class DigestSchedule(_Strict):
     channel: str = Field(description="channel id the digest is posted to")
     cron: str = Field(description="5-field cron in the team's time zone, e.g. '0 9 * * FRI'")
 
-    @field_validator("channel")
+    @field_validator("channel", mode="before")  # before: an empty `channel:` (None) gets this hint too
     @classmethod
-    def _channel_id(cls, value: str) -> str:
-        if not CHANNEL_ID_RE.match(value or ""):
+    def _channel_id(cls, value: object) -> str:
+        if not isinstance(value, str) or not CHANNEL_ID_RE.match(value):
             raise ValueError(
                 "set it to the ID of the channel the digest goes to (like C0123456789: in Slack, open "
                 "the channel's details; the ID is at the bottom)"
@@ -203,13 +210,13 @@ SELECT_ENUMS: dict[MemoField, type[StrEnum]] = {
 }
 
 
-def _check_options(where: str, values: Collection[str], allowed: frozenset[str]) -> None:
+def _option_problem(values: Collection[str], allowed: frozenset[str]) -> str | None:
     """A typo in an option value would make a rule never match or refuse every memo: name it."""
     unknown = sorted(set(values) - allowed)
-    if unknown:
-        raise ValueError(
-            f"{where}: no such option {', '.join(unknown)} (options: {', '.join(sorted(allowed))})"
-        )
+    if not unknown:
+        return None
+    hint = did_you_mean(unknown[0], allowed) if len(unknown) == 1 else ""
+    return f"no such option {', '.join(unknown)}{hint} (options: {', '.join(sorted(allowed))})"
 
 
 class AppConfig(_Strict):
@@ -240,24 +247,33 @@ class AppConfig(_Strict):
 
     @model_validator(mode="after")
     def _known_memo_answers(self) -> AppConfig:
-        """Criteria and routing rules may only test answers the memo asks for."""
-        custom = [s.key for s in self.memo.custom_selects]
-        unknown = unknown_fields(self.criteria, custom)
-        if unknown:
-            raise ValueError(f"criteria test unknown memo fields: {', '.join(unknown)} {_KNOWN_HINT}")
+        """Criteria and routing rules may only test answers the memo asks for; every miss is named at its
+        rule (`criteria.rules[3] (id: competitors).field`) with the nearest known name."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        known = self.select_keys
+        for index, criterion in enumerate(self.criteria.rules):
+            if criterion.field not in known:
+                hint = did_you_mean(criterion.field, known)
+                problem = f"no memo field `{criterion.field}`{hint} {_KNOWN_HINT}"
+                problems.append((("criteria", "rules", index, "field"), problem))
         options = self.select_options
-        unknown = unknown_match_keys(self.routing, options.keys())
-        if unknown:
-            raise ValueError(
-                f"routing rules can only match select fields of the memo ({', '.join(sorted(options))}); "
-                f"not: {', '.join(unknown)}"
-            )
-        for rule in self.routing.rules:
+        for index, rule in enumerate(self.routing.rules):
             for key, values in rule.match.items():
-                _check_options(f"routing rule {rule.name!r}, {key}", values, options[key])
-        for criterion in self.criteria.rules:
+                where = ("routing", "rules", index, "match", key)
+                if key not in options:
+                    hint = did_you_mean(key, options)
+                    fields = ", ".join(sorted(options))
+                    problems.append(
+                        (where, f"routing rules can only match select fields of the memo{hint} ({fields})")
+                    )
+                elif problem := _option_problem(values, options[key]):
+                    problems.append((where, problem))
+        for index, criterion in enumerate(self.criteria.rules):
             if criterion.kind is CriterionKind.ONE_OF and criterion.field in options:
-                _check_options(f"criterion {criterion.id!r}", criterion.values, options[criterion.field])
+                if problem := _option_problem(criterion.values, options[criterion.field]):
+                    problems.append((("criteria", "rules", index, "values"), problem))
+        if problems:
+            raise PlacedProblems(problems)
         return self
 
     @cached_property
@@ -294,26 +310,20 @@ class AppConfig(_Strict):
         return frozenset(f.value for f in MemoField) | {s.key for s in self.memo.custom_selects}
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    message = first["msg"].removeprefix("Value error, ")
-    more = len(error.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{where}: {message}{suffix}"
-
-
 def load_config(path: Path) -> AppConfig:
-    """Read and validate app.yaml; any problem raises ConfigError naming the file and the key."""
+    """Read and validate app.yaml; any problem raises ConfigError naming the file and the key.
+
+    The message has one line per problem (all of them), each `path: key: what to do`.
+    """
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found (set TOSSUP_CONFIG to your app.yaml)") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(describe_yaml_error(path, exc)) from exc
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+        raise ConfigError(describe_not_a_mapping(path, raw))
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from exc
+        raise ConfigError(describe_validation(path, exc, raw, AppConfig)) from exc

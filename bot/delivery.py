@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,6 +32,8 @@ from bot.digest_posts import DIGEST_POST_KINDS, send_digest_post
 from bot.domain.feedback import feedback_owner
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.sla import sla_deadline, time_to_decide
+from bot.edit_posts import EDIT_POST_KINDS, send_edit_post
+from bot.export import EXPORT_POST_KINDS, send_export_post
 from bot.feedback_state import loop_state
 from bot.i18n import Lang
 from bot.issue_posts import ISSUE_POST_KINDS, send_issue_post
@@ -68,6 +72,7 @@ from store.outbox import (
     mark_done,
     mark_failed,
     postpone,
+    release_leases,
 )
 
 log = logging.getLogger(__name__)
@@ -214,6 +219,7 @@ def outcome_posts(*, handoff_id: int, submission_key: str) -> list[NewOutbox]:
 
 
 DM_CHANNELS_KEPT = 10_000  # user id → DM channel id; a team is far smaller
+CLAIM_BATCH = 10  # outbox rows leased in one transaction (a toss-up's notice, its DM copy, the confirmation)
 
 
 @dataclass
@@ -259,6 +265,10 @@ class Delivery:
         """Send the digest posts that are due now (right after a digest period was claimed)."""
         return await self._drain(handoff_id=None, kinds=tuple(DIGEST_POST_KINDS))
 
+    async def deliver_exports(self) -> int:
+        """Send the CSV exports that are due now (right after a manager asked for one)."""
+        return await self._drain(handoff_id=None, kinds=tuple(EXPORT_POST_KINDS))
+
     async def run_forever(self) -> None:
         """The retry loop: drain every `delivery.poll_seconds`; never dies of one bad message."""
         while True:
@@ -299,23 +309,39 @@ class Delivery:
     async def _drain_due(self, *, handoff_id: int | None, kinds: tuple[str, ...] | None) -> int:
         sent = 0
         while True:
-            # One row at a time: rows leased together could outlive their lease while earlier ones wait
-            # on a slow Slack, and another worker would then send the rest a second time.
-            async with self.sessions() as session:
+            claimed_at = self.clock()
+            async with self.sessions() as session:  # one transaction leases a batch
                 items = await claim_due(
                     session=session,
-                    now=self.clock(),
+                    now=claimed_at,
                     owner=self.owner,
                     lease=self.lease,
-                    limit=1,
+                    limit=CLAIM_BATCH,
                     handoff_id=handoff_id,
                     kinds=kinds,
+                    exclude_ids=frozenset(self._sending_ids),
                 )
             if not items:
                 return sent
-            sent += await self._attempt(items[0])
+            for n, item in enumerate(items):
+                # Rows leased together could outlive their lease while earlier ones wait on a slow Slack,
+                # and another worker would then send them a second time: a row is sent only while half
+                # its lease (≥ 5 Slack timeouts) is left; the rest are given back and claimed afresh.
+                if self.clock() - claimed_at > self.lease / 2:
+                    rest = [untried.id for untried in items[n:]]
+                    async with self.sessions() as session:
+                        await release_leases(session=session, item_ids=rest, owner=self.owner)
+                    break
+                sent += await self._attempt(item)
 
     async def _attempt(self, item: OutboxItem) -> int:
+        self._sending_ids.add(item.id)
+        try:
+            return await self._attempt_claimed(item)
+        finally:
+            self._sending_ids.discard(item.id)  # recorded done, failed or postponed by now
+
+    async def _attempt_claimed(self, item: OutboxItem) -> int:
         token = _SENDING.set(item)
         try:
             await self._send(item)
@@ -344,11 +370,21 @@ class Delivery:
             backoff = min(settings.first_retry_seconds * 2**item.attempts, settings.max_retry_seconds)
             retry_at = now + timedelta(seconds=backoff)
         error = f"{slack_error_code(exc)}: {exc}"[:1000]
+        # The toss-up's number is what an operator acts on (`tossup repost <id>`); the key tells posts apart.
+        about = f" of toss-up #{item.handoff_id}" if item.handoff_id is not None else ""
         if retry_at is None:
-            log.error("giving up on %s %s: %s", item.kind, item.dedupe_key, error)
+            fix = ""
+            if item.kind == PostKind.NOTICE_CHANNEL and item.handoff_id is not None:
+                fix = f"; once the channel is fixed, run: tossup repost {item.handoff_id}"
+            log.error("giving up on %s%s (%s)%s: %s", item.kind, about, item.dedupe_key, fix, error)
         else:
             log.warning(
-                "could not send %s %s (%s); retrying at %s", item.kind, item.dedupe_key, error, retry_at
+                "could not send %s%s (%s: %s); retrying at %s",
+                item.kind,
+                about,
+                item.dedupe_key,
+                error,
+                retry_at,
             )
         async with self.sessions() as session:
             await mark_failed(
@@ -397,6 +433,12 @@ class Delivery:
         if item.kind in DIGEST_POST_KINDS:  # a scheduled digest for a channel
             await send_digest_post(item, delivery=self)
             return
+        if item.kind in EXPORT_POST_KINDS:  # a CSV export, to the manager who asked for it
+            await send_export_post(item, delivery=self)
+            return
+        if item.kind in EDIT_POST_KINDS:  # what an edit of the memo changed, in the notice's thread
+            await send_edit_post(item, delivery=self)
+            return
         handoff = await self._load(item)
         match item.kind:
             case PostKind.NOTICE_CHANNEL:
@@ -426,14 +468,20 @@ class Delivery:
             case _:
                 raise ValueError(f"unknown outbox kind {item.kind!r}")
 
-    async def _notice(self, handoff: HandoffSnapshot, lang: Lang) -> tuple[str, list]:
+    async def _zone(self, user_id: str | None) -> ZoneInfo:
+        """The zone a DM to `user_id` shows times in: theirs from Slack, else the team's (channels: team)."""
+        return await self.users.zone(user_id, fallback=self.config.tz)
+
+    async def _notice(
+        self, handoff: HandoffSnapshot, lang: Lang, reader: str | None = None
+    ) -> tuple[str, list]:
         state = (
             await loop_state(self.sessions, handoff.id) if handoff.status is HandoffStatus.ACCEPTED else None
         )
         return build_notice(
             handoff=handoff,
             lang=lang,
-            tz=self.config.tz,
+            tz=await self._zone(reader),
             config=self.config,
             outcome=state.outcome if state else None,
             outcome_by=state.outcome_by if state else None,
@@ -449,13 +497,19 @@ class Delivery:
         if handoff.dm_ts or not handoff.fs_user_id:
             return
         lang = await self.users.lang(handoff.fs_user_id)
-        await self._post_and_record(handoff, "dm", await self.dm_channel(handoff.fs_user_id), lang)
+        channel = await self.dm_channel(handoff.fs_user_id)
+        await self._post_and_record(handoff, "dm", channel, lang, reader=handoff.fs_user_id)
 
     async def _post_and_record(
-        self, handoff: HandoffSnapshot, where: Literal["channel", "dm"], channel: str, lang: Lang
+        self,
+        handoff: HandoffSnapshot,
+        where: Literal["channel", "dm"],
+        channel: str,
+        lang: Lang,
+        reader: str | None = None,
     ) -> None:
         """Post a notice and remember where, so it can be updated in place and threaded under."""
-        text, blocks = await self._notice(handoff, lang)
+        text, blocks = await self._notice(handoff, lang, reader)
         response = await self.post(channel=channel, text=text, blocks=blocks)
         async with self.sessions() as session:
             await record_notice(
@@ -483,12 +537,14 @@ class Delivery:
                 channel=handoff.notice_channel_id, ts=handoff.notice_ts, text=text, blocks=blocks
             )
         if handoff.dm_channel_id and handoff.dm_ts and handoff.fs_user_id:
-            text, blocks = await self._notice(handoff, await self.users.lang(handoff.fs_user_id))
+            lang = await self.users.lang(handoff.fs_user_id)
+            text, blocks = await self._notice(handoff, lang, handoff.fs_user_id)
             await self.update(channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks)
 
     async def _tell_is_of_decision(self, handoff: HandoffSnapshot) -> None:
         lang = await self.users.lang(handoff.is_user_id)
-        text, blocks = build_decision_dm(handoff=handoff, lang=lang, tz=self.config.tz)
+        tz = await self._zone(handoff.is_user_id)
+        text, blocks = build_decision_dm(handoff=handoff, lang=lang, tz=tz)
         await self.dm(handoff.is_user_id, text, blocks)
 
     async def _post_question(self, handoff: HandoffSnapshot, payload: dict) -> None:
@@ -528,8 +584,9 @@ class Delivery:
                 return
             lang = await self.users.lang(handoff.fs_user_id)
             number = int(item.payload.get("number", 1))
+            zone = await self._zone(handoff.fs_user_id)  # the deadline is the team's; shown in theirs
             text, blocks = build_sla_reminder(
-                handoff=handoff, lang=lang, tz=tz, deadline=deadline, number=number
+                handoff=handoff, lang=lang, tz=zone, deadline=deadline, number=number
             )
             await self.dm(handoff.fs_user_id, text, blocks)
             return
@@ -548,7 +605,7 @@ class Delivery:
             return
         lang = await self.users.lang(target)
         text, blocks = build_sla_escalation(
-            handoff=handoff, lang=lang, tz=tz, deadline=deadline, waited=waited
+            handoff=handoff, lang=lang, tz=await self._zone(target), deadline=deadline, waited=waited
         )
         await self.dm(target, text, blocks)
 
@@ -559,7 +616,7 @@ class Delivery:
             return
         if (await loop_state(self.sessions, handoff.id)).sheet is not None:
             return
-        lang, tz = await self.users.lang(owner), self.config.tz
+        lang, tz = await self.users.lang(owner), await self._zone(owner)
         if item.kind == PostKind.FEEDBACK_REMINDER:
             number = int(item.payload.get("number", 1))
             text, blocks = build_feedback_reminder(handoff=handoff, lang=lang, tz=tz, number=number)
@@ -576,7 +633,7 @@ class Delivery:
             handoff=handoff,
             sheet=state.sheet,
             lang=lang,
-            tz=self.config.tz,
+            tz=await self._zone(handoff.is_user_id),
             rater_id=None if self.config.feedback.anonymous else state.sheet_by,
             score_text=score_summary_text(handoff.score, lang) if handoff.score else None,
         )
@@ -600,8 +657,9 @@ class Delivery:
         if state.outcome is None:
             return
         lang = await self.users.lang(handoff.is_user_id)
+        recorded_by = None if self.config.feedback.anonymous else state.outcome_by
         text, blocks = build_outcome_dm(
-            handoff=handoff, outcome=state.outcome, lang=lang, recorded_by=state.outcome_by
+            handoff=handoff, outcome=state.outcome, lang=lang, recorded_by=recorded_by
         )
         await self.dm(handoff.is_user_id, text, blocks)
 
@@ -650,11 +708,20 @@ class Delivery:
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
     async def upload(
-        self, *, channel: str, thread_ts: str, filename: str, content: bytes, title: str, alt_text: str
+        self,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        filename: str,
+        content: bytes | os.PathLike[str],
+        title: str,
+        alt_text: str | None = None,
+        initial_comment: str | None = None,
     ) -> None:
-        """A file (a chart) shared into a thread with Slack's upload flow (files.getUploadURLExternal →
-        upload → files.completeUploadExternal), exactly once: an upload in doubt is looked for first, by
-        its file name, among the thread's files."""
+        """A file shared into a thread (a chart), or into a channel or DM (`thread_ts` None: an export),
+        with Slack's upload flow (files.getUploadURLExternal → upload → files.completeUploadExternal),
+        exactly once: an upload in doubt is looked for first, by its file name, among the thread's files
+        (or the channel's since the row was queued)."""
         item = _SENDING.get()
         if item is not None and item.in_doubt and await self._find_file(item, channel, thread_ts, filename):
             log.info("%s was uploaded by an earlier attempt: not sent again", filename)
@@ -668,17 +735,28 @@ class Delivery:
                 filename=filename,
                 title=title,
                 alt_txt=alt_text,
+                initial_comment=initial_comment,
             ),
         )
 
-    async def _find_file(self, item: OutboxItem, channel: str, thread_ts: str, filename: str) -> bool:
+    async def _find_file(
+        self, item: OutboxItem, channel: str, thread_ts: str | None, filename: str
+    ) -> bool:
+        method = "conversations.replies" if thread_ts else "conversations.history"
         try:
-            page = await self._slack(
-                "conversations.replies",
-                lambda: self.client.conversations_replies(
-                    channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
-                ),
-            )
+            if thread_ts:
+                page = await self._slack(
+                    method,
+                    lambda: self.client.conversations_replies(
+                        channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
+                    ),
+                )
+            else:
+                oldest = f"{item.created_at.timestamp() - RECONCILE_SLACK_SECONDS:.6f}"
+                page = await self._slack(
+                    method,
+                    lambda: self.client.conversations_history(channel=channel, oldest=oldest, limit=200),
+                )
         except SlackApiError as exc:
             if slack_error_code(exc) not in _CANNOT_LOOK:
                 raise

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig, DigestSchedule, WeeklyDigestConfig
 from bot.cron import first_fire_between, parse_cron
+from bot.diagnosis import month_diagnosis_trend
 from bot.domain.agenda import AgendaRules, Section, WeeklyAgenda, build_weekly_agenda
 from bot.domain.kpi import Period, month_before, month_of, quarter_before, quarter_of, week_of
 from bot.domain.monthly import (
@@ -191,6 +192,7 @@ async def compute_monthly_review(
         sources = await load_sources(session=session, month=month)
         open_issues = await list_open_issues(session=session)
         closed = await list_closed_issues(session=session, start=month.start, end=month.end)
+    diagnosis = await month_diagnosis_trend(sessions, month=month)
     return await asyncio.to_thread(  # thousands of toss-ups' KPIs: off the event loop
         build_monthly_review,
         MonthlyFacts(
@@ -204,6 +206,7 @@ async def compute_monthly_review(
             sources=sources,
             open_issues=open_issues,
             closed_issues=closed,
+            diagnosis=diagnosis,
         ),
         MonthlyRules(tz=tz, business_hours=config.sla.business_hours, weights=config.score.weights),
     )

@@ -7,7 +7,8 @@ Rules (on top of bot/domain/feedback.py's timing):
 - An owner away today (app.yaml's `routing.absent` or `/tossup away`) is asked nothing; the request and
   reminders are picked up on the first tick after they are back.
 - The request first, alone in its tick, and only while it is fresh: not when it fell due more than
-  `ask_within_days` ago (an owner back from a long absence, the first start on an old database).
+  `ask_within_days` ago (an owner back from a long absence, the first start on an old database); the
+  same for a reminder (`chase_from`).
   Reminders are counted from when the request was queued (its
   outbox row's `created_at`), so a request that went out late is not followed at once by a reminder;
   after an outage only the latest reminder now due is queued (the earlier ones are skipped for good).
@@ -28,11 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
 from bot.delivery import PostKind, feedback_reminder_post, feedback_request_post
-from bot.domain.feedback import AwaitingSheet, feedback_due_at, feedback_reminders_due
+from bot.domain.feedback import AwaitingSheet, feedback_due_at, feedback_reminder_at, feedback_reminders_due
 from bot.domain.routing import absent_from_config
 from bot.domain.sla import deliverable_at
-from store.feedback import list_awaiting_sheets
-from store.outbox import NewOutbox, enqueue, queued_at
+from store.feedback import sheets_to_chase
+from store.outbox import NewOutbox, enqueue_many, queued_at
 from store.routing import absent_users
 
 log = logging.getLogger(__name__)
@@ -63,42 +64,96 @@ def _due_now(
     return due_at if due_at is not None and due_at <= now else None
 
 
+# A request is queued with the time it can be delivered: a DM due at night waits for the morning, at most
+# this long after the tick that found it (a long weekend of working days off included).
+_DELIVERY_WAIT_MAX = timedelta(days=7)
+
+
+def chase_from(now: datetime, config: AppConfig) -> datetime:
+    """The earliest request time still chased at `now`: like the request itself, a reminder is sent at most
+    `ask_within_days` after it fell due (an owner back from a long absence is not reminded of a meeting
+    long past), so a request whose last reminder fell due before that needs nothing more. Reminder times
+    only grow with the request time: a bisection finds the bound (to the second)."""
+    feedback = config.feedback
+    if feedback.max_reminders == 0:
+        return now  # nothing follows a request
+    oldest = now - timedelta(days=feedback.ask_within_days)
+
+    def last_reminder(requested_at: datetime) -> datetime:
+        return feedback_reminder_at(
+            requested_at,
+            feedback.max_reminders,
+            feedback,
+            tz=config.tz,
+            business_hours=config.sla.business_hours,
+        )
+
+    low, high = now - timedelta(days=3660), now
+    if last_reminder(low) >= oldest:
+        return low
+    while high - low > timedelta(seconds=1):  # invariant: last_reminder(low) < oldest <= last_reminder(high)
+        middle = low + (high - low) / 2
+        if last_reminder(middle) < oldest:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
 async def queue_due_feedback_requests(
     *, sessions: async_sessionmaker[AsyncSession], config: AppConfig, now: datetime
 ) -> int:
-    """Queue the feedback requests and reminders now due; returns how many posts were queued."""
+    """Queue the feedback requests and reminders now due; returns how many posts were queued.
+
+    One read of the candidates (`sheets_to_chase`: the recent toss-ups that may still need a post, with
+    their request's time), one look-up of the reminders already queued, one transaction for what is new:
+    the tick costs what may be due, not the history."""
     today = now.astimezone(config.tz).date()
-    async with sessions() as session:
-        candidates = await list_awaiting_sheets(session=session)
-        away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
-    due = {one.handoff_id: at for one in candidates if (at := _due_now(one, config, away, now))}
-    if not due:
-        return 0
-    requests = {handoff_id: feedback_request_post(handoff_id=handoff_id) for handoff_id in due}
+    feedback = config.feedback
+    delay = timedelta(hours=feedback.delay_hours)
+    ask_within = timedelta(days=feedback.ask_within_days)
     # A meeting too long ago is not asked about any more (an owner back from a long absence, the first
     # start of the bot on an old database): feedback is useful while the meeting is fresh.
-    oldest = now - timedelta(days=config.feedback.ask_within_days)
-    async with sessions() as session:  # which requests were queued, and when (reads only)
-        requested = await queued_at(session=session, keys=[post.dedupe_key for post in requests.values()])
+    oldest = now - ask_within
+    chased = chase_from(now, config)
+    # Every toss-up asked since `chased` fell due at most `ask_within` (and a night's wait) before it.
+    scan_from = min(oldest, chased - ask_within - _DELIVERY_WAIT_MAX) - delay
+    async with sessions() as session:
+        candidates = await sheets_to_chase(
+            session=session,
+            scan_from=scan_from,
+            ask_from=oldest - delay,
+            chase_from=chased,
+            request_key_prefix=f"{PostKind.FEEDBACK_REQUEST}:",  # bot.delivery's keys: kind:id[:number]
+            last_key=(f"{PostKind.FEEDBACK_REMINDER}:", f":{feedback.max_reminders}")
+            if feedback.max_reminders
+            else (f"{PostKind.FEEDBACK_REQUEST}:", ""),
+        )
+        away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
     posts: dict[int, NewOutbox] = {}
-    for handoff_id, request in requests.items():
-        request_at = requested.get(request.dedupe_key)
-        if request_at is None:
-            if due[handoff_id] >= oldest:
-                posts[handoff_id] = request  # the request alone in this tick: reminders count from it
-        elif (reminder := _reminder(handoff_id, request_at, config, now)) is not None:
+    for one in candidates:
+        handoff_id = one.awaiting.handoff_id
+        due_at = _due_now(one.awaiting, config, away, now)
+        if due_at is None:
+            continue
+        if one.requested_at is None:
+            if due_at >= oldest:
+                posts[handoff_id] = feedback_request_post(handoff_id=handoff_id)  # alone in this tick
+        elif (reminder := _reminder(handoff_id, one.requested_at, config, now)) is not None:
             posts[handoff_id] = reminder
     reminder_keys = [post.dedupe_key for post in posts.values() if post.kind == PostKind.FEEDBACK_REMINDER]
     if reminder_keys:
         async with sessions() as session:
             reminded = await queued_at(session=session, keys=reminder_keys)
         posts = {handoff_id: post for handoff_id, post in posts.items() if post.dedupe_key not in reminded}
+    if not posts:
+        return 0
     # DMs wait for working hours; one due at night goes out (and its reminders count) from the morning.
     send_at = max(now, deliverable_at(now, tz=config.tz, business_hours=config.sla.business_hours))
-    for handoff_id, post in posts.items():
-        # One short transaction per toss-up; a replica racing us on the same key inserts nothing.
-        async with sessions() as session:
-            await enqueue(session=session, messages=[post], handoff_id=handoff_id, now=send_at)
-    if posts:
-        log.info("queued %d feedback request/reminder posts", len(posts))
+    # One transaction for all of them; a replica racing us on the same key inserts nothing.
+    async with sessions() as session:
+        await enqueue_many(
+            session=session, messages={handoff_id: [post] for handoff_id, post in posts.items()}, now=send_at
+        )
+    log.info("queued %d feedback request/reminder posts", len(posts))
     return len(posts)

@@ -54,11 +54,31 @@ def catalog(lang: Lang) -> Mapping[str, str]:
     return messages
 
 
+def plural_form(count: object) -> str:
+    """`one` for a count of exactly 1 (an int, or a formatted number such as "1"), else `other`."""
+    try:
+        number = float(str(count).replace(",", ""))
+    except ValueError:
+        return "other"
+    return "one" if number == 1 and "." not in str(count) else "other"
+
+
 def t(lang: Lang, key: str, /, **params: object) -> str:
-    """The message `key` in `lang`, placeholders filled. A missing key is a bug: it raises KeyError."""
-    template = catalog(lang)[key]
+    """The message `key` in `lang`, placeholders filled. A missing key is a bug: it raises KeyError.
+
+    A message that counts something has singular and plural entries, `key.one` and `key.other` ("1
+    toss-up" / "2 toss-ups"; Japanese gives both the same text): `t` picks one by the `count` param.
+    """
+    messages = catalog(lang)
+    template = messages.get(key)
+    if template is None and "count" in params and f"{key}.one" in messages and f"{key}.other" in messages:
+        template = messages[f"{key}.{plural_form(params['count'])}"]
+    if template is None:
+        raise KeyError(key)
     return template.format(**params) if params else template
 
 
 def has(lang: Lang, key: str) -> bool:
-    return key in catalog(lang)
+    """Whether `key` is a message, or a counted one (`key.one` / `key.other`)."""
+    messages = catalog(lang)
+    return key in messages or (f"{key}.one" in messages and f"{key}.other" in messages)

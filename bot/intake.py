@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
-from bot.domain.answers import is_placeholder
 from bot.domain.criteria import CriteriaEvaluation, CriteriaMode, evaluate_criteria
 from bot.domain.handoff import HandoffStatus, assignee_problem
 from bot.domain.memo import FieldProblem, HandoffMemo, MemoField, is_slack_user_id, validate_memo
@@ -60,7 +59,7 @@ async def check_memo(
         chosen = await users.get(memo.fs_user_id)  # unknown (Slack slow): let it through
         if chosen is not None and not chosen.is_active_person:
             problems.append(FieldProblem(MemoField.FS_USER_ID, "error.fs_not_a_person"))
-    criteria = evaluate_criteria(memo, config.criteria)
+    criteria = evaluate_criteria(memo, config.criteria, reading=config.score.reading)
     score = score_memo(memo, config.score)
     errors = memo_errors(problems, lang, custom)
     if not criteria.passed:
@@ -74,7 +73,7 @@ async def check_memo(
         # A field's own problem (say, "required") says more than the criterion it also fails.
         for block_id, message in criteria_errors.items():
             errors.setdefault(block_id, message)
-        if override_reason and is_placeholder(override_reason):
+        if override_reason and config.score.reading.is_placeholder(override_reason):
             override_reason = None
         if config.criteria.mode is CriteriaMode.WARN and override_reason and not (problems or custom):
             return CheckedMemo({}, criteria, score, override_reason)

@@ -5,6 +5,7 @@ Slack-free: loads the period's toss-ups, computes with bot.domain.kpi, and build
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +18,10 @@ from bot.domain.kpi import (
     Period,
     compute_kpis,
     current_month,
-    kpis_by_rep,
     parse_period,
 )
 from bot.i18n import Lang
+from bot.kpi_worker import period_kpis
 from modals.kpi import build_kpi_report, build_kpi_usage
 from modals.messages import Message
 from store.kpi import load_kpi_facts
@@ -32,22 +33,27 @@ async def _facts(
     """The period's toss-ups, and the keyword arguments that compute KPIs over them in the team's time."""
     async with sessions() as session:
         facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
-    window = {
+    return facts, _window(config, period)
+
+
+def _window(config: AppConfig, period: Period) -> dict[str, Any]:
+    """`compute_kpis`'s keyword arguments for `period` in the team's time."""
+    return {
         "start": period.start,
         "end": period.end,
         "tz": config.tz,
         "business_hours": config.sla.business_hours,
     }
-    return facts, window
 
 
 async def team_kpis_this_month(
     sessions: async_sessionmaker[AsyncSession], *, config: AppConfig, now: datetime
 ) -> tuple[Period, Kpis]:
-    """The team's KPIs of the current month (for the managers' App Home)."""
+    """The team's KPIs of the current month (for the managers' App Home); the arithmetic over the month's
+    toss-ups runs in a worker thread, so the event loop (and every ack) is never behind it."""
     period = current_month(now=now, tz=config.tz)
     facts, window = await _facts(sessions, config, period)
-    return period, compute_kpis(facts, **window)
+    return period, await asyncio.to_thread(compute_kpis, facts, **window)
 
 
 async def kpi_report(
@@ -63,14 +69,15 @@ async def kpi_report(
     period = parse_period(argument, now=now, tz=config.tz)
     if period is None:
         return build_kpi_usage(lang=lang)
-    facts, window = await _facts(sessions, config, period)
-    by_rep = kpis_by_rep(facts, **window) if user_id in config.roles.managers else None
-    return build_kpi_report(
+    # A year of toss-ups is seconds of arithmetic: never on the event loop, so nobody's ack waits behind it
+    # (a large period in the KPI process: bot/kpi_worker.py).
+    team, mine, by_rep = await period_kpis(
+        sessions,
         period=period,
-        team=compute_kpis(facts, **window),
-        lang=lang,
-        tz=config.tz,
+        window=_window(config, period),
         user_id=user_id,
-        mine=compute_kpis(facts, user=user_id, **window),
-        by_rep=by_rep,
+        manager=user_id in config.roles.managers,
+    )
+    return build_kpi_report(
+        period=period, team=team, lang=lang, tz=config.tz, user_id=user_id, mine=mine, by_rep=by_rep
     )

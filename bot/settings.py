@@ -112,6 +112,41 @@ def _from_environment(cls: type[S]) -> S:
         raise SettingsError(f"{name}: {message}") from exc
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+class LogSettings(BaseSettings):
+    """How much the bot logs, and how: read before anything else, by every command."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    log_level: str = "INFO"  # tossup's own loggers
+    log_library_level: str = "WARNING"  # the libraries' chatter (scheduler ticks, access lines, Bolt)
+    log_format: str = "text"
+
+    @field_validator("log_level", "log_library_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        shape = value.strip().lower()
+        if shape not in LOG_FORMATS:
+            raise ValueError(f"must be text or json (got {value!r})")
+        return shape
+
+
+def load_log_settings() -> LogSettings:
+    """LOG_LEVEL, LOG_LIBRARY_LEVEL and LOG_FORMAT: no secrets needed."""
+    return _from_environment(LogSettings)
+
+
 def load_store_settings() -> StoreSettings:
     """DATABASE_URL and TOSSUP_CONFIG only: enough to read the database and app.yaml."""
     return _from_environment(StoreSettings)

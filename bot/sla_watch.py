@@ -17,7 +17,7 @@ from bot.config import AppConfig
 from bot.delivery import PostKind
 from bot.domain.routing import absent_from_config
 from bot.domain.sla import SlaStep, SlaStepKind, deliverable_at, due_steps, overdue_created_before
-from store.outbox import NewOutbox, enqueue_many, queued_at
+from store.outbox import NewOutbox, enqueue_many
 from store.routing import absent_users
 from store.sla import SlaCandidate, overdue_pending
 
@@ -59,11 +59,15 @@ async def queue_due_sla_steps(
         return 0
     today = now.astimezone(config.tz).date()
     async with sessions() as session:
-        candidates = await overdue_pending(session=session, created_before=overdue_before)
+        candidates = await overdue_pending(
+            session=session,
+            created_before=overdue_before,
+            queued_kinds=[PostKind.SLA_REMINDER, PostKind.SLA_ESCALATION],
+        )
         away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
     # DMs wait for working hours; a step due at night goes out when the day starts.
     send_at = max(now, deliverable_at(now, tz=config.tz, business_hours=sla.business_hours))
-    due: dict[int | None, list[NewOutbox]] = {}
+    fresh: dict[int | None, list[NewOutbox]] = {}
     for handoff in candidates:
         if not handoff.notice_ts:
             continue  # FS never saw it (Slack refused the notice): nothing to remind anyone of
@@ -71,18 +75,9 @@ async def queue_due_sla_steps(
         # After a long outage several steps are due at once: only the latest of each kind still matters.
         latest = {step.kind: step for step in steps}
         posts = [post for step in latest.values() for post in step_posts(handoff, step, config, away)]
-        if posts:
-            due[handoff.id] = posts
-    if not due:
-        return 0
-    # One look-up for every key and one transaction for what is new, however many toss-ups are overdue.
-    async with sessions() as session:
-        known = await queued_at(session=session, keys=[p.dedupe_key for posts in due.values() for p in posts])
-    fresh = {
-        handoff_id: new
-        for handoff_id, posts in due.items()
-        if (new := [p for p in posts if p.dedupe_key not in known])
-    }
+        # The keys already queued came with the candidates: no look-up per key or per toss-up.
+        if new := [post for post in posts if post.dedupe_key not in handoff.queued]:
+            fresh[handoff.id] = new
     queued = 0
     if fresh:
         async with sessions() as session:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -47,15 +48,25 @@ PERMANENT_SLACK_ERRORS = frozenset(
 )
 
 
-def make_client(*, token: str, base_url: str, timeout: float = 10, retries: bool = True) -> AsyncWebClient:
+def make_client(
+    *,
+    token: str,
+    base_url: str,
+    timeout: float = 10,
+    retries: bool = True,
+    session: aiohttp.ClientSession | None = None,
+) -> AsyncWebClient:
     """A client that retries connection errors, 429s (honouring Retry-After) and 5xx answers.
 
     `retries=False` is for the outbox: a post retried inside the client after a timeout or a 5xx may be
     a second copy of one Slack already made, so the outbox retries itself, after looking for it first.
+    `session` (from `http_session`): connections kept open between calls instead of one new connection
+    per call; without it (or once it is closed) each call opens its own.
     """
     return AsyncWebClient(
         token=token,
         base_url=base_url,
+        session=session,
         timeout=int(timeout) if float(timeout).is_integer() else timeout,  # type: ignore[arg-type]
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -65,6 +76,12 @@ def make_client(*, token: str, base_url: str, timeout: float = 10, retries: bool
         if retries
         else [],
     )
+
+
+def http_session(timeout: float) -> aiohttp.ClientSession:
+    """Kept-alive connections to Slack for one client. A client given a session uses the session's
+    timeout, not its own: each client needs a session with its own `timeout`. Close it on shutdown."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
 
 
 def retry_after_seconds(exc: SlackApiError, default: float = 1.0) -> float:
@@ -161,6 +178,7 @@ class SlackUser:
     lang: Lang
     is_bot: bool
     deleted: bool
+    tz: ZoneInfo | None = None  # their own Slack time zone; None when Slack names none we know
 
     @property
     def is_active_person(self) -> bool:
@@ -173,14 +191,18 @@ class SlackUsers:
     person), from users.info, cached per user for `ttl` seconds.
 
     A lookup never makes a 3-second deadline slip: past `lookup_timeout` the answer is unknown (None),
-    and the team's language is used. Failures are not cached, so a passing outage pins nothing.
+    and the team's language is used. A failure is remembered for `failure_ttl` seconds only: long enough
+    that an outage (or a user Slack does not know) costs one slow lookup, not one per message, short
+    enough that a passing outage pins nothing.
     """
 
     client: AsyncWebClient
     default: Lang
     ttl: float = 3600.0
     lookup_timeout: float = 1.0
+    failure_ttl: float = 60.0
     _cache: dict[str, tuple[float, SlackUser]] = field(default_factory=dict)
+    _failed: dict[str, float] = field(default_factory=dict)
 
     async def lang(self, user_id: str | None, *, hint: str | None = None) -> Lang:
         """The language to speak to `user_id`: a locale Slack sent with the request wins."""
@@ -189,17 +211,26 @@ class SlackUsers:
         user = await self.get(user_id) if user_id else None
         return user.lang if user else self.default
 
+    async def zone(self, user_id: str | None, *, fallback: ZoneInfo) -> ZoneInfo:
+        """The time zone to show `user_id` times in: their own Slack zone, else `fallback` (the team's)."""
+        user = await self.get(user_id) if user_id else None
+        return user.tz if user and user.tz else fallback
+
     async def get(self, user_id: str) -> SlackUser | None:
         cached = self._cache.get(user_id)
         now = time.monotonic()
         if cached and now - cached[0] < self.ttl:
             return cached[1]
+        failed_at = self._failed.get(user_id)
+        if failed_at is not None and now - failed_at < self.failure_ttl:
+            return None
         try:
             response = await asyncio.wait_for(
                 self.client.users_info(user=user_id, include_locale=True), self.lookup_timeout
             )
         except (TimeoutError, SlackApiError, OSError) as exc:
             log.info("users.info %s failed (%s)", user_id, slack_error_code(exc))
+            self._failed[user_id] = time.monotonic()
             return None
         info = response.get("user") or {}
         user = SlackUser(
@@ -207,6 +238,19 @@ class SlackUsers:
             lang=normalize_locale(info.get("locale"), self.default),
             is_bot=bool(info.get("is_bot")) or info.get("id") == "USLACKBOT",
             deleted=bool(info.get("deleted")),
+            tz=slack_zone(info.get("tz")),
         )
+        self._failed.pop(user_id, None)
         self._cache[user_id] = (now, user)
         return user
+
+
+def slack_zone(name: object) -> ZoneInfo | None:
+    """The zone users.info names (`tz`, an IANA name such as "America/New_York"); None when it is missing
+    or not one this machine knows, so the caller falls back to the team's zone."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown name, or not a zone name at all
+        return None

@@ -22,12 +22,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.absence import away_command
 from bot.domain.handoff import may_toss_up
 from bot.domain.kpi import parse_period
+from bot.export import export_command
 from bot.feedback_loop import learning_for
 from bot.i18n import Lang
 from bot.kpis import kpi_report
 from bot.scorecards import scorecard_report
 from bot.services import Services
 from handlers.common import actor_id, open_modal, slack_channel, tell, trigger_id, user_lang
+from handlers.diagnose import open_diagnosis_modal
 from handlers.issues import open_issue_modal
 from modals.kpi import build_kpi_usage
 from modals.memo import build_memo_modal
@@ -164,6 +166,12 @@ async def _issue(call: Invocation) -> None:  # acks itself: a modal, or privatel
     )
 
 
+async def _diagnose(call: Invocation) -> None:  # acks itself: the checklist modal, or privately why not
+    await open_diagnosis_modal(
+        call.services, ack=call.ack, body=call.body, client=call.client, respond=call.respond, lang=call.lang
+    )
+
+
 async def open_memo(call: Invocation, *, company: str | None) -> None:
     """The handoff memo modal (IS reps and managers), the company filled in when one was typed."""
     services, config = call.services, call.services.config
@@ -184,6 +192,17 @@ async def open_memo(call: Invocation, *, company: str | None) -> None:
     await open_modal(call.client, body=call.body, view=view, lang=call.lang, respond=call.respond)
 
 
+async def _export(call: Invocation) -> None:  # answered at once; a manager's CSV follows by DM
+    await export_command(
+        call.services,
+        answer=call.answer,
+        user_id=call.user,
+        argument=call.argument,
+        lang=call.lang,
+        request_key=trigger_id(call.body) or "",
+    )
+
+
 async def _memo(call: Invocation) -> None:
     await open_memo(call, company=call.raw_argument)
 
@@ -196,7 +215,9 @@ SUB_COMMANDS: dict[frozenset[str], SubCommand] = {
     frozenset({"kpi", "kpis", "成果"}): _kpi,
     frozenset({"scorecard", "scorecards", "スコアカード", "評価"}): _scorecard,
     frozenset({"issue", "issues", "課題", "連携課題"}): _issue,  # log a collaboration issue
+    frozenset({"diagnose", "diagnosis", "診断", "現状診断"}): _diagnose,  # the 10-item checklist
     frozenset({"memo", "new", "メモ", "新規"}): _memo,  # the memo, for a company named explicitly
+    frozenset({"export", "エクスポート"}): _export,  # managers: the toss-ups as CSV, by DM
 }
 
 

@@ -14,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.feedback import feedback_owner
 from bot.domain.feedback_access import LoopAction, loop_refusal
 from bot.domain.handoff import HandoffSnapshot, Refusal
 from bot.feedback_loop import record_feedback, record_is_rating, record_outcome
@@ -31,6 +32,7 @@ from handlers.common import (
     tell,
     view_values,
 )
+from handlers.deadline import ack_in_time
 from modals.feedback import (
     build_feedback_modal,
     build_is_rating_modal,
@@ -48,7 +50,7 @@ from modals.feedback import (
     to_sheet,
 )
 from modals.ids import ActionId, BlockId, CallbackId
-from modals.metadata import HandoffActionMeta
+from modals.metadata import HandoffActionMeta, load_meta
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,13 @@ def register(app: AsyncApp, services: Services) -> None:
         handoff = await load_handoff(services, action_handoff_id(body))
         problem = loop_refusal(action, handoff, actor_id=actor, managers=config.roles.managers)
         if problem is not None or handoff is None:
-            message = build_loop_refusal(action, problem or Refusal.MISSING, handoff=handoff, lang=lang)
+            message = build_loop_refusal(
+                action,
+                problem or Refusal.MISSING,
+                handoff=handoff,
+                lang=lang,
+                anonymous=config.feedback.anonymous,
+            )
             await tell(client, respond=respond, channel=source_channel(body), user=actor, message=message)
             return
         meta = HandoffActionMeta(
@@ -101,7 +109,20 @@ def register(app: AsyncApp, services: Services) -> None:
         store: Store,
     ) -> None:
         """A loop modal's submission: field errors first, then whether the submitter may still act (the
-        toss-up may have changed since the modal opened), then store, ack, and post what was queued."""
+        toss-up may have changed since the modal opened), then store, ack, and post what was queued —
+        answered within Slack's 3 seconds whatever happens (handlers.deadline)."""
+        lang = _form_lang(view) or config.locale
+        late = {FIRST_INPUT[action].value: t(lang, "deadline.press_again")}
+        await ack_in_time(ack, check_and_store(action, ack, body, view, errors_in, store), late_errors=late)
+
+    async def check_and_store(
+        action: LoopAction,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        errors_in: Callable[[Lang], dict[str, str]],
+        store: Store,
+    ) -> None:
         readable = await read_action_form(services, ack, body, view, FIRST_INPUT[action])
         if readable is None:
             return
@@ -144,11 +165,15 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def sheet_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
         existing = (await loop_state(services.sessions, handoff.id)).sheet
-        return build_feedback_modal(handoff=handoff, lang=lang, tz=config.tz, meta=meta, existing=existing)
+        # Only the FS rep on it opens the sheet: the meeting time in their own zone.
+        zone = await services.users.zone(feedback_owner(handoff), fallback=config.tz)
+        return build_feedback_modal(handoff=handoff, lang=lang, tz=zone, meta=meta, existing=existing)
 
     async def rating_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
         existing = (await loop_state(services.sessions, handoff.id)).rating
-        return build_is_rating_modal(handoff=handoff, lang=lang, meta=meta, existing=existing)
+        return build_is_rating_modal(
+            handoff=handoff, lang=lang, meta=meta, anonymous=config.feedback.anonymous, existing=existing
+        )
 
     async def outcome_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
         existing = (await loop_state(services.sessions, handoff.id)).outcome
@@ -219,3 +244,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await handle_submission(
             LoopAction.OUTCOME, ack, body, view, lambda lang: outcome_errors(draft, lang), store
         )
+
+
+def _form_lang(view: dict[str, Any]) -> Lang | None:
+    """The language the form was shown in (its metadata), for an answer that cannot wait for more."""
+    try:
+        meta = load_meta(HandoffActionMeta, view.get("private_metadata"))
+    except ValueError:
+        return None
+    return meta.lang if meta is not None else None

@@ -145,18 +145,18 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         actor, lang = clicked
         target = await issue_to_close(services.sessions, config, actor_id=actor, raw_id=action_value(body))
-        issue = target.issue
+        issue, zone = target.issue, await services.users.zone(actor, fallback=config.tz)
         if issue is None or not issue.is_open:
             message = (
                 build_issue_refusal(target.refusal or IssueRefusal.NOT_FOUND, lang=lang)
                 if issue is None
-                else build_already_closed(issue=issue, lang=lang, tz=config.tz)
+                else build_already_closed(issue=issue, lang=lang, tz=zone)
             )
             await tell(client, respond=respond, channel=source_channel(body), user=actor, message=message)
             return
         channel, thread_ts = clicked_thread(body)
         meta = IssueCloseMeta(issue_id=issue.id, channel_id=channel, thread_ts=thread_ts, lang=lang)
-        view = build_close_modal(issue=issue, lang=lang, tz=config.tz, meta=meta)
+        view = build_close_modal(issue=issue, lang=lang, tz=zone, meta=meta)
         await open_modal(client, body=body, view=view, lang=lang, respond=respond)
 
     @app.view(CallbackId.COLLAB_ISSUE_CLOSE)
@@ -197,9 +197,10 @@ def register(app: AsyncApp, services: Services) -> None:
         if result.issue is None:
             await ack(response_action="errors", errors=refused(IssueRefusal.NOT_FOUND, meta.lang))
         elif closed_by_someone_else(result, actor_id=actor, decision=decision):
+            zone = await services.users.zone(actor, fallback=config.tz)
             await ack(
                 response_action="update",
-                view=build_already_closed_view(issue=result.issue, lang=meta.lang, tz=config.tz),
+                view=build_already_closed_view(issue=result.issue, lang=meta.lang, tz=zone),
             )
         else:
             await ack()

@@ -1,4 +1,7 @@
-"""The handoff memo modal's submission: validate, store, then post the notice."""
+"""The handoff memo modal: opening it to revise or edit a toss-up, its submission, the memo's history.
+
+Each listener acks, reads the payload, and calls one flow of `bot.submission`.
+"""
 
 from __future__ import annotations
 
@@ -7,41 +10,37 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.assignment import routing_plan
-from bot.delivery import submission_posts
-from bot.domain.handoff import may_toss_up
 from bot.domain.memo import MemoField
-from bot.feedback_loop import learning_for
 from bot.i18n import t
-from bot.intake import check_memo, revision_problem
 from bot.services import Services
+from bot.slack import slack_error_code
+from bot.submission import MemoForm, edit_form, history_form, revise_form, submit_memo_form
 from handlers.common import (
     action_handoff_id,
     actor_id,
+    as_dict,
     clicker,
-    load_handoff,
     open_modal,
     source_channel,
     submission_key,
     team_id,
     tell,
+    trigger_id,
     user_lang,
     view_values,
 )
+from handlers.deadline import ack_in_time
 from modals.ids import ActionId, CallbackId
-from modals.memo import build_memo_modal, parse_memo_submission, parse_override_reason
-from modals.messages import build_handoff_missing, build_not_yours
 from modals.metadata import MemoModalMeta, load_meta
-from store.handoffs import NewHandoff, create_handoff, find_submission
 
 log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    config = services.config
-
     @app.action(ActionId.HANDOFF_REVISE)
     async def revise(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
@@ -51,111 +50,88 @@ def register(app: AsyncApp, services: Services) -> None:
         if (clicked := await clicker(services, client, body, respond)) is None:
             return
         actor, lang = clicked
-        handoff = await load_handoff(services, action_handoff_id(body))
-        if handoff is None or handoff.is_user_id != actor:
-            problem = (
-                build_handoff_missing(lang=lang)
-                if handoff is None
-                else build_not_yours(lang=lang, is_user_id=handoff.is_user_id)
-            )
-            await tell(client, respond=respond, channel=source_channel(body), user=actor, message=problem)
-            return
-        view = build_memo_modal(
-            lang=lang,
-            config=config,
-            meta=MemoModalMeta(channel_id=source_channel(body), lang=lang, revises=handoff.id),
-            prefill=handoff.memo,
-            now=services.clock(),
-            learning=await learning_for(services.sessions, is_user_id=actor, config=config),
+        channel = source_channel(body)
+        opened = await revise_form(
+            services, handoff_id=action_handoff_id(body), actor=actor, lang=lang, channel_id=channel
         )
-        await open_modal(client, body=body, view=view, lang=lang, respond=respond)
+        if isinstance(opened, View):
+            await open_modal(client, body=body, view=opened, lang=lang, respond=respond)
+        else:
+            await tell(client, respond=respond, channel=channel, user=actor, message=opened)
 
     @app.view(CallbackId.HANDOFF_MEMO)
     async def submit_memo(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A new toss-up or the edit of a pending one: checked and stored (bot.submission), then sent."""
         raw_meta = view.get("private_metadata")
         try:
             meta = load_meta(MemoModalMeta, raw_meta)
         except ValueError:
             meta = None
-        lang = meta.lang if meta is not None else await user_lang(services, body)
-        actor, key = actor_id(body), submission_key(view)
-
-        def refuse(message_key: str) -> dict[str, str]:
-            return {MemoField.COMPANY.value: t(lang, message_key)}
-
-        if meta is None and raw_meta:  # tampered (the bot always writes a valid one): it may name a revision
-            log.warning("a memo submission came back with unreadable private_metadata")
-            await ack(response_action="errors", errors=refuse("handler.form_unreadable"))
-            return
-        meta = meta or MemoModalMeta(lang=lang)  # none at all: nothing to revise, nowhere in particular
-        if not actor or key is None:  # Slack always sends both: no toss-up without its IS rep and key
-            log.warning("a memo submission came without a user or a view id")
-            await ack(response_action="errors", errors=refuse("handler.incomplete_request"))
-            return
-        roles = config.roles
-        if not may_toss_up(actor_id=actor, inside_sales=roles.inside_sales, managers=roles.managers):
-            await ack(response_action="errors", errors=refuse("message.form.not_inside_sales"))
-            return
-        values = view_values(view)
-        memo = parse_memo_submission(values, config=config)
-        checked = await check_memo(
-            memo,
-            override_reason=parse_override_reason(values),
-            config=config,
-            users=services.users,
-            now=services.clock(),
-            lang=lang,
-            is_user_id=actor,
-        )
-        if checked.errors:
-            await ack(response_action="errors", errors=checked.errors)
-            return
-        async with services.sessions() as session:
-            stored = await find_submission(session=session, submission_key=key)
-        if stored is not None:  # the same view again (double click, Slack retry): one toss-up
-            await ack()
-            await services.delivery.deliver_for(stored.id)
-            return
-        # `revises` came back through the client: it may only link to a toss-up of this IS rep's that FS
-        # returned. A forged one is refused on the form rather than dropped, so the rep is not misled.
-        if meta.revises is not None and await revision_problem(
-            services.sessions, revises=meta.revises, is_user_id=actor
-        ):
-            log.warning("a memo named a toss-up it may not revise; refused on the form")
-            await ack(response_action="errors", errors=refuse("message.form.bad_revision"))
-            return
-
-        now = services.clock()
-        turn, route = await routing_plan(sessions=services.sessions, config=config, memo=memo, now=now)
-        data = NewHandoff(
-            submission_key=key,
+        form = MemoForm(
+            meta=meta,
+            meta_unreadable=meta is None and bool(raw_meta),
+            lang=meta.lang if meta is not None else await user_lang(services, body),
+            actor=actor_id(body),
+            key=submission_key(view),
             team_id=team_id(body, view),
-            is_user_id=actor,
-            fs_user_id=memo.fs_user_id,
-            channel_id=config.channels.fs,
-            memo=memo,
-            lang=lang,
-            revision_of_id=meta.revises,
-            criteria=checked.criteria,
-            override_reason=checked.override_reason,
-            score=checked.score,
-            turn=turn,
-            decide_route=route,
+            values=view_values(view),
         )
-        try:
-            async with services.sessions() as session:
-                result = await create_handoff(
-                    session=session,
-                    data=data,
-                    outbox=submission_posts(submission_key=key),
-                    now=now,
-                )
-        except Exception:
-            log.exception("could not store the toss-up of %s", data.is_user_id)
-            # The modal stays open with everything the rep typed: nothing is lost, they can submit again.
-            await ack(
-                response_action="errors", errors={MemoField.COMPANY.value: t(lang, "handler.store_failed")}
-            )
-            return
+        late = {MemoField.COMPANY.value: t(form.lang, "deadline.press_again")}
+        await ack_in_time(ack, submit_and_send(ack, form), late_errors=late)
+
+    async def submit_and_send(ack: AsyncAck, form: MemoForm) -> None:
+        submitted = await submit_memo_form(services, form)
+        if submitted.errors:
+            await ack(response_action="errors", errors=submitted.errors)
+        else:
+            await ack()
+        if submitted.deliver_for is not None:
+            await services.delivery.deliver_for(submitted.deliver_for)
+
+    @app.action(ActionId.HANDOFF_EDIT)
+    async def edit_memo(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """From the IS rep's DM confirmation or App Home: the memo again, filled in, until FS decides."""
         await ack()
-        await services.delivery.deliver_for(result.handoff.id)
+        if (clicked := await clicker(services, client, body, respond)) is None:
+            return
+        actor, lang = clicked
+        channel = source_channel(body)
+        opened = await edit_form(
+            services, handoff_id=action_handoff_id(body), actor=actor, lang=lang, channel_id=channel
+        )
+        if isinstance(opened, View):
+            await open_modal(client, body=body, view=opened, lang=lang, respond=respond)
+        else:
+            await tell(client, respond=respond, channel=channel, user=actor, message=opened)
+
+    @app.action(ActionId.HANDOFF_HISTORY)
+    async def memo_history(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """Every version of an edited memo (from the memo view): pushed onto it, or opened."""
+        await ack()
+        if (clicked := await clicker(services, client, body, respond)) is None:
+            return
+        actor, lang = clicked
+        shown = await history_form(services, handoff_id=action_handoff_id(body), actor=actor, lang=lang)
+        if not isinstance(shown, View):
+            await tell(client, respond=respond, channel=source_channel(body), user=actor, message=shown)
+        elif as_dict(body.get("container")).get("type") == "view" and await push_modal(client, body, shown):
+            return
+        else:
+            await open_modal(client, body=body, view=shown, lang=lang, respond=respond)
+
+
+async def push_modal(client: AsyncWebClient, body: dict[str, Any], view: View) -> bool:
+    """views.push onto the modal the button is in; False when Slack refuses (then it is opened instead)."""
+    trigger = trigger_id(body)
+    if trigger is None:
+        return False
+    try:
+        await client.views_push(trigger_id=trigger, view=view)
+    except SlackApiError as exc:
+        log.info("views.push refused (%s); opening the history instead", slack_error_code(exc))
+        return False
+    return True

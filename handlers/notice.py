@@ -236,8 +236,9 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
+        zone = await services.users.zone(actor_id(body) or None, fallback=config.tz)  # the reader's times
 
         def memo_view(handoff: HandoffSnapshot, lang: Lang) -> View:
-            return build_memo_view(handoff=handoff, lang=lang, tz=config.tz, config=config)
+            return build_memo_view(handoff=handoff, lang=lang, tz=zone, config=config)
 
         await open_for_clicked(body, client, respond, memo_view)

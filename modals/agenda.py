@@ -292,7 +292,12 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
             hidden=max(collab.return_count - len(returns), 0),
         ),
         Part(
-            fmt.bold(fmt.t("agenda.issues.overrides_title")),
+            # counted, as the memo modal's warn-mode hint and the README promise the weekly meeting does
+            fmt.bold(
+                fmt.t("agenda.issues.overrides_title_count", count=f"{len(overrides):,}")
+                if overrides
+                else fmt.t("agenda.issues.overrides_title")
+            ),
             overrides,
             fmt.t("agenda.issues.overrides_empty"),
             limit=1200,

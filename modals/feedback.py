@@ -458,10 +458,17 @@ def build_feedback_to_is(
 
 
 def build_is_rating_modal(
-    *, handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta, existing: IsRating | None = None
+    *,
+    handoff: HandoffSnapshot,
+    lang: Lang,
+    meta: HandoffActionMeta,
+    anonymous: bool,
+    existing: IsRating | None = None,
 ) -> View:
-    """IS rates FS's follow-through (callback `is_rating`): 1–5 stars and an optional comment."""
-    fs_user = user_mention(handoff.fs_user_id) if handoff.fs_user_id else t(lang, "feedback.anonymous_fs")
+    """IS rates FS's follow-through (callback `is_rating`): 1–5 stars and an optional comment.
+    `anonymous` (feedback.anonymous): the FS rep is "FS", as in the sheet IS received."""
+    named = handoff.fs_user_id and not anonymous
+    fs_user = user_mention(handoff.fs_user_id) if named else t(lang, "feedback.anonymous_fs")
     stars = InputBlock(
         block_id=BlockId.IS_RATING_FOLLOW_THROUGH,
         label=plain(t(lang, "feedback.is_rating.follow_through.label")),
@@ -673,7 +680,8 @@ def to_outcome(draft: OutcomeDraft) -> Outcome:
 def build_outcome_dm(
     *, handoff: HandoffSnapshot, outcome: Outcome, lang: Lang, recorded_by: str | None
 ) -> Message:
-    """To the IS rep: FS recorded the deal's outcome (a win counts for both reps)."""
+    """To the IS rep: FS recorded the deal's outcome (a win counts for both reps). `recorded_by=None`:
+    anonymous mode ("FS")."""
     params = {
         "fs_user": user_mention(recorded_by) if recorded_by else t(lang, "feedback.anonymous_fs"),
         "company": _company(handoff, lang),
@@ -699,10 +707,11 @@ def build_outcome_dm(
 
 
 def build_loop_refusal(
-    action: LoopAction, refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: Lang
+    action: LoopAction, refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: Lang, anonymous: bool
 ) -> Message:
-    """Why the clicker cannot rate / record this toss-up (an ephemeral, in mrkdwn)."""
-    text = _refusal_text(action, refusal, handoff, lang, mention=True)
+    """Why the clicker cannot rate / record this toss-up (an ephemeral, in mrkdwn). `anonymous`
+    (feedback.anonymous): the IS rep who clicked an FS button of their own toss-up is not told who rates."""
+    text = _refusal_text(action, refusal, handoff, lang, mention=True, name_fs_to_is=not anonymous)
     return text, [_section(text)]
 
 
@@ -714,7 +723,13 @@ def loop_refusal_form_error(
 
 
 def _refusal_text(
-    action: LoopAction, refusal: Refusal, handoff: HandoffSnapshot | None, lang: Lang, *, mention: bool
+    action: LoopAction,
+    refusal: Refusal,
+    handoff: HandoffSnapshot | None,
+    lang: Lang,
+    *,
+    mention: bool,
+    name_fs_to_is: bool = False,
 ) -> str:
     if refusal is Refusal.MISSING or handoff is None:
         return t(lang, "message.form.missing")
@@ -727,7 +742,7 @@ def _refusal_text(
         )
     actor = loop_actor(action, handoff)
     if refusal is Refusal.OWN_TOSS_UP:
-        if mention and actor and actor != handoff.is_user_id:
+        if mention and name_fs_to_is and actor and actor != handoff.is_user_id:
             return t(lang, "feedback.refusal.own_toss_up_named", user=user_mention(actor))
         return t(lang, "feedback.refusal.own_toss_up")
     if mention and actor:

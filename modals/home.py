@@ -1,4 +1,5 @@
-"""App Home: what a rep opens the app for — their own toss-ups and the ones waiting for them."""
+"""App Home: what a rep opens the app for — their own toss-ups and the ones waiting for them, the feedback
+they received and their KPIs. Times are shown in the reader's own zone (`tz`); periods are the team's."""
 
 from __future__ import annotations
 
@@ -16,16 +17,24 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.diagnosis import LatestDiagnosis
 from bot.domain.feedback import FollowUp
 from bot.domain.handoff import HandoffSnapshot
 from bot.domain.kpi import Kpis, Period
+from bot.domain.received_feedback import ReceivedFeedback, ReceivedSheet
 from bot.i18n import Lang, t
 from modals.common import company_name, plain
-from modals.kpi import build_kpi_report
+from modals.diagnose import diagnosis_home_blocks
+from modals.feedback import STAR_INPUTS, TEXT_INPUTS, learning_loop_block, stars_text
+from modals.kpi import build_kpi_report, kpi_blocks, period_label
+from modals.limits import SECTION_TEXT_MAX
+from modals.memo_edit import edit_buttons_block
 from modals.notice import feedback_button_elements
-from modals.text import enum_label, escape_within, format_datetime
+from modals.text import enum_label, escape_within, format_datetime, truncate, user_mention
 
 COMPANY_MAX = 80
+# Each of a sheet's three texts in at most this much, so the three with their headings fit one section.
+SHEET_TEXT_MAX = (SECTION_TEXT_MAX - 300) // len(TEXT_INPUTS)
 
 
 def _line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> str:
@@ -80,6 +89,68 @@ def _follow_up_section(follow_ups: Sequence[FollowUp], lang: Lang, tz: ZoneInfo)
     return [*blocks, DividerBlock()]
 
 
+def _sheet_blocks(received: ReceivedSheet, lang: Lang, tz: ZoneInfo) -> list[Block]:
+    """One sheet: whose toss-up, who rated it and when (the rater unnamed in anonymous mode), the result
+    and the four stars, then the texts FS wrote."""
+    sheet = received.sheet
+    meeting = format_datetime(received.meeting_at, tz, lang) if received.meeting_at else "—"
+    rater = user_mention(received.rater_id) if received.rater_id else t(lang, "feedback.anonymous_fs")
+    lead = t(
+        lang,
+        "home.received.sheet",
+        company=escape_within(received.company or t(lang, "common.no_company"), COMPANY_MAX),
+        meeting=meeting,
+        rater=rater,
+        at=format_datetime(received.at, tz, lang),
+    )
+    result = t(lang, f"feedback.result.{sheet.result.value}")
+    fields = [MarkdownTextObject(text=t(lang, "feedback.to_is.result", result=result))]
+    for name, _, _ in STAR_INPUTS:
+        stars = int(getattr(sheet, name))
+        value = t(lang, "feedback.star_value", stars=stars_text(stars), score=stars)
+        fields.append(MarkdownTextObject(text=f"*{t(lang, f'feedback.field.{name}.label')}*\n{value}"))
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=truncate(lead, SECTION_TEXT_MAX)), fields=fields)
+    ]
+    texts = [
+        f"{t(lang, f'feedback.to_is.{name}')}\n{escape_within(getattr(sheet, name), SHEET_TEXT_MAX)}"
+        for name, _, _ in TEXT_INPUTS
+        if getattr(sheet, name)
+    ]
+    if texts:
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(texts), SECTION_TEXT_MAX)))
+        )
+    return blocks
+
+
+def _received_section(received: ReceivedFeedback, lang: Lang, tz: ZoneInfo) -> list[Block]:
+    """The IS rep's latest feedback sheets and FS's "collect next time" list."""
+    blocks: list[Block] = [HeaderBlock(text=plain(t(lang, "home.received.title")))]
+    if received.is_empty:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=t(lang, "home.received.empty"))))
+        return [*blocks, DividerBlock()]
+    asked = learning_loop_block(received.collect_next, lang)
+    if asked is not None:
+        blocks.append(asked)
+    for sheet in received.sheets:
+        blocks += _sheet_blocks(sheet, lang, tz)
+    return [*blocks, DividerBlock()]
+
+
+def _my_kpis_section(my_kpis: tuple[Period, Kpis], lang: Lang, team_tz: ZoneInfo) -> list[Block]:
+    """The reader's own KPIs of this month (the team's month: its bounds are midnights in `team_tz`)."""
+    period, mine = my_kpis
+    title = t(lang, "home.my_kpis.title", period=period_label(period, lang))
+    lead = t(lang, "home.my_kpis.lead", tz=team_tz.key)
+    return [
+        HeaderBlock(text=plain(title)),
+        ContextBlock(elements=[MarkdownTextObject(text=lead)]),
+        *kpi_blocks(mine, t(lang, "kpi.mine.title"), lang),
+        DividerBlock(),
+    ]
+
+
 def build_home(
     *,
     lang: Lang,
@@ -88,19 +159,36 @@ def build_home(
     waiting: Sequence[HandoffSnapshot],
     follow_ups: Sequence[FollowUp] = (),
     team_kpis: tuple[Period, Kpis] | None = None,
+    team_tz: ZoneInfo | None = None,
+    received: ReceivedFeedback | None = None,
+    my_kpis: tuple[Period, Kpis] | None = None,
+    diagnosis: LatestDiagnosis | None = None,
 ) -> View:
     """The Home tab: the reader's meetings to follow up and toss-ups waiting for their decision (FS),
-    their latest toss-ups (IS), and for managers this month's team KPIs (`team_kpis`)."""
-    kpi_blocks: list[Block] = []
+    their latest toss-ups, the feedback they received and their own KPIs this month (IS: `received`,
+    `my_kpis`), and for managers this month's team KPIs (`team_kpis`).
+
+    `tz` is the reader's own zone (every time shown); `team_tz` the team's (the month's bounds; `tz`
+    when not given)."""
+    team_zone = team_tz or tz
+    team_blocks: list[Block] = []
     if team_kpis is not None:
         period, team = team_kpis
-        kpi_blocks = [*build_kpi_report(period=period, team=team, lang=lang, tz=tz)[1], DividerBlock()]
+        team_blocks = [
+            *build_kpi_report(period=period, team=team, lang=lang, tz=team_zone)[1],
+            DividerBlock(),
+        ]
     blocks: list[Block] = [
-        *kpi_blocks,
+        *team_blocks,
+        # managers: the team's latest collaboration diagnosis (level and action)
+        *(diagnosis_home_blocks(diagnosis.record, lang=lang, tz=tz) if diagnosis is not None else []),
+        *(_my_kpis_section(my_kpis, lang, team_zone) if my_kpis is not None else []),
+        *(_received_section(received, lang, tz) if received is not None else []),
         *_follow_up_section(follow_ups, lang, tz),
         *_list_section("home.waiting.title", "home.waiting.empty", waiting, lang, tz),
         DividerBlock(),
         *_list_section("home.tossed_up.title", "home.tossed_up.empty", tossed_up, lang, tz),
+        *edit_buttons_block(tossed_up, lang),
         DividerBlock(),
         ContextBlock(elements=[MarkdownTextObject(text=t(lang, "message.help"))]),
     ]

@@ -16,6 +16,7 @@ class CallbackId(StrEnum):
     RETURN_REASON = "handoff_return_reason"
     QUESTION = "handoff_question"
     MEMO_VIEW = "handoff_memo_view"
+    MEMO_HISTORY = "handoff_memo_history"  # every version of an edited memo (modals/memo_edit.py)
     # the feedback loop (modals/feedback.py)
     FEEDBACK_SHEET = "feedback_sheet"
     IS_RATING = "is_rating"
@@ -23,6 +24,8 @@ class CallbackId(StrEnum):
     # collaboration issues (modals/issues.py): `/tossup issue`, and closing one from the agenda
     COLLAB_ISSUE = "collab_issue"
     COLLAB_ISSUE_CLOSE = "collab_issue_close"
+    # the collaboration diagnosis (modals/diagnose.py): `/tossup diagnose`
+    DIAGNOSIS = "collab_diagnosis"
 
 
 class ActionId(StrEnum):
@@ -33,6 +36,9 @@ class ActionId(StrEnum):
     HANDOFF_VIEW = "handoff_view_memo"
     # in the IS rep's DM about a returned toss-up
     HANDOFF_REVISE = "handoff_revise"
+    # editing a pending memo (the IS rep's DM confirmation, App Home) and reading its versions
+    HANDOFF_EDIT = "handoff_edit"
+    HANDOFF_HISTORY = "handoff_history"
     # inputs of the return and question modals
     RETURN_REASON = "return_reason"
     RETURN_NOTE = "return_note"
@@ -68,6 +74,8 @@ class ActionId(StrEnum):
     ISSUE_URGENCY = "issue_urgency"
     ISSUE_OWNER = "issue_owner"
     ISSUE_DECISION = "issue_decision"
+    # the diagnosis modal: one checkbox group per seed group (each in its own block, below)
+    DIAGNOSIS_ITEMS = "diagnosis_items"
 
 
 # One action id per memo input: `memo_<field>` (e.g. "memo_company").
@@ -104,6 +112,12 @@ class BlockId(StrEnum):
     ISSUE_URGENCY = "issue_urgency"
     ISSUE_OWNER = "issue_owner"
     ISSUE_DECISION = "issue_decision"
+    # the diagnosis modal's checkbox groups, one per seed group (DiagnosisGroup values after the prefix)
+    DIAGNOSIS_ROLES = "diagnosis_roles"
+    DIAGNOSIS_EVALUATION = "diagnosis_evaluation"
+    DIAGNOSIS_SHARING = "diagnosis_sharing"
+    DIAGNOSIS_COMMUNICATION = "diagnosis_communication"
+    DIAGNOSIS_IMPROVEMENT = "diagnosis_improvement"
 
 
 def memo_block_id(field: MemoField) -> str:

@@ -150,6 +150,12 @@ def _kpi_blocks(k: Kpis, title: str, lang: Lang) -> list[Block]:
     return blocks
 
 
+def kpi_blocks(k: Kpis, title: str, lang: Lang) -> list[Block]:
+    """The figures of one `Kpis` under `title` (mrkdwn), as the report shows them: App Home shows a
+    rep's own this way."""
+    return _kpi_blocks(k, title, lang)
+
+
 # ------------------------------------------------------------------------------------------ period
 
 
@@ -260,6 +266,7 @@ def build_kpi_report(
         "kpi.fallback",
         period=label,
         toss_ups=f"{team.toss_ups:,}",
+        count=team.toss_ups,
         acceptance_rate=format_percent(team.acceptance_rate, lang),
         win_rate=format_percent(team.win_rate, lang),
     )

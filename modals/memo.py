@@ -235,6 +235,8 @@ def build_memo_modal(
         blocks.append(asked_for)
     if meta.revises is not None:
         blocks.append(_context(escape_mrkdwn(t(lang, "memo.revising"))))
+    if meta.edits is not None:
+        blocks.append(_context(escape_mrkdwn(t(lang, "memo_edit.modal.editing", number=meta.edits))))
     for section in MemoSection:
         blocks.extend(_section_blocks(section, lang=lang, config=config, prefill=prefill))
     if config.criteria.mode is CriteriaMode.WARN:
@@ -242,7 +244,7 @@ def build_memo_modal(
     return build_modal(
         callback_id=CallbackId.HANDOFF_MEMO,
         title=t(lang, "memo.title"),
-        submit=t(lang, "memo.submit"),
+        submit=t(lang, "memo_edit.modal.submit" if meta.edits is not None else "memo.submit"),
         close=t(lang, "common.cancel"),
         private_metadata=dump_meta(meta),
         blocks=blocks,

@@ -22,6 +22,7 @@ from modals.common import (
 )
 from modals.ids import CallbackId
 from modals.limits import HEADER_TEXT_MAX, SECTION_FIELD_TEXT_MAX, SECTION_FIELDS_MAX, SECTION_TEXT_MAX
+from modals.memo_edit import history_button
 from modals.notice import decision_line, fs_rep_mrkdwn
 from modals.text import truncate, user_mention
 
@@ -80,6 +81,9 @@ def build_memo_view(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, confi
         custom = custom_answers_mrkdwn(handoff.memo, config.memo.custom_selects, lang)
         if section is MemoSection.BASICS and custom:
             blocks.append(SectionBlock(text=MarkdownTextObject(text=custom)))
+    history = history_button(handoff, lang)  # who may open it is checked when it is clicked
+    if history is not None:
+        blocks.append(history)
     return build_modal(
         callback_id=CallbackId.MEMO_VIEW,
         title=t(lang, "memo.title"),

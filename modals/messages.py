@@ -23,6 +23,7 @@ from bot.i18n import Lang, t
 from modals.common import EMPTY, company_name
 from modals.ids import ActionId
 from modals.limits import SECTION_TEXT_MAX
+from modals.memo_edit import edit_button
 from modals.notice import fs_rep_mrkdwn
 from modals.quality import score_losses_text, score_summary_text
 from modals.text import (
@@ -55,6 +56,15 @@ def _decider(handoff: HandoffSnapshot) -> str:
     return user_mention(handoff.decided_by) if handoff.decided_by else EMPTY
 
 
+def _numbered(
+    message: Message, handoff: HandoffSnapshot, lang: Lang, key: str = "operations.number"
+) -> Message:
+    """The message with the toss-up's number under its text: what `tossup repost <id>` and the log name."""
+    text, blocks = message
+    number = ContextBlock(elements=[MarkdownTextObject(text=t(lang, key, id=handoff.id))])
+    return text, [blocks[0], number, *blocks[1:]]
+
+
 def build_is_confirmation(*, handoff: HandoffSnapshot, lang: Lang, permalink: str | None) -> Message:
     """To the IS rep: where the notice went (with a link), or that it is saved and will be posted; then
     the memo's score and what lost points, so the next memo gets better."""
@@ -70,7 +80,9 @@ def build_is_confirmation(*, handoff: HandoffSnapshot, lang: Lang, permalink: st
     if handoff.score is not None:
         score = f"{score_summary_text(handoff.score, lang)}\n{score_losses_text(handoff.score, lang)}"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(score, SECTION_TEXT_MAX))))
-    return text, blocks
+    if handoff.status is HandoffStatus.PENDING:  # editable until FS decides (re-checked on the server)
+        blocks.append(ActionsBlock(elements=[edit_button(handoff.id, lang)]))
+    return _numbered((text, blocks), handoff, lang)
 
 
 def build_decision_dm(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> Message:
@@ -81,7 +93,7 @@ def build_decision_dm(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> 
         "time": format_datetime(handoff.decided_at, tz, lang) if handoff.decided_at else EMPTY,
     }
     if handoff.status is HandoffStatus.ACCEPTED:
-        return _message(t(lang, "message.decision.accepted", **params))
+        return _numbered(_message(t(lang, "message.decision.accepted", **params)), handoff, lang)
     if handoff.status is HandoffStatus.RETURNED:
         reason = enum_label(lang, handoff.return_reason) if handoff.return_reason else EMPTY
         note = escape_within(handoff.return_note, NOTE_MAX) if handoff.return_note else EMPTY
@@ -92,8 +104,9 @@ def build_decision_dm(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> 
             value=str(handoff.id),
             style="primary",
         )
-        return text, [*blocks, ActionsBlock(elements=[revise])]
-    return _message(t(lang, "message.decision.pending", status=enum_label(lang, handoff.status), **params))
+        return _numbered((text, [*blocks, ActionsBlock(elements=[revise])]), handoff, lang)
+    pending = _message(t(lang, "message.decision.pending", status=enum_label(lang, handoff.status), **params))
+    return _numbered(pending, handoff, lang)
 
 
 def build_question_message(*, handoff: HandoffSnapshot, lang: Lang, asker_id: str, question: str) -> Message:
@@ -115,7 +128,7 @@ def build_question_message(*, handoff: HandoffSnapshot, lang: Lang, asker_id: st
 
 def build_notice_failed(*, handoff: HandoffSnapshot, lang: Lang, error: str) -> Message:
     """To the IS rep: the toss-up is safe, but Slack refused its notice for good (e.g. a wrong channel)."""
-    return _message(
+    failed = _message(
         t(
             lang,
             "message.notice_failed",
@@ -124,6 +137,7 @@ def build_notice_failed(*, handoff: HandoffSnapshot, lang: Lang, error: str) -> 
             error=escape_within(error, 100),
         )
     )
+    return _numbered(failed, handoff, lang, "operations.repost_hint")
 
 
 def build_question_dm(

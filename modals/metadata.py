@@ -50,6 +50,8 @@ class MemoModalMeta(_Meta):
     lang: Lang
     # The returned toss-up this memo revises; checked again on submission (it came back through the client).
     revises: int | None = Field(default=None, ge=1, le=ID_MAX, strict=True)
+    # The pending toss-up whose memo this modal edits; checked again on submission (its IS rep, pending).
+    edits: int | None = Field(default=None, ge=1, le=ID_MAX, strict=True)
 
 
 class HandoffActionMeta(_Meta):

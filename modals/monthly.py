@@ -24,6 +24,7 @@ from bot.domain.monthly import (
 )
 from bot.i18n import Lang, t
 from modals.common import plain
+from modals.diagnose import diagnosis_trend_lines
 from modals.digest_text import (
     BULLET,
     COMPANY_MAX,
@@ -269,6 +270,11 @@ def _measure_parts(review: MonthlyReview, fmt: Fmt) -> list[Part]:
             fmt.bold(fmt.t("monthly.measures.closed_title")),
             closed_lines,
             fmt.t("monthly.measures.closed_empty"),
+        ),
+        Part(
+            fmt.bold(fmt.t("diagnose.monthly.title")),
+            diagnosis_trend_lines(review.diagnosis, fmt),
+            fmt.t("diagnose.monthly.empty"),
         ),
     ]
 

@@ -25,6 +25,7 @@ from bot.i18n import Lang, t
 from modals.common import EMPTY, company_name, custom_answers_mrkdwn, field_label, field_mrkdwn, plain
 from modals.ids import ActionId, BlockId
 from modals.limits import HEADER_TEXT_MAX, SECTION_TEXT_MAX
+from modals.memo_edit import duplicate_line, edited_line
 from modals.quality import criteria_checklist_text, score_losses_text, score_summary_text
 from modals.text import (
     enum_label,
@@ -223,6 +224,9 @@ def build_notice(
         context.insert(0, t(lang, "notice.call_wanted"))
     if handoff.revision_of_id is not None:
         context.insert(0, t(lang, "notice.revision"))
+    for mark in (edited_line(handoff, lang, tz), duplicate_line(handoff, lang)):
+        if mark:
+            context.insert(0, mark)
     custom = custom_answers_mrkdwn(memo, custom_selects, lang)
     if custom:
         context.insert(0, custom)
@@ -231,6 +235,7 @@ def build_notice(
         context.append(route)
     if outcome is not None:
         context.append(outcome_line(outcome, lang, outcome_by))
+    context.append(t(lang, "operations.number", id=handoff.id))  # what `tossup repost <id>` takes
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "notice.header", company=company), HEADER_TEXT_MAX))),
         SectionBlock(fields=_summary_fields(handoff, lang, tz, lead_sources)),

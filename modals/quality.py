@@ -94,7 +94,7 @@ class _Words:
             values = self.user(raw, VALUES_MAX)
             return t(self.lang, "criteria.rule.one_of", values=values)
         if rule.kind is CriterionKind.MIN_LENGTH:
-            return t(self.lang, "criteria.rule.min_length", min_length=rule.min_length)
+            return t(self.lang, "criteria.rule.min_length", min_length=rule.min_length, count=rule.min_length)
         return t(self.lang, "criteria.rule.timeline_within", months=rule.months)
 
     def _plain_option(self, field: str, value: str) -> str:
@@ -252,7 +252,8 @@ def score_summary_text(breakdown: ScoreBreakdown, lang: Lang) -> str:
     if has_fs:
         head = t(lang, "score.summary_complete", **params)
     else:
-        head = t(lang, "score.summary", fs=max(100 - breakdown.max_total, 0), **params)
+        fs = max(100 - breakdown.max_total, 0)
+        head = t(lang, "score.summary", fs=fs, count=fs, **params)
     parts = [
         t(lang, "score.item_line", name=_item_name(lang, i.key), points=i.points, max_points=i.max_points)
         for i in breakdown.items

@@ -116,6 +116,7 @@ def _group(group: Group, fmt: Fmt) -> str:
     return fmt.t(
         "quarterly.group",
         toss_ups=f"{group.toss_ups:,}",
+        count=group.toss_ups,
         win_rate=_rate(group.win_rate, fmt),
         won=f"{group.won:,}",
         lost=f"{group.lost:,}",
@@ -308,6 +309,7 @@ def build_quarterly_lead(
         "quarterly.fallback",
         quarter=quarter,
         toss_ups=f"{review.toss_ups:,}",
+        count=review.toss_ups,
         findings=f"{len(review.findings):,}",
     )
     return truncate(fallback, FALLBACK_MAX), blocks

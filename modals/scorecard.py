@@ -374,6 +374,7 @@ def _overview_line(rank: int, card: Scorecard, fmt: Fmt) -> str:
                 "scorecard.overview.is_part",
                 figure=_decimal(part.figure, lang),
                 toss_ups=f"{part.toss_ups:,}",
+                count=part.toss_ups,
                 bant=format_percent(part.bant_acquisition_rate, lang),
                 memo=memo,
             )

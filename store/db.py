@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -50,6 +53,33 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+class DatabaseLocationError(OSError):
+    """The SQLite file cannot be created or written where the URL puts it (`path`, and why)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _check_sqlite_location(file: Path) -> None:
+    """Create the file's directory and make sure it is writable, before any connection: SQLite's own
+    "unable to open database file" names no path, and a failed aiosqlite connect can leave its worker
+    thread printing a traceback at exit. WAL needs the directory writable too (-wal and -shm files)."""
+    path = file.absolute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in path.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise DatabaseLocationError(path, f"{blocker} is a file, not a directory") from exc
+        raise DatabaseLocationError(path, f"cannot create its directory ({exc.strerror or exc})") from exc
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise DatabaseLocationError(path, f"the directory {path.parent} is read-only for this user")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseLocationError(path, "the file is read-only for this user")
+
+
 def make_engine(url: str | URL = DEFAULT_DATABASE_URL) -> AsyncEngine:
     """An async engine for `url`, configured for the backend.
 
@@ -63,7 +93,7 @@ def make_engine(url: str | URL = DEFAULT_DATABASE_URL) -> AsyncEngine:
 
     file = _sqlite_file(parsed)
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        _check_sqlite_location(file)
     engine = create_async_engine(parsed, json_serializer=_json_dumps)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -117,3 +147,23 @@ async def migrate(engine: AsyncEngine) -> None:
             await connection.run_sync(_upgrade, alembic_config())
     finally:
         _process_migration_lock.release()
+
+
+async def dry_run_migrations(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """Run the upgrade `migrate` would run, then roll it back: (the schema's revision, the newest one).
+
+    For `tossup check`: proves the database is reachable and the migrations go through, changing nothing.
+    """
+    config = alembic_config()
+    head = ScriptDirectory.from_config(config).get_current_head()
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            current = await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+            if current != head:  # up to date: take no write lock on a database the bot may be using
+                await connection.run_sync(_upgrade, config)
+        finally:
+            await transaction.rollback()
+    return current, head

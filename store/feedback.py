@@ -14,20 +14,22 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import String, and_, cast, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.domain.feedback import AwaitingSheet, FollowUp
 from bot.domain.handoff import EventKind, HandoffStatus
 from bot.domain.outcome import OutcomeKind
 from store._tx import own_transaction
 from store.handoffs import to_snapshot
-from store.models import FeedbackRecord, Handoff, HandoffEvent, IsRatingRecord, OutcomeRecord
+from store.models import FeedbackRecord, Handoff, HandoffEvent, IsRatingRecord, OutboxMessage, OutcomeRecord
 from store.outbox import NewOutbox, is_repeat
 
 __all__ = [
     "OutcomeRow",
     "SheetRow",
+    "SheetToChase",
     "get_feedback",
     "get_is_rating",
     "get_outcome",
@@ -37,6 +39,7 @@ __all__ = [
     "save_feedback",
     "save_is_rating",
     "save_outcome",
+    "sheets_to_chase",
 ]
 
 
@@ -161,6 +164,95 @@ async def list_awaiting_sheets(*, session: AsyncSession) -> list[AwaitingSheet]:
             created_at=row[3],
             decided_at=row[4],
             meeting_at=_DATETIME.validate_python(row[5]),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class SheetToChase:
+    awaiting: AwaitingSheet
+    requested_at: datetime | None  # when the request was queued (its outbox row's created_at); None: not yet
+
+
+async def sheets_to_chase(
+    *,
+    session: AsyncSession,
+    scan_from: datetime,
+    ask_from: datetime,
+    chase_from: datetime,
+    request_key_prefix: str,
+    last_key: tuple[str, str],
+) -> list[SheetToChase]:
+    """The awaiting sheets (as `list_awaiting_sheets`) the feedback tick may still have to send something
+    for, with when each request was queued, oldest first (by id): one statement over the recent toss-ups.
+
+    A toss-up's "base" is the latest of its meeting, creation and acceptance (its request falls due a
+    fixed delay after it). Candidates: base at or after `scan_from` (one range on each (status, time)
+    index, so the cost follows the recent toss-ups, not the history), nothing left to send (its last post,
+    `last_key` = prefix + id + suffix, not queued), and either never asked with base at or after
+    `ask_from`, or asked (`request_key_prefix` + id queued) at or after `chase_from`. The caller picks
+    `scan_from` early enough to hold every toss-up asked since `chase_from`.
+    """
+    request, last = aliased(OutboxMessage), aliased(OutboxMessage)
+    handoff_id = cast(Handoff.id, String)
+    last_prefix, last_suffix = last_key
+    request_key = literal(request_key_prefix, String) + handoff_id
+    accepted = Handoff.status == HandoffStatus.ACCEPTED.value
+    query = (
+        select(
+            Handoff.id,
+            Handoff.fs_user_id,
+            Handoff.decided_by,
+            Handoff.created_at,
+            Handoff.decided_at,
+            Handoff.meeting_at,
+            request.created_at,
+        )
+        .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
+        .outerjoin(request, request.dedupe_key == request_key)
+        .outerjoin(
+            last, last.dedupe_key == literal(last_prefix, String) + handoff_id + literal(last_suffix, String)
+        )
+        .where(
+            # The status inside each branch: SQLite then reads the three (status, time) ranges and
+            # their union ("MULTI-INDEX OR"), not every accepted toss-up (measured: 8 ms, not 260, at 100k).
+            or_(
+                *(
+                    and_(accepted, moment >= scan_from)
+                    for moment in (Handoff.meeting_at, Handoff.decided_at, Handoff.created_at)
+                )
+            ),
+            Handoff.meeting_at.is_not(None),
+            FeedbackRecord.handoff_id.is_(None),
+            last.id.is_(None),
+            or_(
+                request.created_at >= chase_from,
+                and_(
+                    request.id.is_(None),
+                    or_(
+                        Handoff.meeting_at >= ask_from,
+                        Handoff.decided_at >= ask_from,
+                        Handoff.created_at >= ask_from,
+                    ),
+                ),
+            ),
+        )
+        .order_by(Handoff.id)
+    )
+    async with own_transaction(session):
+        rows = (await session.execute(query)).all()
+    return [
+        SheetToChase(
+            AwaitingSheet(
+                handoff_id=row[0],
+                fs_user_id=row[1],
+                decided_by=row[2],
+                created_at=row[3],
+                decided_at=row[4],
+                meeting_at=row[5],
+            ),
+            row[6],
         )
         for row in rows
     ]

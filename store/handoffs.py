@@ -10,42 +10,52 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.company import company_key
 from bot.domain.criteria import CriteriaEvaluation
 from bot.domain.handoff import DECISIONS, EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
 from bot.domain.memo import HandoffMemo
+from bot.domain.outcome import OutcomeKind
 from bot.domain.routing import RouteDecision, RouteKind
 from bot.domain.score import ScoreBreakdown
 from store._tx import own_transaction, rowcount
-from store.models import Handoff, HandoffEvent
+from store.models import DuplicateWarning, Handoff, HandoffEvent, OutcomeRecord
 from store.outbox import NewOutbox, add_outbox_rows, is_repeat
 from store.routing import take_turn_in_transaction
 
 __all__ = [
     "CreateResult",
     "DecisionResult",
+    "EditResult",
     "EventRecord",
     "HandoffNotFoundError",
+    "MemoEdit",
     "NewHandoff",
     "NewOutbox",
     "create_handoff",
     "decide_handoff",
+    "duplicate_confirmed",
+    "edit_handoff",
+    "find_open_duplicate",
     "find_submission",
     "get_handoff",
     "list_events",
     "list_handoffs",
+    "list_memo_versions",
     "record_event",
     "record_notice",
     "to_snapshot",
+    "warn_of_duplicate",
 ]
 
 COMPANY_MAX = 255  # the column's length; the memo allows far less
+WARNING_KEPT = timedelta(days=1)  # a duplicate warning outlives any open modal (Slack's expire sooner)
 
 
 class HandoffNotFoundError(LookupError):
@@ -71,6 +81,7 @@ class NewHandoff:
     memo: HandoffMemo
     lang: str  # the IS rep's language at submission
     revision_of_id: int | None = None  # the returned toss-up this one revises
+    duplicate_of_id: int | None = None  # the open toss-up of the same company IS confirmed past
     criteria: CriteriaEvaluation | None = None
     override_reason: str | None = None
     score: ScoreBreakdown | None = None
@@ -124,6 +135,9 @@ def to_snapshot(row: Handoff) -> HandoffSnapshot:
         override_reason=row.override_reason,
         score=ScoreBreakdown.from_json(row.score) if row.score else None,
         route=_route_of(row),
+        duplicate_of_id=row.duplicate_of_id,
+        edit_count=row.edit_count or 0,
+        edited_at=row.edited_at,
     )
 
 
@@ -205,6 +219,8 @@ async def create_handoff(
                 channel_id=data.channel_id,
                 status=HandoffStatus.PENDING,
                 company=(data.memo.company or "")[:COMPANY_MAX],
+                company_key=company_key(data.memo.company),
+                duplicate_of_id=data.duplicate_of_id,
                 meeting_at=data.memo.meeting_at,
                 memo=data.memo.model_dump(mode="json"),
                 lang=data.lang,
@@ -219,6 +235,7 @@ async def create_handoff(
                 route_rule=data.route.rule if data.route else None,
                 created_at=now,
                 version=1,
+                edit_count=0,
             )
             session.add(row)
             await session.flush()  # the unique submission_key is checked here
@@ -234,6 +251,10 @@ async def create_handoff(
                 )
             )
             await add_outbox_rows(session, outbox, handoff_id=row.id, now=now)
+            # the modal's duplicate warning is answered: forget it
+            await session.execute(
+                delete(DuplicateWarning).where(DuplicateWarning.submission_key == data.submission_key)
+            )
             snapshot = to_snapshot(row)
     except IntegrityError:
         # Lost a race with a concurrent submission of the same view (already rolled back).
@@ -453,3 +474,185 @@ async def list_handoffs(
     async with own_transaction(session):
         rows = await session.scalars(query.execution_options(populate_existing=True))
         return [to_snapshot(row) for row in rows]
+
+
+# ---------------------------------------------------------------- the duplicate warning
+
+
+async def find_open_duplicate(
+    *, session: AsyncSession, key: str, since: datetime, exclude_id: int | None = None
+) -> HandoffSnapshot | None:
+    """The newest toss-up of company `key` created since `since` that is still open (not returned, no
+    lost outcome), other than `exclude_id`; None for an empty key. One index range on
+    (company_key, created_at), never a scan of every toss-up."""
+    if not key:
+        return None
+    lost = exists().where(
+        OutcomeRecord.handoff_id == Handoff.id, OutcomeRecord.kind == OutcomeKind.LOST.value
+    )
+    query = select(Handoff).where(
+        Handoff.company_key == key,
+        Handoff.created_at >= since,
+        Handoff.status != HandoffStatus.RETURNED,
+        ~lost,
+    )
+    if exclude_id is not None:
+        query = query.where(Handoff.id != exclude_id)
+    query = query.order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(1)
+    async with own_transaction(session):
+        row = await session.scalar(query.execution_options(populate_existing=True))
+        return to_snapshot(row) if row is not None else None
+
+
+async def warn_of_duplicate(
+    *, session: AsyncSession, submission_key: str, key: str, duplicate_of_id: int, now: datetime
+) -> None:
+    """Remember that the modal `submission_key` was warned of `duplicate_of_id` for company `key` (the
+    same modal warned again, for another company, is remembered for that one); commits."""
+    values = {"company_key": key, "duplicate_of_id": duplicate_of_id, "warned_at": now}
+    try:
+        async with own_transaction(session):
+            # A modal warned and then closed is never submitted again: its warning goes after a day.
+            await session.execute(
+                delete(DuplicateWarning).where(DuplicateWarning.warned_at < now - WARNING_KEPT)
+            )
+            changed = await session.execute(
+                update(DuplicateWarning)
+                .where(DuplicateWarning.submission_key == submission_key)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if rowcount(changed) == 0:
+                session.add(DuplicateWarning(submission_key=submission_key, **values))
+                await session.flush()
+    except IntegrityError:  # the same modal submitted twice at once: the other request remembered it
+        return
+
+
+async def duplicate_confirmed(*, session: AsyncSession, submission_key: str, key: str) -> bool:
+    """Whether the modal `submission_key` was warned before for this same company: submitting it again
+    confirms the toss-up."""
+    async with own_transaction(session):
+        found = await session.scalar(
+            select(DuplicateWarning.submission_key).where(
+                DuplicateWarning.submission_key == submission_key, DuplicateWarning.company_key == key
+            )
+        )
+    return found is not None
+
+
+# ---------------------------------------------------------------- editing a memo
+
+
+@dataclass(frozen=True)
+class MemoEdit:
+    """A new version of a pending toss-up's memo, checked like a submission."""
+
+    memo: HandoffMemo
+    criteria: CriteriaEvaluation
+    score: ScoreBreakdown
+    override_reason: str | None
+    edits_before: int  # the edit count the editor saw: a concurrent edit makes this one "conflict"
+    detail: dict[str, Any]  # the MEMO_EDITED event's detail (both versions, what changed)
+    duplicate_of_id: int | None = None  # a company changed to one with an open toss-up, confirmed
+
+
+@dataclass(frozen=True)
+class EditResult:
+    outcome: Literal["applied", "repeat", "refused"]
+    handoff: HandoffSnapshot | None  # as it is now (None when not found)
+
+
+class _EditRefused(Exception):
+    """Rolls back the outbox rows of an edit that did not apply."""
+
+
+async def edit_handoff(
+    *,
+    session: AsyncSession,
+    handoff_id: int,
+    actor_id: str,
+    edit: MemoEdit,
+    outbox: Sequence[NewOutbox] = (),
+    now: datetime,
+) -> EditResult:
+    """Store a new version of the memo, its MEMO_EDITED event and outbox rows, in one transaction.
+
+    A conditional UPDATE (this IS rep's, still pending, not edited meanwhile) decides: "applied"; the
+    same edit again (its outbox rows exist: a double submit, a Slack retry) is a "repeat" that writes
+    nothing; otherwise "refused", nothing written, and the handoff as it is now for the caller to say why.
+    """
+    score_total = edit.score.total
+    try:
+        async with own_transaction(session):
+            if await is_repeat(session, outbox, handoff_id=handoff_id, now=now):
+                return EditResult(
+                    outcome="repeat", handoff=_snapshot_or_none(await _load(session, handoff_id))
+                )
+            result = await session.execute(
+                update(Handoff)
+                .where(
+                    Handoff.id == handoff_id,
+                    Handoff.status == HandoffStatus.PENDING,
+                    Handoff.is_user_id == actor_id,
+                    Handoff.edit_count == edit.edits_before,
+                )
+                .values(
+                    memo=edit.memo.model_dump(mode="json"),
+                    company=(edit.memo.company or "")[:COMPANY_MAX],
+                    company_key=company_key(edit.memo.company),
+                    meeting_at=edit.memo.meeting_at,
+                    criteria=edit.criteria.to_json(),
+                    criteria_passed=edit.criteria.passed,
+                    override_reason=edit.override_reason,
+                    score=edit.score.to_json(),
+                    score_total=score_total,  # FS has not rated yet: pending
+                    memo_score=score_total,
+                    duplicate_of_id=edit.duplicate_of_id,
+                    edit_count=Handoff.edit_count + 1,
+                    edited_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if rowcount(result) != 1:
+                raise _EditRefused
+            session.add(
+                HandoffEvent(
+                    handoff_id=handoff_id,
+                    kind=EventKind.MEMO_EDITED,
+                    actor_user_id=actor_id,
+                    at=now,
+                    detail=edit.detail,
+                )
+            )
+            await session.flush()
+            snapshot = _snapshot_or_none(await _load(session, handoff_id))
+    except _EditRefused:
+        return EditResult(
+            outcome="refused", handoff=await get_handoff(session=session, handoff_id=handoff_id)
+        )
+    return EditResult(outcome="applied", handoff=snapshot)
+
+
+def _snapshot_or_none(row: Handoff | None) -> HandoffSnapshot | None:
+    return to_snapshot(row) if row is not None else None
+
+
+async def list_memo_versions(*, session: AsyncSession, handoff_id: int) -> list[EventRecord]:
+    """The toss-up's MEMO_EDITED events, oldest first (each holds the version before and after)."""
+    async with own_transaction(session):
+        rows = await session.scalars(
+            select(HandoffEvent)
+            .where(HandoffEvent.handoff_id == handoff_id, HandoffEvent.kind == EventKind.MEMO_EDITED)
+            .order_by(HandoffEvent.at, HandoffEvent.id)
+            .execution_options(populate_existing=True)
+        )
+        return [
+            EventRecord(
+                kind=EventKind(row.kind),
+                actor_user_id=row.actor_user_id,
+                at=row.at,
+                detail=dict(row.detail or {}),
+            )
+            for row in rows
+        ]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.handoff import HandoffStatus, fs_rep_on
@@ -90,8 +90,11 @@ def _score_facts(points: dict[str, int] | None, *, rated: bool) -> tuple[int | N
     return sum(value for key, value in points.items() if key != fs_rating), items
 
 
-async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetime) -> list[HandoffFacts]:
-    """The toss-ups created in [start, end) (aware datetimes), with their feedback and outcome, by id.
+async def load_kpi_facts(
+    *, session: AsyncSession, start: datetime, end: datetime, user_id: str | None = None
+) -> list[HandoffFacts]:
+    """The toss-ups created in [start, end) (aware datetimes), with their feedback and outcome, by id;
+    with `user_id`, only those that rep is on (IS, or FS as `fs_rep_on` credits), for one rep's KPIs.
 
     rated: an FS feedback sheet exists; outcome / outcome_at: the recorded outcome and when it was last
     recorded; memo_score: the stored score's points without the FS rating (None when not scored).
@@ -117,27 +120,41 @@ async def load_kpi_facts(*, session: AsyncSession, start: datetime, end: datetim
         .where(Handoff.created_at >= start, Handoff.created_at < end)
         .order_by(Handoff.id)
     )
+    if user_id is not None:  # a superset of `fs_rep_on`'s rule; `compute_kpis(user=…)` keeps the exact set
+        query = query.where(
+            or_(
+                Handoff.is_user_id == user_id,
+                Handoff.fs_user_id == user_id,
+                and_(Handoff.fs_user_id.is_(None), Handoff.decided_by == user_id),
+            )
+        )
     async with own_transaction(session):
         connection = await session.connection()  # plain rows: no ORM entities to build
-        rows = (await connection.execute(query)).all()
-    # Turning thousands of rows into facts is CPU work: off the event loop, so acks are never behind it.
-    return await asyncio.to_thread(_to_facts, rows, dialect)
+        result = await connection.execute(query)  # fetched whole: the driver's rows are in memory now
+    # Turning thousands of rows into facts (the column types' conversions included, which `all()` runs)
+    # is CPU work: off the event loop, so acks are never behind it.
+    return await asyncio.to_thread(_to_facts, result, dialect)
 
 
-def _to_facts(rows: Sequence[Any], dialect: str) -> list[HandoffFacts]:
+def _to_facts(rows: Iterable[Any], dialect: str) -> list[HandoffFacts]:
     facts: list[HandoffFacts] = []
-    for row in rows:
+    # A period's toss-ups share a few reps and a few score breakdowns: one object each, not one per row
+    # (a year at 100k toss-ups is 50,000 facts; the facts only ever read them).
+    shared: dict[Any, Any] = {}
+    for row in rows:  # one row at a time off the buffered result: no second list of every row
         rated = row.rated_id is not None
         (budget_status, authority, need, timeline, first_contact_on), item_values = _answers(row, dialect)
         memo_score, items = _score_facts(_item_points(item_values), rated=rated)
+        items = shared.setdefault(tuple(items.items()), items)
+        fs_user_id = fs_rep_on(
+            fs_user_id=row.fs_user_id, status=HandoffStatus(row.status), decided_by=row.decided_by
+        )
         facts.append(
             HandoffFacts(
                 id=row.id,
-                is_user_id=row.is_user_id,
+                is_user_id=shared.setdefault(row.is_user_id, row.is_user_id),
                 # The FS rep credited: the assigned one, or who accepted an unassigned toss-up.
-                fs_user_id=fs_rep_on(
-                    fs_user_id=row.fs_user_id, status=HandoffStatus(row.status), decided_by=row.decided_by
-                ),
+                fs_user_id=shared.setdefault(fs_user_id, fs_user_id),
                 created_at=row.created_at,
                 status=HandoffStatus(row.status),
                 decided_at=row.decided_at,

@@ -119,6 +119,12 @@ class Handoff(Base):
         Index("ix_handoffs_status_created_at", "status", "created_at"),
         Index("ix_handoffs_status_meeting_at", "status", "meeting_at"),
         Index("ix_handoffs_status_decided_at", "status", "decided_at"),
+        # The duplicate warning: the open toss-ups of one company in the last 90 days.
+        Index("ix_handoffs_company_key_created_at", "company_key", "created_at"),
+        # App Home: one rep's newest toss-ups (and the sheets on them); an FS rep's by status, and the
+        # unassigned ones they accepted (the follow-ups).
+        Index("ix_handoffs_is_user_id_created_at", "is_user_id", "created_at"),
+        Index("ix_handoffs_fs_user_id_status", "fs_user_id", "status", "decided_by"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -159,6 +165,13 @@ class Handoff(Base):
     # Why the toss-up went where it did (RouteKind, and the routing rule's name).
     route_kind: Mapped[str | None] = mapped_column(String(16))
     route_rule: Mapped[str | None] = mapped_column(String(64))
+    # The company as the duplicate warning compares it (bot.domain.company.company_key).
+    company_key: Mapped[str | None] = mapped_column(String(255))
+    # The open toss-up of the same company IS was warned of and confirmed this one anyway.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="SET NULL"))
+    # IS edited the memo before FS decided: how often, and when last (every version is a MEMO_EDITED event).
+    edit_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HandoffEvent(Base):
@@ -172,6 +185,19 @@ class HandoffEvent(Base):
     actor_user_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     detail: Mapped[dict[str, Any]] = mapped_column(json_type())
+
+
+class DuplicateWarning(Base):
+    """A memo modal that was warned of an open toss-up of the same company: submitting that modal again
+    with the same company confirms it. Kept on the server, since a field error cannot change the view's
+    private_metadata (and what comes back through the client is not trusted)."""
+
+    __tablename__ = "duplicate_warnings"
+
+    submission_key: Mapped[str] = mapped_column(String(255), primary_key=True)  # the modal's view id
+    company_key: Mapped[str] = mapped_column(String(255))
+    duplicate_of_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    warned_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class OutboxMessage(Base):

@@ -7,7 +7,7 @@ but never loses them, and the unique `dedupe_key` keeps anything from being enqu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,6 +151,7 @@ async def claim_due(
     limit: int = 20,
     handoff_id: int | None = None,
     kinds: Sequence[str] | None = None,
+    exclude_ids: Collection[int] = (),
 ) -> list[OutboxItem]:
     """Lease up to `limit` due messages to `owner` until `now + lease`, oldest first, and commit.
 
@@ -158,7 +159,9 @@ async def claim_due(
     a conditional UPDATE that re-checks those conditions; only rows it changed are returned, so two
     workers never get the same message, and one that loses a row to another goes on to later rows.
     Rows are locked in id order, so concurrent claimers on PostgreSQL wait for each other instead of
-    deadlocking. `handoff_id` restricts to one toss-up, `kinds` to those kinds of post.
+    deadlocking. `handoff_id` restricts to one toss-up, `kinds` to those kinds of post. `exclude_ids`:
+    rows the caller is sending right now, never taken again by it even when their lease looks run out
+    (a send slower than the lease, or a clock that jumped): that would send the same message twice.
     """
     if limit <= 0:
         return []
@@ -171,6 +174,8 @@ async def claim_due(
                 candidates = candidates.where(OutboxMessage.handoff_id == handoff_id)
             if kinds is not None:
                 candidates = candidates.where(OutboxMessage.kind.in_(list(kinds)))
+            if exclude_ids:
+                candidates = candidates.where(OutboxMessage.id.not_in(list(exclude_ids)))
             candidates = candidates.order_by(OutboxMessage.id).limit(limit - len(claimed))
             ids = list((await session.scalars(candidates)).all())
             if not ids:
@@ -201,6 +206,24 @@ async def claim_due(
             )
             items = [_item(row) for row in rows]
     return items
+
+
+async def release_leases(*, session: AsyncSession, item_ids: Sequence[int], owner: str) -> int:
+    """Give back rows `owner` leased and did not try (not in doubt: nothing was sent); returns how many."""
+    if not item_ids:
+        return 0
+    async with own_transaction(session):
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(list(item_ids)),
+                OutboxMessage.lease_owner == owner,
+                OutboxMessage.done_at.is_(None),
+            )
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
 
 
 async def mark_done(*, session: AsyncSession, item_id: int, owner: str, now: datetime) -> bool:

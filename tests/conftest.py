@@ -98,10 +98,11 @@ async def slack() -> AsyncIterator[FakeSlack]:
     await fake.start()
     fake.users.update(
         {
-            IS_USER: {"locale": "ja-JP", "real_name": "井上 IS"},
-            FS_USER: {"locale": "en-US", "real_name": "Fiona FS"},
-            OTHER_USER: {"locale": "en-US", "real_name": "Oscar Other"},
-            MANAGER: {"locale": "ja-JP", "real_name": "真壁 Manager"},
+            # Everyone in the team's zone unless a test moves them (each person sees times in their own).
+            IS_USER: {"locale": "ja-JP", "tz": "Asia/Tokyo", "real_name": "井上 IS"},
+            FS_USER: {"locale": "en-US", "tz": "Asia/Tokyo", "real_name": "Fiona FS"},
+            OTHER_USER: {"locale": "en-US", "tz": "Asia/Tokyo", "real_name": "Oscar Other"},
+            MANAGER: {"locale": "ja-JP", "tz": "Asia/Tokyo", "real_name": "真壁 Manager"},
         }
     )
     try:

@@ -4,7 +4,7 @@ Point slack_sdk / slack_bolt at it with ``AsyncWebClient(token=..., base_url=fak
 Every request is recorded in :attr:`FakeSlack.calls`; state that matters to tests (posted messages,
 opened views, DM channels, uploaded files) is kept in plain dicts so tests can assert on it.
 
-Slack behaviour reproduced (see /work/shared/SLACK_NOTES.md):
+Slack behaviour reproduced (as Slack's API reference, https://api.slack.com/methods, and slack_sdk say):
 
 * answers are HTTP 200 ``{"ok": true, ...}`` / ``{"ok": false, "error": ...}``;
 * ``Authorization: Bearer <token>`` (or a ``token`` body field) is required (``not_authed``); an ``xoxb-``
@@ -12,7 +12,10 @@ Slack behaviour reproduced (see /work/shared/SLACK_NOTES.md):
   ``apps.connections.open`` and that method only takes them (``not_allowed_token_type``);
 * bodies may be JSON, form-encoded or query parameters (slack_sdk sends ``users.info`` and
   ``chat.getPermalink`` as GET with a query string, ``conversations.open`` as POST with a query string);
-* ``trigger_id`` works once (``trigger_exchanged``); cheap view / message limits are validated.
+* ``trigger_id`` works once (``trigger_exchanged``); cheap view / message limits are validated;
+* every answer carries the token's scopes (``X-OAuth-Scopes``, from :attr:`FakeSlack.scopes`);
+  ``conversations.info`` knows the channels of :attr:`FakeSlack.channels` and needs ``channels:read``
+  (``groups:read`` for a private one), answering ``missing_scope`` / ``channel_not_found`` as Slack does.
 
 State changes happen when a request is processed; a :meth:`FakeSlack.slow` delay is applied afterwards,
 before answering, and the call is recorded when the answer is sent.
@@ -41,6 +44,18 @@ __all__ = ["Call", "FakeSlack"]
 _JSON_FIELDS = ("view", "blocks", "attachments", "metadata", "files")
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "users:read",
+    "files:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
+)
 
 
 @dataclass
@@ -106,6 +121,14 @@ class FakeSlack:
         self.stalled: list[str] = []  # methods of requests held by stall(), as they arrived
         self.dropped: list[str] = []  # of those, the ones whose client disconnected: never processed
         self.unreadable_channels: set[str] = set()  # history/replies answer not_in_channel (no scope)
+        # The bot token's scopes, sent back in every answer's X-OAuth-Scopes header as Slack does
+        # (manifests/http.yaml's list by default); conversations.info needs channels:read / groups:read.
+        self.scopes: list[str] = list(DEFAULT_SCOPES)
+        # Channels conversations.info knows: id → {"name", "is_private", "is_member", "is_archived"}. Only
+        # these answer conversations.info (others: channel_not_found), and for these conversations.history
+        # answers as Slack does for a channel the bot is not in (not_in_channel, or channel_not_found when
+        # private); channels not listed here behave as before.
+        self.channels: dict[str, dict[str, Any]] = {}
         self._used_triggers: set[str] = set()
         self._seq = itertools.count(1)
         self._last_ts_us = 0
@@ -120,6 +143,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
@@ -379,7 +403,7 @@ class FakeSlack:
                 body = self._dispatch(method, args, request.headers.get("Authorization", ""))
         await self._delay(method)
         self._record(Call(method, args, headers, 200, body))
-        return web.json_response(body)
+        return web.json_response(body, headers={"X-OAuth-Scopes": ",".join(self.scopes)})
 
     def _http_failure(
         self, method: str, args: dict[str, Any], headers: dict[str, str], failure: _Failure
@@ -640,11 +664,43 @@ class FakeSlack:
         ts = float(message["ts"])
         return (oldest is None or ts >= float(oldest)) and (latest is None or ts <= float(latest))
 
+    def _known_channel(self, channel: str, *, scope: str) -> dict[str, Any] | None:
+        """A channel of :attr:`channels` as the bot may see it, checking `scope`'s channels: / groups:
+        variant; None for a channel not listed there."""
+        known = self.channels.get(channel)
+        if known is None:
+            return None
+        needed = f"{'groups' if known.get('is_private') else 'channels'}:{scope}"
+        if needed not in self.scopes:
+            raise _ApiError("missing_scope")
+        if known.get("is_private") and not known.get("is_member"):
+            raise _ApiError("channel_not_found")  # a private channel is invisible to a non-member
+        return known
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        known = self._known_channel(channel, scope="read")
+        if known is None:
+            raise _ApiError("channel_not_found")
+        return {
+            "channel": {
+                "id": channel,
+                "name": known.get("name", channel.lower()),
+                "is_channel": not known.get("is_private"),
+                "is_private": bool(known.get("is_private")),
+                "is_member": bool(known.get("is_member")),
+                "is_archived": bool(known.get("is_archived")),
+            }
+        }
+
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """Top-level messages of a channel, newest first (thread replies are not listed)."""
         channel = self._dm_channel(str(args.get("channel") or ""))
         if not channel:
             raise _ApiError("channel_not_found")
+        known = self._known_channel(channel, scope="history")
+        if known is not None and not known.get("is_member"):
+            raise _ApiError("not_in_channel")
         if channel in self.unreadable_channels:
             raise _ApiError("not_in_channel")
         found = [

@@ -575,7 +575,7 @@ def test_collaboration_issues_in_english() -> None:
         "*Lowest memo scores this week*\n• Beta — <@U0IS2> · 31/70 · lost most: BANT completeness −12",
         "*Returns to IS*\n"
         "• Eta — <@U0IS1>, returned by <@U0FS1> · BANT information incomplete: “no budget yet”",
-        "*Tossed up though the criteria were not met*\n• Theta — <@U0IS2> · reason: customer insisted",
+        "*Tossed up though the criteria were not met: 1*\n• Theta — <@U0IS2> · reason: customer insisted",
         "*Most requested “collect next time” information*\n• decision maker's name ×3",
         "*Open collaboration issues (impact × urgency), most urgent first*",
         "*[Top priority]* FS accepts late\nOwner: <@U0MGR> · open 12 days · raised by <@U0IS1>",

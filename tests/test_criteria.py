@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.domain.criteria import (
@@ -20,8 +22,9 @@ from bot.domain.criteria import (
     evaluate_criteria,
     unknown_fields,
 )
-from bot.domain.memo import AuthorityLevel, BudgetStatus, HandoffMemo, Timeline
+from bot.domain.memo import TEXT_LIMITS, AuthorityLevel, BudgetStatus, HandoffMemo, MemoField, Timeline
 from bot.domain.options import LocalizedLabel
+from bot.domain.score import ScoreConfig, ScoreItemKey, score_memo
 
 GOOD = HandoffMemo(
     budget_status=BudgetStatus.CONFIRMED,
@@ -390,3 +393,63 @@ def test_none_considered_still_counts_as_known(answer: str) -> None:
     memo = HandoffMemo(competitors=answer)
     (result,) = evaluate_criteria(memo, CriteriaConfig(rules=[BUILTIN_CRITERIA["competitors"]])).results
     assert result.passed
+
+
+# ----------------------------------------------------------- one reading of placeholders (issue 13)
+
+ASK_LATER = ScoreConfig(placeholders=["ask later"])
+
+
+def test_a_teams_own_placeholder_fails_the_gate_where_it_scores_nothing() -> None:
+    memo = GOOD.model_copy(update={"competitors": "Ask later."})
+    score = score_memo(memo, ASK_LATER).item(ScoreItemKey.COMPETITORS)
+    assert score is not None and score.points == 0
+    evaluation = evaluate_criteria(memo, CriteriaConfig(), reading=ASK_LATER.reading)
+    (failure,) = evaluation.failures
+    assert (failure.criterion_id, failure.reason_key) == ("competitors", "criteria.reason.placeholder")
+    # ... and what the team took off its list is an answer to both
+    memo = GOOD.model_copy(update={"competitors": "TBD"})
+    assert evaluate_criteria(memo, CriteriaConfig(), reading=ASK_LATER.reading).passed
+    assert score_memo(memo, ASK_LATER).item(ScoreItemKey.COMPETITORS).points == 10  # type: ignore[union-attr]
+
+
+def test_min_length_refuses_a_long_placeholder_the_score_refuses() -> None:
+    config = ScoreConfig(placeholders=["to be confirmed with the customer"])
+    memo = GOOD.model_copy(update={"need": "To be confirmed with the customer"})
+    (result,) = evaluate_criteria(
+        memo, CriteriaConfig(rules=[BUILTIN_CRITERIA["need"]]), reading=config.reading
+    ).results
+    assert result.reason_key == "criteria.reason.placeholder"
+
+
+def test_a_select_option_named_like_a_placeholder_is_a_choice() -> None:
+    required = rule(kind="required", field="segment")
+    assert one(HandoffMemo(custom={"segment": "unknown"}), required).passed
+
+
+TEXT_FIELDS = sorted(f.value for f in TEXT_LIMITS)
+
+
+@given(
+    field=st.sampled_from(TEXT_FIELDS),
+    text=st.one_of(
+        st.sampled_from(
+            ["ask later", "TBD", "なし", "none", "-", "未定。", "ＴＢＤ", "Ask  Later", "検討中"]
+        ),
+        st.text(min_size=1, max_size=12),
+    ),
+    placeholders=st.lists(st.sampled_from(["ask later", "TBD", "なし", "要確認", "-"]), max_size=4),
+    none_considered=st.lists(st.sampled_from(["なし", "none", "検討中"]), max_size=2),
+)
+def test_the_gate_and_the_score_read_every_text_answer_alike(
+    field: str, text: str, placeholders: list[str], none_considered: list[str]
+) -> None:
+    """`required` passes exactly when the score's completeness counts the field as answered."""
+    config = ScoreConfig(placeholders=placeholders, none_considered=none_considered)
+    memo = HandoffMemo.model_construct(**{field: text})
+    (result,) = evaluate_criteria(
+        memo, CriteriaConfig(rules=[rule(kind="required", field=field)]), reading=config.reading
+    ).results
+    lost = score_memo(memo, config).item(ScoreItemKey.COMPLETENESS).losses  # type: ignore[union-attr]
+    counted = all(loss.field != field for loss in lost)
+    assert result.passed == counted, (field, text, MemoField(field))

@@ -187,9 +187,13 @@ def all_views(lang: Lang) -> list[View]:
         build_feedback_modal(handoff=handoff, lang=lang, tz=TOKYO, meta=meta(lang)),
         build_feedback_modal(handoff=handoff, lang=lang, tz=TOKYO, meta=meta(lang), existing=SHEET),
         build_feedback_modal(handoff=sample_handoff(meeting=False), lang=lang, tz=TOKYO, meta=meta(lang)),
-        build_is_rating_modal(handoff=handoff, lang=lang, meta=meta(lang)),
+        build_is_rating_modal(handoff=handoff, lang=lang, meta=meta(lang), anonymous=False),
         build_is_rating_modal(
-            handoff=handoff, lang=lang, meta=meta(lang), existing=IsRating(follow_through=3, comment="ok")
+            handoff=handoff,
+            lang=lang,
+            meta=meta(lang),
+            anonymous=False,
+            existing=IsRating(follow_through=3, comment="ok"),
         ),
         build_outcome_modal(handoff=handoff, lang=lang, meta=meta(lang)),
         build_outcome_modal(
@@ -197,6 +201,7 @@ def all_views(lang: Lang) -> list[View]:
         ),
         build_outcome_modal(handoff=handoff, lang=lang, meta=meta(lang), existing=Outcome.lost("価格")),
         build_outcome_modal(handoff=handoff, lang=lang, meta=meta(lang), existing=Outcome.still_open()),
+        build_is_rating_modal(handoff=handoff, lang=lang, meta=meta(lang), anonymous=True),
     ]
 
 
@@ -496,7 +501,8 @@ def test_user_text_is_escaped_everywhere(lang: Lang) -> None:
             ensure_ascii=False,
         ),
         json.dumps(
-            build_is_rating_modal(handoff=handoff, lang=lang, meta=meta(lang)).to_dict(), ensure_ascii=False
+            build_is_rating_modal(handoff=handoff, lang=lang, meta=meta(lang), anonymous=False).to_dict(),
+            ensure_ascii=False,
         ),
         json.dumps(
             build_outcome_modal(handoff=handoff, lang=lang, meta=meta(lang)).to_dict(), ensure_ascii=False
@@ -534,7 +540,9 @@ def test_is_rating_parse_errors_and_round_trip(lang: Lang) -> None:
     }
     assert set(is_rating_errors(5, "x" * (IS_COMMENT_MAX + 1), lang)) == {"is_rating_comment"}
     existing = IsRating(follow_through=2, comment="次回は商談後すぐ共有を")
-    view = build_is_rating_modal(handoff=sample_handoff(), lang=lang, meta=meta(lang), existing=existing)
+    view = build_is_rating_modal(
+        handoff=sample_handoff(), lang=lang, meta=meta(lang), anonymous=False, existing=existing
+    )
     stars, comment = parse_is_rating(state_from_view(assert_view_ok(view)))
     assert to_is_rating(stars, comment) == existing
     assert "<@U0FSREP01>" in json.dumps(view.to_dict())

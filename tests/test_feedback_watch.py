@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import Bot
@@ -16,11 +16,11 @@ from bot.config import AppConfig
 from bot.delivery import PostKind
 from bot.domain.feedback import AwaitingSheet, FollowUp, feedback_owner, follow_ups_due
 from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
-from bot.feedback_watch import queue_due_feedback_requests
+from bot.feedback_watch import chase_from, queue_due_feedback_requests
 from bot.scheduler import FEEDBACK_JOB_ID
-from store.feedback import list_awaiting_sheets, save_feedback
+from store.feedback import list_awaiting_sheets, save_feedback, sheets_to_chase
 from store.handoffs import create_handoff, decide_handoff
-from store.models import OutboxMessage
+from store.models import Handoff, OutboxMessage
 from store.outbox import queued_at
 from store.routing import set_absence
 from tests.conftest import Harness, team_config
@@ -396,3 +396,68 @@ async def test_a_meeting_long_past_is_not_asked_about_but_a_queued_request_is_st
     assert await tick(session_factory, DUE, config) == 2  # both toss-ups' requests: both fresh now
     assert await tick(session_factory, DUE + timedelta(days=20), config) == 2
     assert f"feedback_reminder:{handoff.id}:2" in await keys(session_factory)
+
+
+# ---------------------------------------------------------------- what the tick reads (issue 10)
+
+
+async def test_a_toss_up_whose_last_reminder_is_queued_is_no_longer_read(session_factory: Factory) -> None:
+    handoff = await toss_up(session_factory)
+    for day in range(4):  # the request, then reminders 1, 2 and 3 (the last): one a day
+        assert await tick(session_factory, DUE + timedelta(days=day)) == 1
+    chase = chase_from(DUE + timedelta(days=4), DEFAULT)
+    async with session_factory() as session:
+        left = await sheets_to_chase(
+            session=session,
+            scan_from=DUE - timedelta(days=60),
+            ask_from=DUE - timedelta(days=60),
+            chase_from=chase,
+            request_key_prefix="feedback_request:",
+            last_key=("feedback_reminder:", ":3"),
+        )
+    assert left == []  # nothing more to send: not a candidate any more, however long it stays unrated
+    assert f"feedback_reminder:{handoff.id}:3" in await keys(session_factory)
+    assert await tick(session_factory, DUE + timedelta(days=30)) == 0
+
+
+async def test_a_reminder_falls_due_at_most_ask_within_days_before_it_is_sent(
+    session_factory: Factory,
+) -> None:
+    """Like the request, a reminder is not sent about a meeting long past: an owner back from a month away
+    is not reminded (the last reminder fell due more than `ask_within_days` before)."""
+    handoff = await toss_up(session_factory)
+    assert await tick(session_factory, DUE) == 1
+    async with session_factory() as session:
+        await set_absence(session=session, user_id=FS_REP, until=date(2026, 12, 31), set_by=FS_REP, now=DUE)
+    assert await tick(session_factory, DUE + timedelta(days=5)) == 0  # away
+    assert await tick(session_factory, tokyo(30, 12) + timedelta(days=32)) == 0  # back on 1 Jan: too late
+    assert await keys(session_factory) == [f"feedback_request:{handoff.id}"]
+
+
+async def test_the_tick_reads_the_recent_toss_ups_only(session_factory: Factory) -> None:
+    """Old unrated toss-ups (never asked, or asked and reminded to the last) cost the tick nothing: it
+    runs the same statements, and queues the fresh request alone."""
+    months_ago = timedelta(days=60)
+    for n in range(5):  # tossed up, accepted and met two months before: far too old to be asked
+        old = await toss_up(session_factory, f"V-old-{n}", meeting_at=MEETING - months_ago)
+        async with session_factory() as session:
+            await session.execute(
+                update(Handoff)
+                .where(Handoff.id == old.id)
+                .values(created_at=CREATED - months_ago, decided_at=ACCEPTED_AT - months_ago)
+            )
+            await session.commit()
+    fresh = await toss_up(session_factory, "V-fresh")
+    async with session_factory() as session:
+        candidates = await sheets_to_chase(
+            session=session,
+            scan_from=DUE - timedelta(days=30),
+            ask_from=DUE - timedelta(days=14),
+            chase_from=DUE - timedelta(days=3),
+            request_key_prefix="feedback_request:",
+            last_key=("feedback_reminder:", ":3"),
+        )
+    assert [c.awaiting.handoff_id for c in candidates] == [fresh.id]
+    assert candidates[0].requested_at is None
+    assert await tick(session_factory, DUE) == 1
+    assert await keys(session_factory) == [f"feedback_request:{fresh.id}"]

@@ -30,6 +30,7 @@ import aiohttp
 import pytest
 
 from bot.domain.handoff import HandoffStatus
+from bot.domain.memo import MemoField
 from modals.ids import ActionId, CallbackId
 from modals.issues import IssueModalMeta
 from modals.metadata import HandoffActionMeta, MemoModalMeta, dump_meta
@@ -191,12 +192,13 @@ async def status_of(bot: LoggedBot, handoff_id: int) -> HandoffStatus | None:
 async def seed(bot: LoggedBot, driver: SlackDriver) -> World:
     """Three toss-ups (ids 1-3 in the fresh database): #1 accepted, #2 returned, #3 pending; issue #1."""
     now = datetime.now(UTC)
-    for _ in range(3):
+    for number in range(1, 4):
         answers = full_memo_answers(
             meeting_at=(now + timedelta(days=3)).replace(microsecond=0),
             first_contact_on=(now - timedelta(days=20)).date(),
             fs_user_id=FS_USER,
         )
+        answers[MemoField.COMPANY] = f"Seed {number}"  # one company each: no duplicate warning
         meta = dump_meta(MemoModalMeta(lang="ja"))
         response = await driver.view_submission(
             CallbackId.HANDOFF_MEMO, memo_state(answers), user_id=IS_USER, private_metadata=meta

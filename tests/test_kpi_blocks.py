@@ -201,7 +201,10 @@ def test_missing_data_reads_as_a_dash(lang: Lang) -> None:
     assert t(lang, "kpi.empty") in texts(blocks)
     assert t(lang, "kpi.label.items") not in texts(blocks)  # no scored toss-up: no item section
     label = period_label(NOVEMBER, lang)
-    assert text == t(lang, "kpi.fallback", period=label, toss_ups="0", acceptance_rate=none, win_rate=none)
+    expected = t(
+        lang, "kpi.fallback", period=label, toss_ups="0", count=0, acceptance_rate=none, win_rate=none
+    )
+    assert text == expected
     assert "0" in values[t(lang, "kpi.label.toss_ups")]
 
 

@@ -14,6 +14,7 @@ from bot.app import Bot
 from bot.config import AppConfig
 from bot.domain.handoff import HandoffStatus
 from bot.domain.routing import RouteKind
+from bot.domain.score import ScoreItemKey
 from bot.scheduler import SLA_JOB_ID
 from bot.sla_watch import queue_due_sla_steps
 from modals.ids import ActionId, BlockId, CallbackId
@@ -75,6 +76,24 @@ async def test_gate_refuses_a_memo_that_fails_the_criteria_on_the_failing_fields
     assert await count(h, Handoff) == 0
 
 
+ASK_LATER = team_config(score={"placeholders": ["ask later"]})
+
+
+@pytest.mark.parametrize("config", [ASK_LATER])
+async def test_the_gate_reads_placeholders_as_the_score_does(harness: Harness, config: AppConfig) -> None:
+    h = harness
+    body = (await submit(h, competitors="Ask later")).json()
+    assert body is not None and set(body["errors"]) == {"competitors"}
+    assert "Ask later" in body["errors"]["competitors"]
+    assert await count(h, Handoff) == 0
+    # "TBD" is not on this team's list: the gate lets it through and the score gives it the 10 points
+    assert (await submit(h, competitors="TBD")).status == 200
+    handoff = await only_handoff(h)
+    assert handoff.criteria is not None and handoff.criteria.passed
+    competitors = handoff.score.item(ScoreItemKey.COMPETITORS) if handoff.score else None
+    assert competitors is not None and competitors.points == competitors.max_points
+
+
 @pytest.mark.parametrize("config", [WARN])
 async def test_warn_mode_needs_a_reason_then_flags_the_notice(harness: Harness, config: AppConfig) -> None:
     h = harness
@@ -125,8 +144,8 @@ async def test_slash_criteria_shows_the_definition_in_the_users_language(harness
 async def test_rule_routes_round_robin_skipping_who_is_away(harness: Harness, config: AppConfig) -> None:
     h = harness
     enterprise = custom_state(segment="enterprise")
-    for _ in range(3):
-        assert (await submit(h, enterprise, fs_user_id=None)).status == 200
+    for n in range(3):  # other companies each time: the same one again would be a duplicate warning
+        assert (await submit(h, enterprise, fs_user_id=None, company=f"Enterprise {n}")).status == 200
     await h.slack.wait_for("chat.postMessage", count=3, where=lambda c: c.args["channel"] == ENT_CHANNEL)
     rows = await all_handoffs(h)
     assert [(r.fs_user_id, r.channel_id, r.route_kind) for r in rows] == [
@@ -139,15 +158,15 @@ async def test_rule_routes_round_robin_skipping_who_is_away(harness: Harness, co
     until = (h.clock() + timedelta(days=7)).date().isoformat()
     away = (await h.driver.slash(f"away {until}", user_id=REP_B)).json()
     assert away is not None and away["response_type"] == "ephemeral"
-    for _ in range(2):
-        await submit(h, enterprise, fs_user_id=None)
+    for n in range(3, 5):
+        await submit(h, enterprise, fs_user_id=None, company=f"Enterprise {n}")
     await h.slack.wait_for("chat.postMessage", count=5, where=lambda c: c.args["channel"] == ENT_CHANNEL)
     assignees = await all_handoffs(h)
     assert [r.fs_user_id for r in assignees][3:] == [REP_A, REP_A]  # B is away
 
     await h.driver.slash("away off", user_id=REP_B)
-    await submit(h, custom_state(segment="smb"), fs_user_id=None)  # no rule matches: the default channel
-    await submit(h, enterprise, fs_user_id=OTHER_USER)  # a rep picked by IS wins
+    await submit(h, custom_state(segment="smb"), fs_user_id=None, company="SMB")  # no rule: the default
+    await submit(h, enterprise, fs_user_id=OTHER_USER, company="Enterprise 5")  # a rep picked by IS wins
     await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == FS_CHANNEL)
     last = (await all_handoffs(h))[-2:]
     assert [(r.fs_user_id, r.channel_id, r.route_kind) for r in last] == [
@@ -320,7 +339,8 @@ async def test_a_doubled_submission_takes_one_round_robin_turn(harness: Harness,
     assert len(await all_handoffs(h)) == 1
     async with h.bot.services.sessions() as session:
         assert await last_turn(session=session, rule="enterprise") == 0  # one turn, not two
-    assert (await submit(h, custom_state(segment="enterprise"), fs_user_id=None)).status == 200
+    next_one = await submit(h, custom_state(segment="enterprise"), fs_user_id=None, company="Hooli")
+    assert next_one.status == 200
     rows = await all_handoffs(h)
     assert [r.fs_user_id for r in rows] == [REP_A, REP_B]  # so the next one is B's
 

@@ -161,7 +161,7 @@ def test_field_errors_are_not_escaped_and_join_several_criteria_on_one_field() -
     assert NASTY in errors["custom_segment"]
     assert "Small <&> mid" in errors["custom_segment"]
     assert "&amp;" not in errors["custom_segment"]
-    assert errors["need"].endswith("currently 2 characters (20 needed)")
+    assert errors["need"].endswith("too short: length 2, minimum 20")
 
 
 def test_no_field_errors_when_everything_passes() -> None:

@@ -144,14 +144,14 @@ def test_lead_in_english() -> None:
         "quarter's toss-ups that met each one against those that did not. Revise the SQL definition on "
         "this evidence.",
         "Toss-ups this quarter: 30 — won 12 · lost 10 · not closed yet 8 · accepted 24 · returned 4\n"
-        "*1. Toss-up criteria (SQL definition)* — ranked: 1 of 2 criteria\n"
-        "*2. Quality score items* — ranked: 1 of 2 items",
+        "*1. Toss-up criteria (SQL definition)* — ranked: 1 of 2\n"
+        "*2. Quality score items* — ranked: 1 of 2",
         "*Largest win-rate gaps (met − not met)*\n"
         "• Score item BANT completeness: +63.3 pts\n"
         "• Criterion Budget: +45.0 pts",
         "Each criterion and score item, with its counts, follows in this thread.",
     ]
-    assert fallback == "Quarterly criteria review — Q3 2026 (Jul–Sep): 30 toss-ups, 2 ranked findings"
+    assert fallback == "Quarterly criteria review — Q3 2026 (Jul–Sep): 30 toss-ups, ranked findings: 2"
 
 
 def test_lead_in_japanese() -> None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.domain.answers import is_placeholder
+from bot.domain.answers import DEFAULT_READING, AnswerReading
 from bot.domain.memo import (
     TEXT_LIMITS,
     AuthorityLevel,
@@ -29,7 +29,7 @@ from bot.domain.options import LocalizedLabel
 
 
 class CriterionKind(StrEnum):
-    REQUIRED = "required"  # the field is answered (a text answer must be more than a placeholder)
+    REQUIRED = "required"  # the field is answered (a text answer must not be a placeholder: see answers.py)
     ONE_OF = "one_of"  # a select's answer is one of `values`
     MIN_LENGTH = "min_length"  # a text answer has at least `min_length` characters after trimming
     TIMELINE_WITHIN = "timeline_within"  # the timeline is within `months` (3, 6 or 12)
@@ -228,8 +228,16 @@ def _is_missing(answer: object) -> bool:
     return answer is None or (isinstance(answer, str) and not answer.strip())
 
 
-def _check(memo: HandoffMemo, rule: Criterion) -> CriterionResult:
+def _free_text(rule: Criterion, answer: object) -> str | None:
+    """The answer when `rule.field` is one of the memo's free-text fields (a select's value is never read
+    as a placeholder: an option called "unknown" is a choice, not a placeholder)."""
+    is_text_field = rule.field in MemoField._value2member_map_ and MemoField(rule.field) in TEXT_LIMITS
+    return answer if is_text_field and isinstance(answer, str) else None
+
+
+def _check(memo: HandoffMemo, rule: Criterion, reading: AnswerReading) -> CriterionResult:
     answer = memo.answer(rule.field)
+    text = _free_text(rule, answer)
 
     def ok() -> CriterionResult:
         return CriterionResult(rule.id, rule.field, True)
@@ -239,9 +247,9 @@ def _check(memo: HandoffMemo, rule: Criterion) -> CriterionResult:
 
     if _is_missing(answer):
         return fail("missing")
+    if text is not None and not reading.is_answer(rule.field, text):
+        return fail("placeholder", value=text.strip()[:40])  # says nothing, so the score gives it nothing
     if rule.kind is CriterionKind.REQUIRED:
-        if isinstance(answer, str) and not isinstance(answer, StrEnum) and is_placeholder(answer):
-            return fail("placeholder", value=answer.strip()[:40])
         return ok()
     if rule.kind is CriterionKind.ONE_OF:
         value = _raw(answer)
@@ -263,7 +271,13 @@ def _check(memo: HandoffMemo, rule: Criterion) -> CriterionResult:
     return fail("timeline_too_late", value=timeline.value, months=rule.months or 0)
 
 
-def evaluate_criteria(memo: HandoffMemo, config: CriteriaConfig) -> CriteriaEvaluation:
-    """Check the memo against every enabled rule, in config order. Pure and deterministic."""
-    results = tuple(_check(memo, rule) for rule in config.rules if rule.enabled)
+def evaluate_criteria(
+    memo: HandoffMemo, config: CriteriaConfig, *, reading: AnswerReading = DEFAULT_READING
+) -> CriteriaEvaluation:
+    """Check the memo against every enabled rule, in config order. Pure and deterministic.
+
+    `reading` is the score's (`ScoreConfig.reading`, from app.yaml's `score.placeholders` and
+    `score.none_considered`): a text answer the score reads as a placeholder fails `required` and
+    `min_length` alike. The default is the built-in lists, for callers without an app.yaml."""
+    results = tuple(_check(memo, rule, reading) for rule in config.rules if rule.enabled)
     return CriteriaEvaluation(results=results, mode=config.mode)

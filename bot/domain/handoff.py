@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     FEEDBACK_SUBMITTED = "feedback_submitted"  # FS's post-meeting sheet (each edit too: the history)
     IS_RATED = "is_rated"  # IS rated FS's follow-through (two-way feedback)
     OUTCOME_RECORDED = "outcome_recorded"  # won / lost / still open
+    MEMO_EDITED = "memo_edited"  # IS edited the memo before FS decided (detail: both versions)
 
 
 class ReturnReason(StrEnum):
@@ -121,6 +122,9 @@ class HandoffSnapshot:
     override_reason: str | None = None  # warn mode: why IS tossed it up though criteria failed
     score: ScoreBreakdown | None = None  # the memo's quality score (its first 70 points)
     route: RouteDecision | None = None  # why this channel and this FS rep
+    duplicate_of_id: int | None = None  # IS confirmed it although this open toss-up is the same company
+    edit_count: int = 0  # how many times IS edited the memo after submitting it
+    edited_at: datetime | None = None  # the last edit
 
 
 def fs_rep_on(*, fs_user_id: str | None, status: HandoffStatus, decided_by: str | None) -> str | None:

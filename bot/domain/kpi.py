@@ -77,7 +77,7 @@ def bant_answers_complete(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a year at 100k toss-ups is 50,000 of them in memory
 class HandoffFacts:
     """What the KPIs need to know about one toss-up (loaded from the database)."""
 
@@ -215,15 +215,14 @@ def kpis_by_rep(
 ) -> dict[str, Kpis]:
     """`compute_kpis` for every IS and FS rep of a toss-up created in [start, end), keyed by user id
     (sorted). A rep who is both IS and FS on different toss-ups gets one entry covering both."""
-    rows = _in_period(facts, start, end)
-    users = sorted({f.is_user_id for f in rows} | {f.fs_user_id for f in rows if f.fs_user_id is not None})
+    # One pass sorts the toss-ups to their reps (not one pass over every toss-up per rep).
+    by_user: dict[str, list[HandoffFacts]] = defaultdict(list)
+    for f in _in_period(facts, start, end):
+        by_user[f.is_user_id].append(f)
+        if f.fs_user_id is not None and f.fs_user_id != f.is_user_id:
+            by_user[f.fs_user_id].append(f)
     zone = tz or ZoneInfo("UTC")
-    return {
-        user: _compute(
-            [f for f in rows if user in (f.is_user_id, f.fs_user_id)], tz=zone, business_hours=business_hours
-        )
-        for user in users
-    }
+    return {user: _compute(by_user[user], tz=zone, business_hours=business_hours) for user in sorted(by_user)}
 
 
 # ------------------------------------------------------------------------------------------- periods

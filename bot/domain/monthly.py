@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from bot.domain.agenda import IssueLine, NoticeRef
+from bot.domain.diagnosis import DiagnosisTrend
 from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
 from bot.domain.kpi import HandoffFacts, Kpis, Period, compute_kpis
 from bot.domain.outcome import OutcomeKind
@@ -139,6 +140,8 @@ class MonthlyFacts:
     sources: Sequence[SourceFacts]
     open_issues: Sequence[CollabIssue] = field(default_factory=tuple)
     closed_issues: Sequence[CollabIssue] = field(default_factory=tuple)
+    # The month's latest collaboration diagnosis against the latest one before it (/tossup diagnose).
+    diagnosis: DiagnosisTrend = field(default_factory=DiagnosisTrend)
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,8 @@ class MonthlyReview(_Model):
     sources: list[SourceLine]  # most toss-ups first
     open_issues: list[IssueLine]
     closed_issues: list[ClosedIssueLine]
+    # Default: digests frozen before the diagnosis existed still load.
+    diagnosis: DiagnosisTrend = DiagnosisTrend()
 
     @property
     def toss_ups(self) -> int:
@@ -408,4 +413,5 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
             for issue in facts.closed_issues
             if issue.closed_at is not None
         ],
+        diagnosis=facts.diagnosis,
     )

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from enum import StrEnum
 from fractions import Fraction
+from functools import cached_property
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.domain.answers import DEFAULT_NONE_CONSIDERED, DEFAULT_PLACEHOLDERS, has_no_content, normalize_answer
+from bot.domain.answers import DEFAULT_NONE_CONSIDERED, DEFAULT_PLACEHOLDERS, AnswerReading, normalize_answer
 from bot.domain.memo import (
     TEXT_LIMITS,
     AuthorityLevel,
@@ -100,13 +101,18 @@ class ScoreWeights(BaseModel):
 
 
 class ScoreConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
     weights: ScoreWeights = Field(default_factory=ScoreWeights)
     min_specific_length: Annotated[int, Field(ge=1, le=500)] = 10
     placeholders: list[str] = Field(default_factory=lambda: list(DEFAULT_PLACEHOLDERS))
     # Competitor answers meaning "none considered": known, so they earn the competitors item.
     none_considered: list[str] = Field(default_factory=lambda: list(DEFAULT_NONE_CONSIDERED))
+
+    @cached_property
+    def reading(self) -> AnswerReading:
+        """How text answers are read, by the score AND the criteria gate (one reading of placeholders)."""
+        return AnswerReading.of(self.placeholders, self.none_considered)
 
 
 @dataclass(frozen=True)
@@ -206,8 +212,7 @@ class _Reader:
     def __init__(self, memo: HandoffMemo, config: ScoreConfig) -> None:
         self.memo = memo
         self.min_length = config.min_specific_length
-        self.placeholders = frozenset(normalize_answer(p) for p in config.placeholders)
-        self.none_considered = frozenset(normalize_answer(p) for p in config.none_considered)
+        self.reading = config.reading
         self.copy_of: dict[MemoField, MemoField] = {}
         first_holder: dict[str, MemoField] = {}
         for f in _TEXT_FIELDS:
@@ -227,24 +232,21 @@ class _Reader:
         return None
 
     def is_placeholder(self, text: str) -> bool:
-        return has_no_content(text) or normalize_answer(text).rstrip("。.") in self.placeholders
+        return self.reading.is_placeholder(text)
 
     def is_none_considered(self, field: MemoField) -> bool:
         text = self._text(field)
-        return (
-            field is MemoField.COMPETITORS
-            and text is not None
-            and normalize_answer(text).rstrip("。.") in self.none_considered
-        )
+        return text is not None and self.reading.is_none_considered(field.value, text)
 
     def is_answered(self, field: MemoField) -> bool:
-        """Counts for memo completeness: answered, and a text answer is not a placeholder."""
+        """Counts for memo completeness: answered, and a text answer says something (the criteria gate's
+        `required` asks the same `AnswerReading.is_answer`)."""
         if not self.memo.is_filled(field):
             return False
         text = self._text(field)
         if text is None:
             return True  # a select, date or picker answer
-        return self.is_none_considered(field) or not self.is_placeholder(text)
+        return self.reading.is_answer(field.value, text)
 
     def text_problem(self, field: MemoField, *, min_length: bool, copies: bool) -> ScoreLoss | None:
         """Why the text of `field` is not specific (or not stated), or None when it is."""

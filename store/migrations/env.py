@@ -16,6 +16,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+import store.diagnosis_models  # registers the diagnoses table on Base.metadata
 import store.issue_models  # registers the collaboration-issue table on Base.metadata
 import store.routing_models  # noqa: F401  (registers the routing tables on Base.metadata)
 from store.db import DEFAULT_DATABASE_URL, make_engine, normalize_url

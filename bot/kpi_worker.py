@@ -1,0 +1,109 @@
+"""The KPI arithmetic of `/tossup kpi`, off the event loop: a large period in a separate process.
+
+A year of toss-ups is tens of thousands of rows turned into facts and summed per rep: seconds of pure
+Python. In a thread it still holds the interpreter lock, and every ack waits for it in turn (measured by
+bench/reads.py: `/tossup` ack p99 ×12 while a year is computed in a thread). So a period of at least
+`PROCESS_FROM_ROWS` toss-ups is read and computed by one KPI process (started on first use, kept for the
+bot's life, "spawn": never a fork of a process running an event loop), which opens the same database
+itself and hands back only the KPIs. A smaller period (or an in-memory database a second process cannot
+see) is computed in a worker thread: cheaper than the hand-over, and short enough not to matter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.domain.kpi import HandoffFacts, Kpis, Period, compute_kpis, kpis_by_rep
+from store.db import make_engine, make_sessionmaker
+from store.kpi import load_kpi_facts
+from store.models import Handoff
+
+PROCESS_FROM_ROWS = 5000  # about a month and a half of a 100k-toss-up team's history
+
+ReportKpis = tuple[Kpis, Kpis, dict[str, Kpis] | None]  # the team's, the asker's, every rep's (managers)
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _kpi_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def report_kpis(
+    facts: list[HandoffFacts], window: dict[str, Any], *, user_id: str, manager: bool
+) -> ReportKpis:
+    """(the team's, `user_id`'s, every rep's when `manager`) KPIs of the facts in `window`."""
+    by_rep = kpis_by_rep(facts, **window) if manager else None
+    return compute_kpis(facts, **window), compute_kpis(facts, user=user_id, **window), by_rep
+
+
+def _database_url(sessions: async_sessionmaker[AsyncSession]) -> str | None:
+    """The URL another process can open the same database with (None: it cannot, e.g. in memory)."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        return None
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+async def _count(sessions: async_sessionmaker[AsyncSession], period: Period) -> int:
+    async with sessions() as session:
+        total = await session.scalar(
+            select(func.count()).where(Handoff.created_at >= period.start, Handoff.created_at < period.end)
+        )
+        await session.rollback()  # ends the read transaction, like every store read
+    return int(total or 0)
+
+
+async def _load_and_compute(
+    url: str, period: Period, window: dict[str, Any], user_id: str, manager: bool
+) -> ReportKpis:
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
+    finally:
+        await engine.dispose()
+    return report_kpis(facts, window, user_id=user_id, manager=manager)
+
+
+def _in_kpi_process(
+    url: str, period: Period, window: dict[str, Any], user_id: str, manager: bool
+) -> ReportKpis:
+    return asyncio.run(_load_and_compute(url, period, window, user_id, manager))
+
+
+async def period_kpis(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    period: Period,
+    window: dict[str, Any],
+    user_id: str,
+    manager: bool,
+    process_from: int = PROCESS_FROM_ROWS,
+) -> ReportKpis:
+    """The report's KPIs over the toss-ups created in `period` (`window`: `compute_kpis`'s keyword
+    arguments), never computed on the event loop: in the KPI process from `process_from` toss-ups."""
+    url = _database_url(sessions)
+    if url is not None and await _count(sessions, period) >= process_from:
+        loop = asyncio.get_running_loop()
+        work = functools.partial(_in_kpi_process, url, period, window, user_id, manager)
+        return await loop.run_in_executor(_kpi_pool(), work)
+    async with sessions() as session:
+        facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
+    return await asyncio.to_thread(report_kpis, facts, window, user_id=user_id, manager=manager)

@@ -1,0 +1,77 @@
+"""Issue 10: the outbox leases a batch of rows in one transaction (not one transaction per row), and never
+lets a lease run out mid-send: once half the lease is gone the untried rows are given back, not left to
+expire (a row whose lease expired is "in doubt" and costs a search of the channel before it is sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.delivery import Delivery, PostKind, utc_now
+from store.models import OutboxMessage
+from store.outbox import NewOutbox, enqueue
+from tests.conftest import Harness
+from tests.test_tossup_flow import tossed_up
+
+
+async def leased_by(h: Harness, owner: str) -> int:
+    async with h.bot.services.sessions() as session:
+        rows = await session.scalars(select(OutboxMessage.id).where(OutboxMessage.lease_owner == owner))
+        return len(rows.all())
+
+
+async def test_a_batch_gives_back_what_it_has_no_lease_left_for_and_sends_each_once(harness: Harness) -> None:
+    h = harness
+    handoff = await tossed_up(h)
+    await h.bot.delivery.wait_idle()
+    updates_before = len(h.slack.calls_to("chat.update"))
+    async with h.bot.services.sessions() as session:
+        await enqueue(
+            session=session,
+            messages=[NewOutbox(PostKind.NOTICE_REFRESH, f"batch-refresh-{n}") for n in range(3)],
+            handoff_id=handoff.id,
+            now=datetime.now(UTC),
+        )
+    services = h.bot.services
+    # A real clock and a 1-second lease: each refresh (two chat.updates of 0.3 s) takes more than half.
+    worker = Delivery(
+        client=h.bot.delivery.client,
+        sessions=services.sessions,
+        config=services.config,
+        users=services.users,
+        clock=utc_now,
+        lease=timedelta(seconds=1),
+    )
+    replica = Delivery(
+        client=h.bot.delivery.client,
+        sessions=services.sessions,
+        config=services.config,
+        users=services.users,
+        clock=utc_now,
+        lease=timedelta(seconds=1),
+    )
+    h.slack.slow("chat.update", 0.3)
+    first = asyncio.create_task(worker.drain())
+    for _ in range(500):  # the first worker leases the batch …
+        if await leased_by(h, worker.owner):
+            break
+        await asyncio.sleep(0.01)
+    sent_by_replica = 0
+    while not first.done():  # … while another replica keeps looking for rows whose lease ran out
+        sent_by_replica += await replica.drain()
+        await asyncio.sleep(0.05)
+    assert await first + sent_by_replica == 3
+    h.slack.slow("chat.update", 0)
+
+    assert len(h.slack.calls_to("chat.update")) - updates_before == 6  # 3 refreshes × (channel + DM copy)
+    assert h.slack.calls_to("conversations.history") == []  # no lease ran out: nothing was in doubt
+    async with services.sessions() as session:
+        rows = (
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.dedupe_key.like("batch-refresh-%"))
+            )
+        ).all()
+    assert [(row.done_at is not None, row.in_doubt, row.attempts) for row in rows] == [(True, False, 0)] * 3
