@@ -30,7 +30,7 @@ from bot.slack import MethodThrottle, SlackUsers, http_session, make_client
 from bot.verification import SlackRequestGuard, is_signed_by_slack, unverified_response
 from handlers import register_all
 from handlers.payload import shape_refusal
-from store.db import make_engine, make_sessionmaker, migrate
+from store.db import make_engine, make_read_engine, make_sessionmaker, migrate
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Bot:
     services: Services
     app: AsyncApp
     engine: AsyncEngine
+    read_engine: AsyncEngine | None = None  # SQLite: long reads beside the one writer (store.db)
     http: tuple[aiohttp.ClientSession, ...] = ()  # the Slack clients' connections, closed with the bot
 
     @property
@@ -87,7 +88,7 @@ class Bot:
 
     async def _health(self, _request: web.Request) -> web.Response:
         try:
-            async with self.engine.connect() as connection:
+            async with (self.read_engine or self.engine).connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception as exc:
             log.warning("health check: database unreachable: %s", exc)
@@ -127,6 +128,8 @@ class Bot:
     async def close(self) -> None:
         await self.delivery.wait_idle()
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
         for session in self.http:
             await session.close()
 
@@ -146,7 +149,8 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
     except (OSError, SQLAlchemyError) as exc:
         await engine.dispose()
         raise StartupError(database_problem(exc, settings)) from exc
-    sessions = make_sessionmaker(engine)
+    read_engine = make_read_engine(settings.database_url)
+    sessions = make_sessionmaker(engine, read_engine)
     http = (http_session(CLIENT_TIMEOUT_SECONDS), http_session(config.delivery.slack_timeout_seconds))
     client = make_client(
         token=settings.slack_bot_token,
@@ -194,4 +198,6 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
     )
 
     register_all(app, services)
-    return Bot(settings=settings, services=services, app=app, engine=engine, http=http)
+    return Bot(
+        settings=settings, services=services, app=app, engine=engine, read_engine=read_engine, http=http
+    )

@@ -22,6 +22,7 @@ from bot.domain.kpi import Kpis, Period, compute_kpis, current_month
 from bot.domain.received_feedback import ReceivedFeedback, received_feedback
 from bot.feedback_loop import RECENT_SHEETS
 from bot.kpis import team_kpis_this_month
+from store.db import for_reading
 from store.feedback import list_follow_ups
 from store.handoffs import list_handoffs
 from store.home import sheets_received
@@ -59,7 +60,7 @@ async def rep_kpis_this_month(
     """`user_id`'s own KPIs of the current month (the team's month), as `/tossup kpi` counts them: only
     their toss-ups are read."""
     period = current_month(now=now, tz=config.tz)
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:
         facts = await load_kpi_facts(session=session, start=period.start, end=period.end, user_id=user_id)
     kpis = await asyncio.to_thread(
         compute_kpis,
@@ -75,7 +76,7 @@ async def rep_kpis_this_month(
 
 async def feedback_received(sessions: Sessions, *, config: AppConfig, user_id: str) -> ReceivedFeedback:
     """The latest sheets on `user_id`'s toss-ups and what FS asked them to collect next time."""
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:
         rows = await sheets_received(session=session, is_user_id=user_id, limit=RECENT_SHEETS)
     return received_feedback(
         rows,
@@ -91,7 +92,7 @@ async def _lists(
     roles = config.roles
     # Unassigned toss-ups wait for whoever may take them: FS members (anyone, with none configured).
     takes_unassigned = not roles.field_sales or user_id in roles.field_sales or user_id in roles.managers
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:
         tossed_up = await list_handoffs(session=session, is_user_id=user_id, limit=HOME_LIST_SIZE)
         waiting = await list_handoffs(
             session=session,

@@ -323,25 +323,28 @@ class Delivery:
                 )
             if not items:
                 return sent
-            for n, item in enumerate(items):
-                # Rows leased together could outlive their lease while earlier ones wait on a slow Slack,
-                # and another worker would then send them a second time: a row is sent only while half
-                # its lease (≥ 5 Slack timeouts) is left; the rest are given back and claimed afresh.
-                if self.clock() - claimed_at > self.lease / 2:
-                    rest = [untried.id for untried in items[n:]]
-                    async with self.sessions() as session:
-                        await release_leases(session=session, item_ids=rest, owner=self.owner)
-                    break
-                sent += await self._attempt(item)
+            batch = [item.id for item in items]
+            self._sending_ids.update(batch)  # this process's other drains leave the whole batch alone
+            try:
+                sent += await self._send_batch(items, claimed_at)
+            finally:
+                self._sending_ids.difference_update(batch)  # done, failed, postponed or given back by now
+
+    async def _send_batch(self, items: list[OutboxItem], claimed_at: datetime) -> int:
+        sent = 0
+        for n, item in enumerate(items):
+            # Rows leased together could outlive their lease while earlier ones wait on a slow Slack, and
+            # another worker would then send them a second time: a row is sent only while half its lease
+            # (≥ 5 Slack timeouts) is left; the rest are given back and claimed afresh.
+            if self.clock() - claimed_at > self.lease / 2:
+                rest = [untried.id for untried in items[n:]]
+                async with self.sessions() as session:
+                    await release_leases(session=session, item_ids=rest, owner=self.owner)
+                break
+            sent += await self._attempt(item)
+        return sent
 
     async def _attempt(self, item: OutboxItem) -> int:
-        self._sending_ids.add(item.id)
-        try:
-            return await self._attempt_claimed(item)
-        finally:
-            self._sending_ids.discard(item.id)  # recorded done, failed or postponed by now
-
-    async def _attempt_claimed(self, item: OutboxItem) -> int:
         token = _SENDING.set(item)
         try:
             await self._send(item)

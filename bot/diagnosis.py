@@ -36,6 +36,7 @@ from bot.domain.kpi import Period, quarter_of
 from bot.domain.score import COMPLETENESS_FIELDS, ScoreItemKey
 from bot.i18n import Lang
 from modals.diagnose import DiagnosisModalMeta, build_diagnosis_modal
+from store.db import for_reading
 from store.diagnosis import (
     DiagnosisSaved,
     EvidenceWindow,
@@ -77,7 +78,7 @@ def evidence_window(config: AppConfig, now: datetime) -> EvidenceWindow:
 
 async def diagnosis_facts(sessions: Sessions, config: AppConfig, *, now: datetime) -> DiagnosisFacts:
     """What the store counts and the configuration says, as the domain reads it."""
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:
         counts = await load_evidence_counts(session=session, window=evidence_window(config, now))
     weights = config.score.weights
     return DiagnosisFacts(

@@ -39,6 +39,7 @@ from bot.domain.monthly import (
 )
 from bot.domain.quarterly import QuarterlyReview, QuarterlyRules, QuarterlySection, build_quarterly_review
 from store.agenda import load_agenda_facts
+from store.db import for_reading
 from store.digests import DigestRecord, claim_digest, find_digest, get_digest
 from store.issues import list_closed_issues, list_open_issues
 from store.kpi import load_kpi_facts
@@ -232,13 +233,14 @@ async def compute_digest(
     period: Period,
     now: datetime,
 ) -> Digest:
+    reads = for_reading(sessions)  # long reads: beside the writer, not in front of it (store.db)
     match kind:
         case DigestKind.WEEKLY:
-            return await compute_weekly_agenda(sessions, config, week=period, now=now)
+            return await compute_weekly_agenda(reads, config, week=period, now=now)
         case DigestKind.MONTHLY:
-            return await compute_monthly_review(sessions, config, month=period, now=now)
+            return await compute_monthly_review(reads, config, month=period, now=now)
         case DigestKind.QUARTERLY:
-            return await compute_quarterly_review(sessions, config, quarter=period)
+            return await compute_quarterly_review(reads, config, quarter=period)
 
 
 def reply_key(digest_id: int, part: str) -> str:

@@ -36,7 +36,7 @@ from modals.export import (
     export_file_title,
 )
 from modals.messages import Message
-from store.db import make_engine, make_sessionmaker, migrate
+from store.db import for_reading, make_engine, make_sessionmaker, migrate
 from store.export import ExportRecord, export_records
 from store.outbox import NewOutbox, OutboxItem, enqueue
 
@@ -162,7 +162,7 @@ async def write_export(
     writer = CsvWriter(out)
     await asyncio.to_thread(writer.write, [sheet.header()])
     count = 0
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:
         async for records in export_records(session=session, start=period.start, end=period.end):
             await asyncio.to_thread(_write_chunk, writer, sheet, records)
             count += len(records)

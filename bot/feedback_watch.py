@@ -117,7 +117,8 @@ async def queue_due_feedback_requests(
     oldest = now - ask_within
     chased = chase_from(now, config)
     # Every toss-up asked since `chased` fell due at most `ask_within` (and a night's wait) before it.
-    scan_from = min(oldest, chased - ask_within - _DELIVERY_WAIT_MAX) - delay
+    wait = _DELIVERY_WAIT_MAX if config.sla.business_hours is not None else timedelta(0)  # none: at once
+    scan_from = min(oldest, chased - ask_within - wait) - delay
     async with sessions() as session:
         candidates = await sheets_to_chase(
             session=session,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.kpi import HandoffFacts, Kpis, Period, compute_kpis, kpis_by_rep
-from store.db import make_engine, make_sessionmaker
+from store.db import for_reading, make_engine, make_sessionmaker
 from store.kpi import load_kpi_facts
 from store.models import Handoff
 
@@ -38,7 +39,12 @@ def _kpi_pool() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,  # background work: on a busy machine the bot's acks go first
+                initargs=(10,),
+            )
         return _pool
 
 
@@ -100,10 +106,11 @@ async def period_kpis(
     """The report's KPIs over the toss-ups created in `period` (`window`: `compute_kpis`'s keyword
     arguments), never computed on the event loop: in the KPI process from `process_from` toss-ups."""
     url = _database_url(sessions)
-    if url is not None and await _count(sessions, period) >= process_from:
+    reads = for_reading(sessions)  # a long read: beside SQLite's one writer, not queued in front of it
+    if url is not None and await _count(reads, period) >= process_from:
         loop = asyncio.get_running_loop()
         work = functools.partial(_in_kpi_process, url, period, window, user_id, manager)
         return await loop.run_in_executor(_kpi_pool(), work)
-    async with sessions() as session:
+    async with reads() as session:
         facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
     return await asyncio.to_thread(report_kpis, facts, window, user_id=user_id, manager=manager)

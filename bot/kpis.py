@@ -24,6 +24,7 @@ from bot.i18n import Lang
 from bot.kpi_worker import period_kpis
 from modals.kpi import build_kpi_report, build_kpi_usage
 from modals.messages import Message
+from store.db import for_reading
 from store.kpi import load_kpi_facts
 
 
@@ -31,7 +32,7 @@ async def _facts(
     sessions: async_sessionmaker[AsyncSession], config: AppConfig, period: Period
 ) -> tuple[list[HandoffFacts], dict[str, Any]]:
     """The period's toss-ups, and the keyword arguments that compute KPIs over them in the team's time."""
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:
         facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
     return facts, _window(config, period)
 

@@ -32,6 +32,7 @@ from bot.domain.scorecard import build_scorecard as build_card
 from bot.i18n import Lang
 from modals.messages import Message
 from modals.scorecard import build_scorecard, build_scorecard_not_yours, build_scorecard_usage
+from store.db import for_reading
 from store.digests import NewClaim, claim_digests
 from store.outbox import NewOutbox
 from store.scorecard import load_scorecard_facts
@@ -64,7 +65,7 @@ async def compute_scorecards(
     sessions: async_sessionmaker[AsyncSession], config: AppConfig, *, period: Period, now: datetime
 ) -> dict[str, Scorecard]:
     """Every rep's scorecard of `period` (computed off the event loop: it walks every toss-up per rep)."""
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:
         facts = await load_scorecard_facts(session=session, period=period, now=now)
     return await asyncio.to_thread(build_scorecards, facts, scorecard_rules(config))
 
@@ -78,7 +79,7 @@ async def compute_scorecard(
     user_id: str,
 ) -> Scorecard:
     """One rep's scorecard (`/tossup scorecard`), an empty one when they had no toss-up."""
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:
         facts = await load_scorecard_facts(session=session, period=period, now=now)
     return await asyncio.to_thread(build_card, facts, scorecard_rules(config), user_id)
 

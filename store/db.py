@@ -80,11 +80,14 @@ def _check_sqlite_location(file: Path) -> None:
         raise DatabaseLocationError(path, "the file is read-only for this user")
 
 
-def make_engine(url: str | URL = DEFAULT_DATABASE_URL) -> AsyncEngine:
+def make_engine(url: str | URL = DEFAULT_DATABASE_URL, *, read_only: bool = False) -> AsyncEngine:
     """An async engine for `url`, configured for the backend.
 
     SQLite: the database file's directory is created, and every connection gets foreign keys on, WAL
     journaling (readers don't block the writer) and a busy timeout (writers wait instead of failing).
+    A SQLite file is written through ONE connection per process: sessions queue for it in order instead
+    of several connections fighting over SQLite's single write lock, whose busy-wait sleeps made a
+    submission wait up to seconds under load. `read_only`: the engine of `make_read_engine`.
     PostgreSQL: connections are checked before use, so a restarted server does not break the bot.
     """
     parsed = normalize_url(url)
@@ -94,7 +97,8 @@ def make_engine(url: str | URL = DEFAULT_DATABASE_URL) -> AsyncEngine:
     file = _sqlite_file(parsed)
     if file is not None:
         _check_sqlite_location(file)
-    engine = create_async_engine(parsed, json_serializer=_json_dumps)
+    one_writer = {} if file is None or read_only else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+    engine = create_async_engine(parsed, json_serializer=_json_dumps, **one_writer)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -104,14 +108,39 @@ def make_engine(url: str | URL = DEFAULT_DATABASE_URL) -> AsyncEngine:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if file is not None:
                 cursor.execute("PRAGMA journal_mode=WAL")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
         finally:
             cursor.close()
 
     return engine
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_read_engine(url: str | URL = DEFAULT_DATABASE_URL) -> AsyncEngine | None:
+    """SQLite file: an engine of read-only connections for long reads (reports, App Home, digests), which
+    WAL lets run beside the one writer instead of queueing in front of it. None where the main engine
+    serves reads as well (PostgreSQL; an in-memory SQLite, which only its own connection sees)."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite" or _sqlite_file(parsed) is None:
+        return None
+    return make_engine(parsed, read_only=True)
+
+
+class Sessions(async_sessionmaker[AsyncSession]):
+    """Sessions of the database, and `reads`: sessions for long reads that never write."""
+
+    reads: async_sessionmaker[AsyncSession]
+
+
+def make_sessionmaker(engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> Sessions:
+    sessions = Sessions(engine, expire_on_commit=False)
+    sessions.reads = async_sessionmaker(read_engine, expire_on_commit=False) if read_engine else sessions
+    return sessions
+
+
+def for_reading(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """The sessions a long read should use: `sessions.reads` when there are such, else `sessions`."""
+    return getattr(sessions, "reads", sessions)
 
 
 def alembic_config() -> Config:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.i18n import Lang, t
 from handlers.deadline import ACK_BUDGET_SECONDS
+from store.db import for_reading
 from store.models import Handoff
 from tests.conftest import FS_CHANNEL, Harness
 from tests.db_fixtures import BACKENDS
@@ -54,7 +55,7 @@ async def table_locked(h: Harness) -> AsyncIterator[None]:
 
 
 async def stored(h: Harness) -> int:
-    async with h.bot.services.sessions() as session:
+    async with for_reading(h.bot.services.sessions)() as session:  # a reader: not queued behind the writer
         return int(await session.scalar(select(func.count()).select_from(Handoff)) or 0)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from bot.domain.handoff import EventKind
 from bot.domain.kpi import Period, PeriodKind, compute_kpis, kpis_by_rep
 from bot.kpi_worker import period_kpis
@@ -65,7 +67,7 @@ async def test_the_kpi_process_and_the_thread_give_the_same_kpis(database_url: s
 
 async def test_an_in_memory_database_is_computed_in_a_thread() -> None:
     """A second process cannot open an in-memory database: the thread computes, whatever the size."""
-    engine = make_engine("sqlite+aiosqlite://")
+    engine = create_async_engine("sqlite+aiosqlite://")
     try:
         await migrate(engine)
         result = await period_kpis(
