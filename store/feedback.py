@@ -278,29 +278,39 @@ async def sheets_to_chase(
 
 async def list_follow_ups(*, session: AsyncSession, user_id: str, limit: int = 50) -> list[FollowUp]:
     """Accepted toss-ups `user_id` is the FS rep on (assigned, or accepted unassigned) that still lack the
-    feedback sheet or a closed outcome (won / lost), newest first."""
-    owned = or_(
-        Handoff.fs_user_id == user_id,
-        and_(Handoff.fs_user_id.is_(None), Handoff.decided_by == user_id),
-    )
+    feedback sheet or a closed outcome (won / lost), newest first.
+
+    One query per way of owning one, each walking an index newest first and stopping at `limit` (the
+    assigned ones: ix_handoffs_fs_user_id_status_id; the unassigned ones the rep accepted:
+    ix_handoffs_fs_user_id_status), then merged: an FS rep's history never has to be read whole and sorted.
+    """
+    accepted = Handoff.status == HandoffStatus.ACCEPTED.value
     open_outcome = or_(OutcomeRecord.handoff_id.is_(None), OutcomeRecord.kind == OutcomeKind.OPEN.value)
-    query = (
-        select(Handoff, FeedbackRecord.handoff_id, OutcomeRecord.kind)
-        .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
-        .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
-        .where(Handoff.status == HandoffStatus.ACCEPTED.value, owned)
-        .where(or_(FeedbackRecord.handoff_id.is_(None), open_outcome))
-        .order_by(Handoff.id.desc())
-        .limit(limit)
+    owned_by = (
+        and_(Handoff.fs_user_id == user_id, accepted),
+        and_(Handoff.fs_user_id.is_(None), accepted, Handoff.decided_by == user_id),
     )
+    found: list[FollowUp] = []
     async with own_transaction(session):
-        rows = await session.execute(query.execution_options(populate_existing=True))
-        return [
-            FollowUp(
-                handoff=to_snapshot(row), rated=rated is not None, outcome=OutcomeKind(kind) if kind else None
+        for owned in owned_by:
+            query = (
+                select(Handoff, FeedbackRecord.handoff_id, OutcomeRecord.kind)
+                .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
+                .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
+                .where(owned, or_(FeedbackRecord.handoff_id.is_(None), open_outcome))
+                .order_by(Handoff.id.desc())
+                .limit(limit)
             )
-            for row, rated, kind in rows
-        ]
+            rows = await session.execute(query.execution_options(populate_existing=True))
+            found.extend(
+                FollowUp(
+                    handoff=to_snapshot(row),
+                    rated=rated is not None,
+                    outcome=OutcomeKind(kind) if kind else None,
+                )
+                for row, rated, kind in rows
+            )
+    return sorted(found, key=lambda follow_up: follow_up.handoff.id, reverse=True)[:limit]
 
 
 async def _put(

@@ -125,6 +125,8 @@ class Handoff(Base):
         # unassigned ones they accepted (the follow-ups).
         Index("ix_handoffs_is_user_id_created_at", "is_user_id", "created_at"),
         Index("ix_handoffs_fs_user_id_status", "fs_user_id", "status", "decided_by"),
+        # An FS rep's accepted toss-ups newest first (App Home's follow-ups stop after the first 50).
+        Index("ix_handoffs_fs_user_id_status_id", "fs_user_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
