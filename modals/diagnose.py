@@ -113,6 +113,8 @@ def evidence_text(evidence: Evidence, lang: Lang, tz: ZoneInfo) -> str:
         name: format_datetime(value, tz, lang) if isinstance(value, datetime) else value
         for name, value in evidence.params.items()
     }
+    if "count" not in params and "whole" in params:  # "{part} of {whole} toss-ups": the whole is counted
+        params["count"] = params["whole"]
     return t(lang, f"diagnose.evidence.{evidence.key}", **params)
 
 
@@ -316,7 +318,7 @@ def diagnosis_trend_lines(trend: DiagnosisTrend, fmt: Fmt) -> list[str]:
             shown = (
                 fmt.t("diagnose.monthly.same")
                 if change == 0
-                else fmt.t("diagnose.monthly.change", change=f"{change:+d}")
+                else fmt.t("diagnose.monthly.change", change=f"{change:+d}", count=abs(change))
             )
             line += f" · {shown}"
         lines.append(line)

@@ -122,8 +122,8 @@ async def test_a_diagnosis_counted_on_seeded_data(harness: Harness) -> None:
     text = json.dumps(view, ensure_ascii=False)
     for key, params in (
         ("criteria_gate", {"count": 5}),
-        ("template", {"part": 2, "whole": 2, "percent": 100}),
-        ("feedback", {"part": 1, "whole": 1, "percent": 100, "days": 30}),
+        ("template", {"part": 2, "whole": 2, "count": 2, "percent": 100}),
+        ("feedback", {"part": 1, "whole": 1, "count": 1, "percent": 100, "days": 30}),
         ("meeting_not_posted", {"days": 14}),  # scheduled, but nothing posted: left unticked
     ):
         assert t(Lang.JA, f"diagnose.evidence.{key}", **params) in text, key
