@@ -26,6 +26,7 @@ from bot.config_errors import (
 from bot.cron import parse_cron
 from bot.domain.criteria import CriteriaConfig, CriterionKind
 from bot.domain.feedback import FeedbackConfig
+from bot.domain.handoff import is_team_member
 from bot.domain.memo import AuthorityLevel, BudgetStatus, MemoField, Temperature, Timeline
 from bot.domain.options import CustomSelect, LocalizedLabel, SelectOption
 from bot.domain.routing import RoutingConfig
@@ -38,6 +39,11 @@ __all__ = ["AppConfig", "ConfigError", "LocalizedLabel", "SelectOption", "load_c
 
 CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def slack_channel(raw: object) -> str | None:
+    """`raw` when it looks like a Slack channel id (C…, G…, D…), else None."""
+    return raw if isinstance(raw, str) and CHANNEL_ID_RE.fullmatch(raw) else None
 
 
 class ConfigError(Exception):
@@ -75,6 +81,15 @@ class RolesConfig(_Strict):
     managers: list[str] = Field(default_factory=list)
 
     _ids = field_validator("inside_sales", "field_sales", "managers")(_check_user_ids)
+
+    def has_member(self, actor_id: str) -> bool:
+        """Whether `actor_id` is on the IS/FS team as these roles list it (see `is_team_member`)."""
+        return is_team_member(
+            actor_id=actor_id,
+            inside_sales=self.inside_sales,
+            field_sales=self.field_sales,
+            managers=self.managers,
+        )
 
 
 DEFAULT_LEAD_SOURCES = (

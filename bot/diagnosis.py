@@ -30,7 +30,6 @@ from bot.domain.diagnosis import (
     DiagnosisTrend,
     Evidence,
     evidence_for,
-    may_diagnose,
 )
 from bot.domain.kpi import Period, quarter_of
 from bot.domain.score import COMPLETENESS_FIELDS, ScoreItemKey
@@ -55,13 +54,8 @@ UNANSWERED_MAX = floor(len(COMPLETENESS_FIELDS) * (1 - TEMPLATE_FILLED_SHARE))
 
 
 def may_diagnose_team(config: AppConfig, actor_id: str) -> bool:
-    roles = config.roles
-    return may_diagnose(
-        actor_id=actor_id,
-        inside_sales=roles.inside_sales,
-        field_sales=roles.field_sales,
-        managers=roles.managers,
-    )
+    """Whether the team's roles let `actor_id` diagnose the collaboration: anyone on the team."""
+    return config.roles.has_member(actor_id)
 
 
 def evidence_window(config: AppConfig, now: datetime) -> EvidenceWindow:

@@ -5,26 +5,22 @@ Slack, then ask the delivery to send what was queued.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import CHANNEL_ID_RE, AppConfig
-from bot.domain.issues import CollabIssue, IssueDraft, IssueRefusal, may_work_on_issues, parse_issue_id
+from bot.config import AppConfig, slack_channel
+from bot.domain.issues import CollabIssue, IssueDraft, IssueRefusal, parse_issue_id
 from bot.domain.memo import is_slack_user_id
 from bot.i18n import Lang
 from bot.issue_posts import closed_post, owner_dm_post
 from bot.slack import SlackUsers
-from modals.issues import SLACK_TS_PATTERN, IssueCloseMeta, issue_errors
+from modals.issues import IssueCloseMeta, issue_errors
 from store.issues import CloseResult, IssueCreated, NewIssue, close_issue, create_issue, get_issue
 from store.outbox import NewOutbox
 
 Sessions = async_sessionmaker[AsyncSession]
-_TS_RE = re.compile(SLACK_TS_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -37,43 +33,8 @@ class CloseTarget:
 
 
 def may_work(config: AppConfig, actor_id: str) -> bool:
-    """Whether the team's roles let `actor_id` log and close collaboration issues."""
-    roles = config.roles
-    return may_work_on_issues(
-        actor_id=actor_id,
-        inside_sales=roles.inside_sales,
-        field_sales=roles.field_sales,
-        managers=roles.managers,
-    )
-
-
-def slack_channel(raw: object) -> str | None:
-    """`raw` when it looks like a Slack channel id (C…, G…, D…), else None."""
-    return raw if isinstance(raw, str) and CHANNEL_ID_RE.fullmatch(raw) else None
-
-
-def slack_ts(raw: object) -> str | None:
-    """`raw` when it looks like a Slack message ts ("1700000000.000100"), else None."""
-    return raw if isinstance(raw, str) and _TS_RE.fullmatch(raw) else None
-
-
-def clicked_thread(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(channel, thread ts) of the message a button was clicked in: the thread it is a reply in (an agenda
-    section), else the message itself. Each is None unless it looks like a Slack id."""
-    container, message, clicked_in = (_object(body.get(key)) for key in ("container", "message", "channel"))
-    channel = slack_channel(container.get("channel_id")) or slack_channel(clicked_in.get("id"))
-    candidates = (
-        message.get("thread_ts"),
-        container.get("thread_ts"),
-        message.get("ts"),
-        container.get("message_ts"),
-    )
-    return channel, next((ts for ts in map(slack_ts, candidates) if ts is not None), None)
-
-
-def _object(value: object) -> Mapping[str, Any]:
-    """`value` when it is a JSON object, else an empty one (a payload's parts may come in any shape)."""
-    return value if isinstance(value, Mapping) else {}
+    """Whether the team's roles let `actor_id` log and close collaboration issues: anyone on the team."""
+    return config.roles.has_member(actor_id)
 
 
 async def check_issue(draft: IssueDraft, *, users: SlackUsers, lang: Lang) -> dict[str, str]:

@@ -116,6 +116,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 
 
+def _one_of(raw: str, allowed: tuple[str, ...]) -> str:
+    """The one of `allowed` that `raw` names (case and surrounding spaces aside), as `allowed` spells it."""
+    named = raw.strip().upper()
+    for choice in allowed:
+        if choice.upper() == named:
+            return choice
+    raise ValueError(f"must be one of {', '.join(allowed)} (got {raw!r})")
+
+
 class LogSettings(BaseSettings):
     """How much the bot logs, and how: read before anything else, by every command."""
 
@@ -128,18 +137,12 @@ class LogSettings(BaseSettings):
     @field_validator("log_level", "log_library_level")
     @classmethod
     def _level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in LOG_LEVELS:
-            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
-        return level
+        return _one_of(value, LOG_LEVELS)
 
     @field_validator("log_format")
     @classmethod
     def _format(cls, value: str) -> str:
-        shape = value.strip().lower()
-        if shape not in LOG_FORMATS:
-            raise ValueError(f"must be text or json (got {value!r})")
-        return shape
+        return _one_of(value, LOG_FORMATS)
 
 
 def load_log_settings() -> LogSettings:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.models.views import View
 
@@ -240,8 +240,7 @@ def edit_posts(*, handoff_id: int, edit_key: str, payload: dict[str, Any]) -> li
 async def _submit_edit(services: Services, form: MemoForm, handoff_id: int, memo: HandoffMemo) -> Submitted:
     lang, key = form.lang, form.key
     assert key is not None
-    async with services.sessions() as session:
-        handoff = await get_handoff(session=session, handoff_id=handoff_id)
+    handoff = await _load_handoff(services, handoff_id)
     refusal = edit_refusal(handoff, actor_id=form.actor)
     if refusal is not None or handoff is None:
         log.info("an edit of toss-up %s was refused: %s", handoff_id, refusal)
@@ -290,46 +289,66 @@ async def _submit_edit(services: Services, form: MemoForm, handoff_id: int, memo
     return Submitted(deliver_for=handoff.id)
 
 
+class MemoFormFor(Protocol):
+    """`revise_form` or `edit_form`: the memo modal filled in for a toss-up, or why not."""
+
+    def __call__(
+        self, services: Services, *, handoff_id: int | None, actor: str, lang: Lang, channel_id: str | None
+    ) -> Awaitable[View | Message]: ...
+
+
+async def _load_handoff(services: Services, handoff_id: int | None) -> HandoffSnapshot | None:
+    async with services.sessions() as session:
+        return await get_handoff(session=session, handoff_id=handoff_id) if handoff_id else None
+
+
+async def memo_modal(
+    services: Services,
+    *,
+    actor: str,
+    lang: Lang,
+    meta: MemoModalMeta,
+    prefill: HandoffMemo | None = None,
+    prefill_company: str | None = None,
+) -> View:
+    """The memo modal as IS rep `actor` sees it (with what FS's feedback taught them); `meta` says what its
+    submission does, `prefill` / `prefill_company` what it is filled in with."""
+    config = services.config
+    return build_memo_modal(
+        lang=lang,
+        config=config,
+        meta=meta,
+        prefill_company=prefill_company,
+        prefill=prefill,
+        now=services.clock(),
+        learning=await learning_for(services.sessions, is_user_id=actor, config=config),
+    )
+
+
 async def revise_form(
     services: Services, *, handoff_id: int | None, actor: str, lang: Lang, channel_id: str | None
 ) -> View | Message:
     """The memo modal filled with a returned toss-up's memo, to fix and toss up anew (the Revise button
     in the IS rep's DM about a return); or why not (gone, or another rep's)."""
-    async with services.sessions() as session:
-        handoff = await get_handoff(session=session, handoff_id=handoff_id) if handoff_id else None
+    handoff = await _load_handoff(services, handoff_id)
     if handoff is None:
         return build_handoff_missing(lang=lang)
     if handoff.is_user_id != actor:
         return build_not_yours(lang=lang, is_user_id=handoff.is_user_id)
-    config = services.config
-    return build_memo_modal(
-        lang=lang,
-        config=config,
-        meta=MemoModalMeta(channel_id=channel_id, lang=lang, revises=handoff.id),
-        prefill=handoff.memo,
-        now=services.clock(),
-        learning=await learning_for(services.sessions, is_user_id=actor, config=config),
-    )
+    meta = MemoModalMeta(channel_id=channel_id, lang=lang, revises=handoff.id)
+    return await memo_modal(services, actor=actor, lang=lang, meta=meta, prefill=handoff.memo)
 
 
 async def edit_form(
     services: Services, *, handoff_id: int | None, actor: str, lang: Lang, channel_id: str | None
 ) -> View | Message:
     """The memo modal filled with the toss-up's memo, to edit; or why it cannot be edited."""
-    async with services.sessions() as session:
-        handoff = await get_handoff(session=session, handoff_id=handoff_id) if handoff_id else None
+    handoff = await _load_handoff(services, handoff_id)
     refusal = edit_refusal(handoff, actor_id=actor)
     if refusal is not None or handoff is None:
         return build_edit_refused(refusal=refusal or EditRefusal.MISSING, lang=lang)
-    config = services.config
-    return build_memo_modal(
-        lang=lang,
-        config=config,
-        meta=MemoModalMeta(channel_id=channel_id, lang=lang, edits=handoff.id),
-        prefill=handoff.memo,
-        now=services.clock(),
-        learning=await learning_for(services.sessions, is_user_id=actor, config=config),
-    )
+    meta = MemoModalMeta(channel_id=channel_id, lang=lang, edits=handoff.id)
+    return await memo_modal(services, actor=actor, lang=lang, meta=meta, prefill=handoff.memo)
 
 
 async def history_form(

@@ -12,7 +12,6 @@ import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -23,20 +22,17 @@ from bot.absence import away_command
 from bot.domain.handoff import may_toss_up
 from bot.domain.kpi import parse_period
 from bot.export import export_command
-from bot.feedback_loop import learning_for
-from bot.i18n import Lang
 from bot.kpis import kpi_report
 from bot.scorecards import scorecard_report
 from bot.services import Services
-from handlers.common import actor_id, open_modal, slack_channel, tell, trigger_id, user_lang
+from bot.submission import memo_modal
+from handlers.common import actor_id, open_modal, trigger_id, user_lang
 from handlers.diagnose import open_diagnosis_modal
+from handlers.invocation import Invocation
 from handlers.issues import open_issue_modal
 from modals.kpi import build_kpi_usage
-from modals.memo import build_memo_modal
 from modals.messages import (
-    Message,
     build_away,
-    build_computing,
     build_help,
     build_incomplete_request,
     build_not_inside_sales,
@@ -51,47 +47,6 @@ COMPANY_PREFILL_MAX = 150
 _COMMAND_LIKE = re.compile(r"[a-z][a-z-]*")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One `/tossup …` request, as every sub-command sees it."""
-
-    services: Services
-    ack: AsyncAck
-    body: dict[str, Any]
-    client: AsyncWebClient
-    respond: AsyncRespond
-    lang: Lang
-    argument: str  # what follows the sub-command's word, NFKC-normalised and stripped
-    raw_argument: str  # the same as typed (a company name keeps its own spelling)
-
-    @property
-    def user(self) -> str:
-        return actor_id(self.body)
-
-    async def answer(self, message: Message) -> None:
-        """A private answer in the ack itself: for what takes no time to build."""
-        await self.ack(text=message[0], blocks=message[1], response_type="ephemeral")
-
-    async def answer_after(self, build: Awaitable[Message]) -> None:
-        """Ack at once with a "computing…" note, then replace it with the answer `build` makes.
-
-        A read over a period may take a while at scale; Slack's 3-second ack never waits for it.
-        """
-        await self.answer(build_computing(lang=self.lang))
-        message = await build
-        if self.respond.response_url:
-            try:
-                sent = await self.respond(
-                    text=message[0], blocks=message[1], response_type="ephemeral", replace_original=True
-                )
-                if sent.status_code == 200:
-                    return
-            except Exception as exc:  # the answer must still arrive: tell() tries the other ways
-                log.info("replacing the computing note failed (%s)", type(exc).__name__)
-        channel = slack_channel(self.body.get("channel_id"))
-        await tell(self.client, respond=None, channel=channel, user=self.user, message=message)
 
 
 SubCommand = Callable[[Invocation], Awaitable[None]]
@@ -128,66 +83,28 @@ async def _kpi(call: Invocation) -> None:
     if parse_period(call.argument, now=now, tz=services.config.tz) is None:
         await call.answer(build_kpi_usage(lang=call.lang))  # nothing to compute: say how to name a period
         return
-    await call.answer_after(
-        kpi_report(
-            services.sessions,
-            config=services.config,
-            argument=call.argument,
-            user_id=call.user,
-            now=now,
-            lang=call.lang,
-        )
-    )
+    await call.answer_report(kpi_report, now=now)
 
 
 async def _scorecard(call: Invocation) -> None:
-    services = call.services
-    await call.answer_after(
-        scorecard_report(
-            services.sessions,
-            config=services.config,
-            argument=call.argument,
-            user_id=call.user,
-            now=services.clock(),
-            lang=call.lang,
-        )
-    )
-
-
-async def _issue(call: Invocation) -> None:  # acks itself: a modal, or privately why not
-    await open_issue_modal(
-        call.services,
-        ack=call.ack,
-        body=call.body,
-        client=call.client,
-        respond=call.respond,
-        lang=call.lang,
-        problem=call.argument,
-    )
-
-
-async def _diagnose(call: Invocation) -> None:  # acks itself: the checklist modal, or privately why not
-    await open_diagnosis_modal(
-        call.services, ack=call.ack, body=call.body, client=call.client, respond=call.respond, lang=call.lang
-    )
+    await call.answer_report(scorecard_report, now=call.services.clock())
 
 
 async def open_memo(call: Invocation, *, company: str | None) -> None:
     """The handoff memo modal (IS reps and managers), the company filled in when one was typed."""
-    services, config = call.services, call.services.config
+    config = call.services.config
     if not may_toss_up(
         actor_id=call.user, inside_sales=config.roles.inside_sales, managers=config.roles.managers
     ):
         await call.answer(build_not_inside_sales(lang=call.lang))
         return
     await call.ack()
-    view = build_memo_modal(
+    view = await memo_modal(
+        call.services,
+        actor=call.user,
         lang=call.lang,
-        config=config,
-        meta=MemoModalMeta(channel_id=slack_channel(call.body.get("channel_id")), lang=call.lang),
+        meta=MemoModalMeta(channel_id=call.channel, lang=call.lang),
         prefill_company=(company or "")[:COMPANY_PREFILL_MAX] or None,
-        now=services.clock(),
-        learning=await learning_for(services.sessions, is_user_id=call.user, config=config),
     )
     await open_modal(call.client, body=call.body, view=view, lang=call.lang, respond=call.respond)
 
@@ -214,8 +131,8 @@ SUB_COMMANDS: dict[frozenset[str], SubCommand] = {
     frozenset({"away", "不在"}): _away,
     frozenset({"kpi", "kpis", "成果"}): _kpi,
     frozenset({"scorecard", "scorecards", "スコアカード", "評価"}): _scorecard,
-    frozenset({"issue", "issues", "課題", "連携課題"}): _issue,  # log a collaboration issue
-    frozenset({"diagnose", "diagnosis", "診断", "現状診断"}): _diagnose,  # the 10-item checklist
+    frozenset({"issue", "issues", "課題", "連携課題"}): open_issue_modal,  # log a collaboration issue
+    frozenset({"diagnose", "diagnosis", "診断", "現状診断"}): open_diagnosis_modal,  # the 10-item checklist
     frozenset({"memo", "new", "メモ", "新規"}): _memo,  # the memo, for a company named explicitly
     frozenset({"export", "エクスポート"}): _export,  # managers: the toss-ups as CSV, by DM
 }

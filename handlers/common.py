@@ -18,14 +18,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import CHANNEL_ID_RE
+from bot.config import slack_channel
 from bot.domain.handoff import HandoffSnapshot
 from bot.domain.memo import is_slack_user_id
 from bot.i18n import Lang, t
 from bot.services import Services
 from bot.slack import slack_error_code
 from modals.messages import build_incomplete_request, build_modal_failed
-from modals.metadata import ID_MAX, SLACK_TS_PATTERN, HandoffActionMeta, load_meta, parse_id
+from modals.metadata import ID_MAX, SLACK_TS_PATTERN, HandoffActionMeta, Meta, load_meta, parse_id
 from store.handoffs import get_handoff
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,6 @@ def as_dict(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def slack_channel(raw: object) -> str | None:
-    """`raw` when it looks like a Slack channel id (C…, G…, D…), else None."""
-    return raw if isinstance(raw, str) and CHANNEL_ID_RE.fullmatch(raw) else None
-
-
 def actor_id(body: Mapping[str, Any]) -> str:
     """Who clicked, submitted or typed the command: a Slack user id, or "" when the payload names none."""
     user = body.get("user")
@@ -69,6 +64,17 @@ def locale_hint(body: Mapping[str, Any]) -> str | None:
 
 async def user_lang(services: Services, body: Mapping[str, Any]) -> Lang:
     return await services.users.lang(actor_id(body) or None, hint=locale_hint(body))
+
+
+async def where_to_answer(
+    services: Services, body: Mapping[str, Any], view: Mapping[str, Any], meta_type: type[Meta]
+) -> Meta:
+    """A submitted modal's metadata when it only says where to answer and in which language: when it came
+    back unreadable, the submission carries on without it, answered in the submitter's language."""
+    try:
+        return load_meta(meta_type, view.get("private_metadata"))
+    except ValueError:
+        return meta_type(lang=await user_lang(services, body))
 
 
 def source_channel(body: Mapping[str, Any]) -> str | None:

@@ -8,14 +8,14 @@ import uuid
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.diagnosis import diagnosis_view, may_diagnose_team, record_diagnosis
-from bot.i18n import Lang, t
+from bot.i18n import t
 from bot.services import Services
 from bot.slack import slack_error_code
-from handlers.common import actor_id, open_modal, slack_channel, submission_key, tell, user_lang, view_values
+from handlers.common import actor_id, open_modal, submission_key, tell, view_values, where_to_answer
+from handlers.invocation import Invocation
 from modals.diagnose import (
     GROUP_BLOCKS,
     DiagnosisModalMeta,
@@ -26,46 +26,36 @@ from modals.diagnose import (
     refusal_text,
 )
 from modals.ids import CallbackId
-from modals.metadata import load_meta
 
 log = logging.getLogger(__name__)
 _FIRST_BLOCK = next(iter(GROUP_BLOCKS.values())).value  # where a form-wide error shows
 
 
-async def open_diagnosis_modal(
-    services: Services,
-    *,
-    ack: AsyncAck,
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond | None = None,
-    lang: Lang,
-) -> None:
+async def open_diagnosis_modal(call: Invocation) -> None:
     """`/tossup diagnose`: ack at once, open a "counting…" modal with the trigger, then fill it in."""
-    user = actor_id(body)
+    services, lang, user = call.services, call.lang, call.user
     if not may_diagnose_team(services.config, user):
-        text, blocks = build_diagnosis_refusal("not_allowed", lang=lang)
-        await ack(text=text, blocks=blocks, response_type="ephemeral")
+        await call.answer(build_diagnosis_refusal("not_allowed", lang=lang))
         return
-    await ack()
+    await call.ack()
     external_id = f"diagnosis-{uuid.uuid4().hex}"  # the loading modal is found again by this id
     await open_modal(
-        client,
-        body=body,
+        call.client,
+        body=call.body,
         view=build_loading_modal(lang=lang, external_id=external_id),
         lang=lang,
-        respond=respond,
+        respond=call.respond,
     )
     view = await diagnosis_view(
         services.sessions,
         services.config,
         lang=lang,
         reader_tz=await services.users.zone(user, fallback=services.config.tz),
-        channel_id=slack_channel(body.get("channel_id")),
+        channel_id=call.channel,
         now=services.clock(),
     )
     try:
-        await client.views_update(external_id=external_id, view=view)
+        await call.client.views_update(external_id=external_id, view=view)
     except Exception as exc:  # closed meanwhile, or never opened (open_modal told them): nothing to fill
         log.info("could not fill the diagnosis modal (%s)", slack_error_code(exc))
 
@@ -76,10 +66,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         actor, key = actor_id(body), submission_key(view)
-        try:
-            meta = load_meta(DiagnosisModalMeta, view.get("private_metadata"))
-        except ValueError:  # only where to answer and the language: carry on without them
-            meta = DiagnosisModalMeta(lang=await user_lang(services, body))
+        meta = await where_to_answer(services, body, view, DiagnosisModalMeta)
         if not actor or key is None:  # Slack always sends both: no diagnosis without who answered it
             await ack(
                 response_action="errors", errors={_FIRST_BLOCK: t(meta.lang, "handler.incomplete_request")}
@@ -88,10 +75,16 @@ def register(app: AsyncApp, services: Services) -> None:
         if not may_diagnose_team(services.config, actor):  # roles may have changed since it opened
             await ack(response_action="errors", errors={_FIRST_BLOCK: refusal_text("not_allowed", meta.lang)})
             return
+        checked = parse_diagnosis_submission(view_values(view))
+        if checked is None:  # no checkboxes at all: not what Slack sends; nothing is kept
+            log.warning("a diagnosis form came back without its checkboxes")
+            unreadable = t(meta.lang, "handler.form_unreadable")
+            await ack(response_action="errors", errors={_FIRST_BLOCK: unreadable})
+            return
         try:
             saved = await record_diagnosis(
                 services.sessions,
-                checked=parse_diagnosis_submission(view_values(view)),
+                checked=checked,
                 actor_id=actor,
                 submission_key=key,
                 channel_id=meta.channel_id,

@@ -6,6 +6,8 @@ the issue once and replies in the agenda thread.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -17,28 +19,31 @@ from bot.domain.memo import clean_text
 from bot.i18n import Lang, t
 from bot.issues import (
     check_issue,
-    clicked_thread,
     close_with_decision,
     closed_by_someone_else,
     issue_to_close,
     log_issue,
     may_work,
-    slack_channel,
 )
 from bot.services import Services
 from handlers.common import (
     action_value,
     actor_id,
+    as_dict,
     clicker,
     open_modal,
+    slack_channel,
     source_channel,
     submission_key,
     tell,
     user_lang,
     view_values,
+    where_to_answer,
 )
+from handlers.invocation import Invocation
 from modals.ids import ActionId, BlockId, CallbackId
 from modals.issues import (
+    SLACK_TS_PATTERN,
     IssueCloseMeta,
     IssueModalMeta,
     build_already_closed,
@@ -56,29 +61,36 @@ from modals.issues import (
 from modals.metadata import load_meta
 
 log = logging.getLogger(__name__)
+_THREAD_TS_RE = re.compile(SLACK_TS_PATTERN)  # the shape IssueCloseMeta takes back
 
 
-async def open_issue_modal(
-    services: Services,
-    *,
-    ack: AsyncAck,
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond | None = None,
-    lang: Lang,
-    problem: str,
-) -> None:
+async def open_issue_modal(call: Invocation) -> None:
     """`/tossup issue [problem]`: the log modal (what was typed after the word prefills the problem), or
     privately why not."""
-    if not may_work(services.config, actor_id(body)):
-        text, blocks = build_issue_refusal(IssueRefusal.NOT_ALLOWED, lang=lang)
-        await ack(text=text, blocks=blocks, response_type="ephemeral")
+    lang = call.lang
+    if not may_work(call.services.config, call.user):
+        await call.answer(build_issue_refusal(IssueRefusal.NOT_ALLOWED, lang=lang))
         return
-    await ack()
-    meta = IssueModalMeta(channel_id=slack_channel(body.get("channel_id")), lang=lang)
-    prefill = IssueDraft(problem=clean_text(problem[:PROBLEM_MAX]))
+    await call.ack()
+    meta = IssueModalMeta(channel_id=call.channel, lang=lang)
+    prefill = IssueDraft(problem=clean_text(call.argument[:PROBLEM_MAX]))
     view = build_issue_modal(lang=lang, meta=meta, prefill=prefill)
-    await open_modal(client, body=body, view=view, lang=lang, respond=respond)
+    await open_modal(call.client, body=call.body, view=view, lang=lang, respond=call.respond)
+
+
+def clicked_thread(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, thread ts) of the message a button was clicked in: the thread it is a reply in (an agenda
+    section), else the message itself. Each is None unless it looks like a Slack id."""
+    container, message, clicked_in = (as_dict(body.get(key)) for key in ("container", "message", "channel"))
+    channel = slack_channel(container.get("channel_id")) or slack_channel(clicked_in.get("id"))
+    candidates = (
+        message.get("thread_ts"),
+        container.get("thread_ts"),
+        message.get("ts"),
+        container.get("message_ts"),
+    )
+    looks_like_ts = (raw for raw in candidates if isinstance(raw, str) and _THREAD_TS_RE.fullmatch(raw))
+    return channel, next(looks_like_ts, None)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -89,10 +101,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         actor, key = actor_id(body), submission_key(view)
-        try:
-            meta = load_meta(IssueModalMeta, view.get("private_metadata"))
-        except ValueError:  # only where to confirm and the language: carry on without them
-            meta = IssueModalMeta(lang=await user_lang(services, body))
+        meta = await where_to_answer(services, body, view, IssueModalMeta)
         problem_block = BlockId.ISSUE_PROBLEM.value
         if not actor or key is None:  # Slack always sends both: no issue without who raised it
             log.warning("an issue submission came without a user or a view id")

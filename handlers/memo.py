@@ -18,7 +18,7 @@ from bot.domain.memo import MemoField
 from bot.i18n import t
 from bot.services import Services
 from bot.slack import slack_error_code
-from bot.submission import MemoForm, edit_form, history_form, revise_form, submit_memo_form
+from bot.submission import MemoForm, MemoFormFor, edit_form, history_form, revise_form, submit_memo_form
 from handlers.common import (
     action_handoff_id,
     actor_id,
@@ -41,23 +41,32 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.action(ActionId.HANDOFF_REVISE)
-    async def revise(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        """From the IS rep's DM about a return: the memo again, filled in, to fix and toss up anew."""
-        await ack()
-        if (clicked := await clicker(services, client, body, respond)) is None:
-            return
-        actor, lang = clicked
-        channel = source_channel(body)
-        opened = await revise_form(
-            services, handoff_id=action_handoff_id(body), actor=actor, lang=lang, channel_id=channel
-        )
-        if isinstance(opened, View):
-            await open_modal(client, body=body, view=opened, lang=lang, respond=respond)
-        else:
-            await tell(client, respond=respond, channel=channel, user=actor, message=opened)
+    def reopens_memo(action_id: ActionId, form: MemoFormFor) -> None:
+        """A button that opens the memo again, filled in by `form` for its toss-up, or says privately why
+        not."""
+
+        async def open_memo_again(
+            ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+        ) -> None:
+            await ack()
+            if (clicked := await clicker(services, client, body, respond)) is None:
+                return
+            actor, lang = clicked
+            channel = source_channel(body)
+            opened = await form(
+                services, handoff_id=action_handoff_id(body), actor=actor, lang=lang, channel_id=channel
+            )
+            if isinstance(opened, View):
+                await open_modal(client, body=body, view=opened, lang=lang, respond=respond)
+            else:
+                await tell(client, respond=respond, channel=channel, user=actor, message=opened)
+
+        app.action(action_id)(open_memo_again)
+
+    # From the IS rep's DM about a return: the memo again, filled in, to fix and toss up anew.
+    reopens_memo(ActionId.HANDOFF_REVISE, revise_form)
+    # From the IS rep's DM confirmation or App Home: the memo again, filled in, until FS decides.
+    reopens_memo(ActionId.HANDOFF_EDIT, edit_form)
 
     @app.view(CallbackId.HANDOFF_MEMO)
     async def submit_memo(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -87,24 +96,6 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
         if submitted.deliver_for is not None:
             await services.delivery.deliver_for(submitted.deliver_for)
-
-    @app.action(ActionId.HANDOFF_EDIT)
-    async def edit_memo(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        """From the IS rep's DM confirmation or App Home: the memo again, filled in, until FS decides."""
-        await ack()
-        if (clicked := await clicker(services, client, body, respond)) is None:
-            return
-        actor, lang = clicked
-        channel = source_channel(body)
-        opened = await edit_form(
-            services, handoff_id=action_handoff_id(body), actor=actor, lang=lang, channel_id=channel
-        )
-        if isinstance(opened, View):
-            await open_modal(client, body=body, view=opened, lang=lang, respond=respond)
-        else:
-            await tell(client, respond=respond, channel=channel, user=actor, message=opened)
 
     @app.action(ActionId.HANDOFF_HISTORY)
     async def memo_history(

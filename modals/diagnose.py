@@ -199,12 +199,16 @@ def _met(evidence: Mapping[DiagnosisItem, Evidence], item: DiagnosisItem) -> boo
     return found is not None and found.met
 
 
-def parse_diagnosis_submission(values: object) -> frozenset[DiagnosisItem]:
+def parse_diagnosis_submission(values: object) -> frozenset[DiagnosisItem] | None:
     """The ticked items: each group's block read for that group's items only (a value from another
-    group, an unknown value or a malformed state counts for nothing)."""
+    group, an unknown value or a malformed group counts for nothing). None when the state holds none of
+    the groups at all: the form came back unreadable, which must not count as "nothing ticked"."""
     checked: set[DiagnosisItem] = set()
-    for group, block in GROUP_BLOCKS.items():
-        selected = input_state(values, block, ActionId.DIAGNOSIS_ITEMS).get("selected_options")
+    states = [input_state(values, block, ActionId.DIAGNOSIS_ITEMS) for block in GROUP_BLOCKS.values()]
+    if not any(states):
+        return None
+    for group, state in zip(GROUP_BLOCKS, states, strict=True):
+        selected = state.get("selected_options")
         if not isinstance(selected, list):
             continue
         raw = [option.get("value") for option in selected if isinstance(option, Mapping)]

@@ -424,12 +424,15 @@ async def record_notice(
     return changed
 
 
-async def list_events(*, session: AsyncSession, handoff_id: int) -> list[EventRecord]:
-    """The handoff's audit trail, oldest first."""
+async def list_events(
+    *, session: AsyncSession, handoff_id: int, kind: EventKind | None = None
+) -> list[EventRecord]:
+    """The handoff's audit trail (its events of `kind` only, when given), oldest first."""
+    of_kind = () if kind is None else (HandoffEvent.kind == kind,)
     async with own_transaction(session):
         rows = await session.scalars(
             select(HandoffEvent)
-            .where(HandoffEvent.handoff_id == handoff_id)
+            .where(HandoffEvent.handoff_id == handoff_id, *of_kind)
             .order_by(HandoffEvent.at, HandoffEvent.id)
             .execution_options(populate_existing=True)
         )
@@ -640,19 +643,4 @@ def _snapshot_or_none(row: Handoff | None) -> HandoffSnapshot | None:
 
 async def list_memo_versions(*, session: AsyncSession, handoff_id: int) -> list[EventRecord]:
     """The toss-up's MEMO_EDITED events, oldest first (each holds the version before and after)."""
-    async with own_transaction(session):
-        rows = await session.scalars(
-            select(HandoffEvent)
-            .where(HandoffEvent.handoff_id == handoff_id, HandoffEvent.kind == EventKind.MEMO_EDITED)
-            .order_by(HandoffEvent.at, HandoffEvent.id)
-            .execution_options(populate_existing=True)
-        )
-        return [
-            EventRecord(
-                kind=EventKind(row.kind),
-                actor_user_id=row.actor_user_id,
-                at=row.at,
-                detail=dict(row.detail or {}),
-            )
-            for row in rows
-        ]
+    return await list_events(session=session, handoff_id=handoff_id, kind=EventKind.MEMO_EDITED)

@@ -255,6 +255,12 @@ _state = st.fixed_dictionaries(
 )
 
 
+def _group_state(values: dict[str, Any], block: str) -> dict[str, Any]:
+    outer = values.get(block)
+    state = outer.get(ActionId.DIAGNOSIS_ITEMS.value) if isinstance(outer, dict) else None
+    return state if isinstance(state, dict) else {}
+
+
 @given(
     st.dictionaries(
         st.sampled_from([b.value for b in GROUP_BLOCKS.values()]),
@@ -263,6 +269,9 @@ _state = st.fixed_dictionaries(
 )
 def test_parsing_keeps_each_groups_own_items_only(values: dict[str, Any]) -> None:
     checked = parse_diagnosis_submission(values)
+    if checked is None:  # no group's checkboxes at all: unreadable, not "nothing ticked"
+        assert not any(_group_state(values, block.value) for block in GROUP_BLOCKS.values())
+        return
     for group, block in GROUP_BLOCKS.items():
         own = {item for g, items in GROUPS if g is group for item in items}
         state = values.get(block.value, {}).get(ActionId.DIAGNOSIS_ITEMS.value)
@@ -276,4 +285,14 @@ def test_parsing_keeps_each_groups_own_items_only(values: dict[str, Any]) -> Non
 
 @given(_json)
 def test_parsing_never_raises_on_any_shape(values: Any) -> None:
-    assert parse_diagnosis_submission(values) <= set(DiagnosisItem)
+    checked = parse_diagnosis_submission(values)
+    assert checked is None or checked <= set(DiagnosisItem)
+
+
+def test_a_form_without_any_group_is_unreadable_not_nothing_ticked() -> None:
+    assert parse_diagnosis_submission({}) is None
+    assert parse_diagnosis_submission(None) is None
+    some = {
+        next(iter(GROUP_BLOCKS.values())).value: {ActionId.DIAGNOSIS_ITEMS.value: {"selected_options": []}}
+    }
+    assert parse_diagnosis_submission(some) == frozenset()

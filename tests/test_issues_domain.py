@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain.handoff import is_team_member
 from bot.domain.issues import (
     DECISION_MAX,
     ISSUE_ID_MAX,
@@ -20,7 +21,6 @@ from bot.domain.issues import (
     Quadrant,
     decision_problem,
     issue_problems,
-    may_work_on_issues,
     most_urgent_first,
     parse_issue_id,
     quadrant,
@@ -116,14 +116,14 @@ def test_the_decision_is_one_required_line_of_limited_length() -> None:
 
 
 def test_without_is_or_fs_members_listed_anyone_may_log_and_close() -> None:
-    assert may_work_on_issues(actor_id="U0ANYONE")
-    assert may_work_on_issues(actor_id="U0ANYONE", managers=["U0M"])  # managers alone restrict nothing
-    assert may_work_on_issues(actor_id="U0ANYONE", inside_sales=["U0IS"])  # anyone may be FS
+    assert is_team_member(actor_id="U0ANYONE")
+    assert is_team_member(actor_id="U0ANYONE", managers=["U0M"])  # managers alone restrict nothing
+    assert is_team_member(actor_id="U0ANYONE", inside_sales=["U0IS"])  # anyone may be FS
 
 
 def test_with_is_and_fs_listed_only_they_and_managers_may() -> None:
     roles = {"inside_sales": ["U0IS"], "field_sales": ["U0FS"], "managers": ["U0M"]}
-    assert may_work_on_issues(actor_id="U0IS", **roles)
-    assert may_work_on_issues(actor_id="U0FS", **roles)
-    assert may_work_on_issues(actor_id="U0M", **roles)
-    assert not may_work_on_issues(actor_id="U0OTHER", **roles)
+    assert is_team_member(actor_id="U0IS", **roles)
+    assert is_team_member(actor_id="U0FS", **roles)
+    assert is_team_member(actor_id="U0M", **roles)
+    assert not is_team_member(actor_id="U0OTHER", **roles)

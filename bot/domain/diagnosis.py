@@ -288,19 +288,6 @@ class DiagnosisRecord:
         return level_for(self.count)
 
 
-def may_diagnose(
-    *,
-    actor_id: str,
-    inside_sales: Collection[str] = (),
-    field_sales: Collection[str] = (),
-    managers: Collection[str] = (),
-) -> bool:
-    """IS, FS and managers may diagnose; a side whose members are not listed is open to anyone."""
-    if not inside_sales or not field_sales:
-        return True
-    return actor_id in inside_sales or actor_id in field_sales or actor_id in managers
-
-
 class DiagnosisPoint(BaseModel):
     """One diagnosis as a digest shows it (frozen into the digest's JSON)."""
 

@@ -63,6 +63,25 @@ def may_toss_up(*, actor_id: str, inside_sales: Collection[str] = (), managers: 
     return not inside_sales or actor_id in inside_sales or actor_id in managers
 
 
+def is_team_member(
+    *,
+    actor_id: str,
+    inside_sales: Collection[str] = (),
+    field_sales: Collection[str] = (),
+    managers: Collection[str] = (),
+) -> bool:
+    """Whether `actor_id` is on the IS/FS team (an IS or FS member, or a manager): who may log and close
+    collaboration issues and diagnose the collaboration.
+
+    As for toss-ups and decisions, a side whose members are not listed is open to anyone (anyone could
+    be on it), so with `roles.inside_sales` or `roles.field_sales` empty, everyone is; managers alone
+    restrict nothing.
+    """
+    if not inside_sales or not field_sales:
+        return True
+    return actor_id in inside_sales or actor_id in field_sales or actor_id in managers
+
+
 def assignee_problem(
     *, assignee_id: str, is_user_id: str, fs_members: Collection[str] = (), managers: Collection[str] = ()
 ) -> str | None:

@@ -6,7 +6,7 @@ with one line of what was decided.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -147,21 +147,3 @@ def decision_problem(decision: str | None) -> IssueError | None:
     if len(decision) > DECISION_MAX:
         return IssueError.TOO_LONG
     return None
-
-
-def may_work_on_issues(
-    *,
-    actor_id: str,
-    inside_sales: Collection[str] = (),
-    field_sales: Collection[str] = (),
-    managers: Collection[str] = (),
-) -> bool:
-    """Whether `actor_id` may log or close a collaboration issue: IS, FS and managers may.
-
-    As for toss-ups and decisions, a side whose members are not listed is open to anyone (anyone could
-    be on it), so with `roles.inside_sales` or `roles.field_sales` empty, everyone may; managers alone
-    restrict nothing.
-    """
-    if not inside_sales or not field_sales:
-        return True
-    return actor_id in inside_sales or actor_id in field_sales or actor_id in managers
