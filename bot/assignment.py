@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig
 from bot.domain.memo import HandoffMemo
 from bot.domain.routing import RouteDecision, absent_from_config, decide, match_rule, needs_turn
+from store.db import for_reading
 from store.handoffs import TurnRequest
 from store.routing import absent_users
 
@@ -28,7 +29,7 @@ async def routing_plan(
     turn = None
     if rule is not None and needs_turn(memo, rule):
         today = now.astimezone(config.tz).date()
-        async with sessions() as session:
+        async with for_reading(sessions)() as session:
             away = absent_from_config(routing, today) | await absent_users(session=session, today=today)
         turn = TurnRequest(rule=rule.name, pool=tuple(rule.pool), unavailable=frozenset(away))
 

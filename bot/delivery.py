@@ -63,6 +63,7 @@ from modals.messages import (
 from modals.notice import build_notice
 from modals.quality import score_summary_text
 from modals.sla import build_sla_escalation, build_sla_reminder
+from store.db import for_reading
 from store.handoffs import NewOutbox, get_handoff, record_notice
 from store.outbox import (
     OutboxItem,
@@ -423,7 +424,7 @@ class Delivery:
     async def _load(self, item: OutboxItem) -> HandoffSnapshot:
         if item.handoff_id is None:
             raise ValueError(f"outbox item {item.id} has no toss-up")
-        async with self.sessions() as session:
+        async with for_reading(self.sessions)() as session:  # beside the writer; sees every commit made
             handoff = await get_handoff(session=session, handoff_id=item.handoff_id)
         if handoff is None:
             raise ValueError(f"toss-up {item.handoff_id} is gone")

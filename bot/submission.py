@@ -46,6 +46,7 @@ from modals.memo_edit import (
 )
 from modals.messages import build_handoff_missing, build_not_yours
 from modals.metadata import MemoModalMeta
+from store.db import for_reading
 from store.handoffs import (
     MemoEdit,
     NewHandoff,
@@ -132,7 +133,8 @@ async def _submit_new(
     checked = await _checked(services, form, memo)
     if checked.errors:
         return Submitted(errors=checked.errors)
-    async with services.sessions() as session:
+    # Reads that decide nothing alone go beside the one writer (store.db): the unique key decides doubles.
+    async with for_reading(services.sessions)() as session:
         stored = await find_submission(session=session, submission_key=key)
     if stored is not None:  # the same view again (double click, Slack retry): one toss-up
         return Submitted(deliver_for=stored.id)
@@ -195,7 +197,7 @@ async def _duplicate_check(
     view id); the same modal submitted again with the same company is the confirmation.
     """
     company, now = company_key(memo.company), services.clock()
-    async with services.sessions() as session:
+    async with for_reading(services.sessions)() as session:
         duplicate = await find_open_duplicate(
             session=session, key=company, since=now - DUPLICATE_WINDOW, exclude_id=exclude_id
         )

@@ -299,6 +299,7 @@ async def test_slack_outage_loses_nothing_and_the_retry_loop_posts_later(harness
             return bool(await session.scalar(select(func.max(OutboxMessage.attempts))))
 
     await eventually(first_attempt_failed)
+    await h.bot.delivery.wait_idle()  # the rest of the toss-up's batch is tried (and waits) too
     handoff = await only_handoff(h)
     assert handoff.notice_ts is None  # stored, not posted
     assert notice_posts(h) == []
