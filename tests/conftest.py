@@ -126,7 +126,9 @@ def backend() -> str:
 @pytest.fixture
 async def harness(slack: FakeSlack, tmp_path, config: AppConfig, backend: str) -> AsyncIterator[Harness]:
     port = free_port()
-    database_url = await fresh_database(backend, tmp_path, migrated=False)  # the bot migrates at start
+    # Migrated already (SQLite: a copy of one migrated file); the bot's own migration at start is then a
+    # no-op here, and is tested from an empty database in tests/test_store.py and tests/test_cli.py.
+    database_url = await fresh_database(backend, tmp_path, migrated=True)
     settings = Settings(
         slack_bot_token="xoxb-test",
         slack_signing_secret=SIGNING_SECRET,

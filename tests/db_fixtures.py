@@ -20,6 +20,8 @@ import asyncio
 import atexit
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -90,12 +92,13 @@ async def _admin_connection(url: URL) -> asyncpg.Connection:
         unreachable_postgres(url, exc)
 
 
-async def _create_postgres_database() -> str:
+async def _create_postgres_database(template: str | None = None) -> str:
     server = postgres_server_url()
     name = f"{DATABASE_PREFIX}{secrets.token_hex(6)}"
     connection = await _admin_connection(server)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        copy_of = f' TEMPLATE "{template}"' if template else ""
+        await connection.execute(f'CREATE DATABASE "{name}"{copy_of}')
     finally:
         await connection.close()
     url = server.set(database=name).render_as_string(hide_password=False)
@@ -126,6 +129,45 @@ async def drop_database(url: str) -> None:
         _undropped.discard(url)
 
 
+_sqlite_template: Path | None = None  # this process's migrated SQLite file, copied for each test
+
+
+async def _migrated_sqlite_template() -> Path:
+    """A SQLite file migrated to head once per test process (the start-up migration itself is tested
+    from an empty database elsewhere: tests/test_store.py, tests/test_cli.py)."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        file = Path(tempfile.mkdtemp(prefix="tossup-template-")) / "template.db"
+        engine = make_engine(f"sqlite+aiosqlite:///{file}")
+        try:
+            await migrate(engine)
+            async with engine.connect() as connection:  # everything in the main file, nothing in the WAL
+                await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            await engine.dispose()
+        atexit.register(shutil.rmtree, file.parent, True)
+        _sqlite_template = file
+    return _sqlite_template
+
+
+_postgres_template: str | None = None  # this process's migrated PostgreSQL database, copied for each test
+
+
+async def _migrated_postgres_template() -> str:
+    """A PostgreSQL database migrated to head once per test process; nothing stays connected to it, so
+    CREATE DATABASE … TEMPLATE can copy it (dropped at exit with the other test databases)."""
+    global _postgres_template
+    if _postgres_template is None:
+        url = await _create_postgres_database()
+        engine = make_engine(url)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+        _postgres_template = make_url(url).database
+    return _postgres_template or ""
+
+
 async def fresh_database(kind: str, tmp_path: Path | None, *, migrated: bool = True) -> str:
     """The URL of a new, empty database of `kind` ("sqlite" or "postgresql"), migrated by default.
 
@@ -135,8 +177,14 @@ async def fresh_database(kind: str, tmp_path: Path | None, *, migrated: bool = T
     if kind == "sqlite":
         if tmp_path is None:
             raise ValueError("sqlite needs tmp_path")
-        url = f"sqlite+aiosqlite:///{tmp_path / f'tossup-{secrets.token_hex(4)}.db'}"
+        file = tmp_path / f"tossup-{secrets.token_hex(4)}.db"
+        if migrated:  # a copy of one migrated file: the same schema, without running every migration again
+            shutil.copyfile(await _migrated_sqlite_template(), file)
+            return f"sqlite+aiosqlite:///{file}"
+        url = f"sqlite+aiosqlite:///{file}"
     elif kind == "postgresql":
+        if migrated:  # a copy of one migrated database (CREATE DATABASE … TEMPLATE)
+            return await _create_postgres_database(template=await _migrated_postgres_template())
         url = await _create_postgres_database()
     else:
         raise ValueError(f"unknown database kind {kind!r}; use one of {BACKENDS}")
