@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -53,6 +54,12 @@ def team_config(**overrides: object) -> AppConfig:
     data: dict[str, object] = {"locale": "ja", "timezone": "Asia/Tokyo", "channels": {"fs": FS_CHANNEL}}
     data.update(overrides)
     return AppConfig.model_validate(data)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per core (at most 8). Many tests wait on real timeouts, subprocesses and
+    sockets, so a core has room for a second worker (measured on 2 cores: 136 s with 2, 122 s with 4)."""
+    return min(8, 2 * (os.cpu_count() or 1))
 
 
 SKIP_LINE = inspect.getsourcelines(db_fixtures.unreachable_postgres)[1]
