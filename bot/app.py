@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import AppConfig
 from bot.delivery import Clock, Delivery, utc_now
+from bot.errors import StartupError
 from bot.preflight import database_problem, slack_problem
 from bot.scheduler import make_scheduler
 from bot.services import Services
@@ -132,10 +133,6 @@ class Bot:
             await self.read_engine.dispose()
         for session in self.http:
             await session.close()
-
-
-class StartupError(Exception):
-    """The bot cannot start: the database or Slack refuses; the message names the setting to check."""
 
 
 async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc_now) -> Bot:

@@ -743,9 +743,7 @@ class Delivery:
             ),
         )
 
-    async def _find_file(
-        self, item: OutboxItem, channel: str, thread_ts: str | None, filename: str
-    ) -> bool:
+    async def _find_file(self, item: OutboxItem, channel: str, thread_ts: str | None, filename: str) -> bool:
         method = "conversations.replies" if thread_ts else "conversations.history"
         try:
             if thread_ts:

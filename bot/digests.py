@@ -28,6 +28,7 @@ from bot.config import AppConfig, DigestSchedule, WeeklyDigestConfig
 from bot.cron import first_fire_between, parse_cron
 from bot.diagnosis import month_diagnosis_trend
 from bot.domain.agenda import AgendaRules, Section, WeeklyAgenda, build_weekly_agenda
+from bot.domain.digest_kind import DigestKind
 from bot.domain.kpi import Period, month_before, month_of, quarter_before, quarter_of, week_of
 from bot.domain.monthly import (
     TREND_MONTHS,
@@ -51,12 +52,6 @@ log = logging.getLogger(__name__)
 
 DIGEST_LEAD = "digest_lead"  # the channel message a digest starts with
 DIGEST_REPLY = "digest_reply"  # one part of it in the lead's thread: a section, or a chart
-
-
-class DigestKind(StrEnum):
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
 
 
 WEEKLY = DigestKind.WEEKLY.value

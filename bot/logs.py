@@ -10,8 +10,6 @@ import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
-
 from bot.settings import LogSettings
 
 # The bot's own loggers: `logging.getLogger(__name__)` in these packages, and the CLI's "tossup".
@@ -52,7 +50,10 @@ class _DropMessage(logging.Filter):
 
 # Bolt reads SLACK_BOT_TOKEN from the environment by itself and, since we hand it a client built with that
 # same token, warns at every start that its `token` is unused. Nothing is unused: drop that one line.
-_BOLT_TOKEN_WARNING = _DropMessage(warning_client_prioritized_and_token_skipped())
+# Bolt's `warning_client_prioritized_and_token_skipped()`, as text: importing Bolt here would load it for
+# `--version` and for a bad setting too (tests/test_logs.py checks the two agree).
+BOLT_TOKEN_WARNING = "As you gave `client` as well, `token` will be unused."
+_BOLT_TOKEN_WARNING = _DropMessage(BOLT_TOKEN_WARNING)
 
 _handler: logging.Handler | None = None  # the one this module installed on the root logger
 

@@ -9,8 +9,8 @@ from typing import TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.verification import SLACK_RESPONSE_URL_ORIGINS, normalize_origin
-from store.db import DEFAULT_DATABASE_URL
+from bot.origins import SLACK_RESPONSE_URL_ORIGINS, normalize_origin
+from store.defaults import DEFAULT_DATABASE_URL
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 

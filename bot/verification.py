@@ -14,17 +14,17 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from urllib.parse import urlsplit
 
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.origins import normalize_origin
+
 log = logging.getLogger(__name__)
 
 VERIFIED = "tossup_request_verified"  # context key: set only by this module, never from the body
 MAX_REQUEST_AGE_SECONDS = 5 * 60  # Slack's replay window
-SLACK_RESPONSE_URL_ORIGINS = ("https://hooks.slack.com", "https://hooks.slack-gov.com")
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() would also take "١٢" or " 12"
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
@@ -47,20 +47,6 @@ def is_signed_by_slack(
     base = b"v0:" + timestamp.encode("ascii") + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
-
-
-def normalize_origin(url: str) -> str | None:
-    """`scheme://host[:port]` of an http(s) URL (default ports dropped), or None when it is not one."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return None
-    default_port = 443 if parts.scheme == "https" else 80
-    host = parts.hostname.lower()
-    return f"{parts.scheme}://{host}" if port in (None, default_port) else f"{parts.scheme}://{host}:{port}"
 
 
 def is_allowed_response_url(url: object, *, origins: Iterable[str]) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tossup.db"
+from store.defaults import DEFAULT_DATABASE_URL
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

@@ -195,10 +195,7 @@ async def test_the_full_loop_from_toss_up_to_kpis(harness: Harness) -> None:
             3_000_000,
         )
         assert kpis.win_rate == 1.0 and kpis.avg_quality_score == full.total
-    reports = {
-        user: await h.ask(f"kpi {month}", user_id=user)
-        for user in (IS_USER, FS_USER, MANAGER)
-    }
+    reports = {user: await h.ask(f"kpi {month}", user_id=user) for user in (IS_USER, FS_USER, MANAGER)}
     for user, report in reports.items():
         assert report is not None and report["response_type"] == "ephemeral"
         shown = block_text(report["blocks"])

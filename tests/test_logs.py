@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.logs import JsonFormatter
+from bot.logs import BOLT_TOKEN_WARNING, JsonFormatter
 from tests.fake_slack import FakeSlack
 from tests.test_cli import run_cli, slack_env, write_config
 
@@ -126,3 +126,9 @@ def test_version_comes_from_the_package_metadata(tmp_path: Path) -> None:
     result = run_cli("--version", env={}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"tossup {version('tossup')}"
+
+
+def test_the_dropped_bolt_warning_is_bolts_own_text() -> None:
+    from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+    assert BOLT_TOKEN_WARNING == warning_client_prioritized_and_token_skipped()

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 
 from bot.app import build_bot
-from bot.cli import serve
+from bot.commands import serve
 from bot.settings import Settings
 from modals.ids import CallbackId
 from tests.conftest import IS_USER, Clock, free_port, team_config

@@ -19,28 +19,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.handoff import EventKind, HandoffStatus, ReturnReason
 from bot.domain.memo import AuthorityLevel, BudgetStatus, HandoffMemo, Temperature, Timeline
-from store import (
+from store.db import (
+    alembic_config,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+)
+from store.handoffs import (
     HandoffNotFoundError,
     NewHandoff,
-    NewOutbox,
-    claim_due,
     create_handoff,
     decide_handoff,
-    enqueue,
     get_handoff,
     list_events,
     list_handoffs,
-    make_engine,
-    make_sessionmaker,
-    mark_done,
-    mark_failed,
-    migrate,
-    pending_count,
     record_event,
     record_notice,
 )
-from store.db import alembic_config
 from store.models import Handoff, HandoffEvent, OutboxMessage
+from store.outbox import (
+    NewOutbox,
+    claim_due,
+    enqueue,
+    mark_done,
+    mark_failed,
+    pending_count,
+)
 from tests.db_fixtures import drop_database, fresh_database
 
 # The newest migration (the schema every upgrade must end at), read from the scripts themselves.

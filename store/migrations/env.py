@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection
 import store.diagnosis_models  # registers the diagnoses table on Base.metadata
 import store.issue_models  # registers the collaboration-issue table on Base.metadata
 import store.routing_models  # noqa: F401  (registers the routing tables on Base.metadata)
-from store.db import DEFAULT_DATABASE_URL, make_engine, normalize_url
+from store.db import make_engine, normalize_url
+from store.defaults import DEFAULT_DATABASE_URL
 from store.models import Base
 
 config = context.config
