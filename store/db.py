@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import threading
@@ -166,7 +167,11 @@ async def migrate(engine: AsyncEngine) -> None:
 
     Runs in one transaction. Concurrent callers (two replicas starting at once) are serialized by
     `migrations/env.py`: a transaction-scoped advisory lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite.
+    A schema already at the newest revision is seen with one read, before any lock or Alembic run (most
+    starts: no write lock on a database other replicas are using, and no migration scripts executed).
     """
+    if await current_revision(engine) == head_revision():
+        return
     # Poll rather than block: the other upgrade may run on this very event loop; and unlike a thread
     # waiting in lock.acquire(), a cancelled poll cannot leave the lock taken.
     while not _process_migration_lock.acquire(blocking=False):  # noqa: ASYNC110
@@ -178,13 +183,25 @@ async def migrate(engine: AsyncEngine) -> None:
         _process_migration_lock.release()
 
 
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read once per process from the scripts."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database's schema is at (None: never migrated)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+
+
 async def dry_run_migrations(engine: AsyncEngine) -> tuple[str | None, str | None]:
     """Run the upgrade `migrate` would run, then roll it back: (the schema's revision, the newest one).
 
     For `tossup check`: proves the database is reachable and the migrations go through, changing nothing.
     """
     config = alembic_config()
-    head = ScriptDirectory.from_config(config).get_current_head()
+    head = head_revision()
     async with engine.connect() as connection:
         transaction = await connection.begin()
         try:
