@@ -108,7 +108,9 @@ async def _create_postgres_database(template: str | None = None) -> str:
 
 
 async def drop_database(url: str) -> None:
-    """Drop a PostgreSQL database made by `fresh_database` (SQLite files live in tmp_path: nothing)."""
+    """Drop a PostgreSQL database made by `fresh_database` (SQLite files live in tmp_path: nothing).
+
+    A migrated one goes back to this process's pool instead: the next test gets it emptied."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return
@@ -117,16 +119,45 @@ async def drop_database(url: str) -> None:
         raise ValueError(f"refusing to drop {name!r}: not a test database")
     connection = await _admin_connection(postgres_server_url())
     try:
+        # Whatever the test left connected (a killed bot process, a pool not disposed) lets go now.
         await connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = $1 AND pid <> pg_backend_pid()",
             name,
         )
+        if url in _pooled:
+            _free_postgres.append(url)
+            return
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
     finally:
         await connection.close()
     with _undropped_lock:
         _undropped.discard(url)
+
+
+# Migrated PostgreSQL databases of this test process: a test takes a free one, emptied of every row (ids
+# restarted), and gives it back at drop_database. CREATE DATABASE … TEMPLATE costs the server ~0.3 s and
+# DROP DATABASE ~0.1 s; TRUNCATE of every table a few ms.
+_pooled: set[str] = set()
+_free_postgres: list[str] = []
+
+
+async def _pooled_postgres_database() -> str:
+    if not _free_postgres:
+        url = await _create_postgres_database(template=await _migrated_postgres_template())
+        _pooled.add(url)
+        return url
+    url = _free_postgres.pop()
+    connection = await _admin_connection(make_url(url))
+    try:
+        names = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        tables = ", ".join(f'"{row["tablename"]}"' for row in names)
+        await connection.execute(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
+    return url
 
 
 _sqlite_template: Path | None = None  # this process's migrated SQLite file, copied for each test
@@ -183,8 +214,8 @@ async def fresh_database(kind: str, tmp_path: Path | None, *, migrated: bool = T
             return f"sqlite+aiosqlite:///{file}"
         url = f"sqlite+aiosqlite:///{file}"
     elif kind == "postgresql":
-        if migrated:  # a copy of one migrated database (CREATE DATABASE … TEMPLATE)
-            return await _create_postgres_database(template=await _migrated_postgres_template())
+        if migrated:  # one of this process's migrated databases, emptied (at first a copy of the template)
+            return await _pooled_postgres_database()
         url = await _create_postgres_database()
     else:
         raise ValueError(f"unknown database kind {kind!r}; use one of {BACKENDS}")
