@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig
 from bot.diagnosis import latest_level
 from bot.domain.diagnosis import LatestDiagnosis
-from bot.domain.feedback import FollowUp, follow_ups_due
+from bot.domain.feedback import FollowUp
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.kpi import Kpis, Period, compute_kpis, current_month
 from bot.domain.received_feedback import ReceivedFeedback, received_feedback
@@ -101,8 +101,8 @@ async def _lists(
             statuses=[HandoffStatus.PENDING],
             limit=HOME_LIST_SIZE,
         )
-        owed = await list_follow_ups(session=session, user_id=user_id)
-    return tossed_up, waiting, follow_ups_due(owed, now=now)[:HOME_LIST_SIZE]
+        owed = await list_follow_ups(session=session, user_id=user_id, met_by=now, limit=HOME_LIST_SIZE)
+    return tossed_up, waiting, owed
 
 
 async def _none() -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import String, and_, cast, literal, or_, select, update
+from sqlalchemy import String, and_, cast, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.feedback import AwaitingSheet, FollowUp
@@ -276,9 +276,12 @@ async def sheets_to_chase(
     ]
 
 
-async def list_follow_ups(*, session: AsyncSession, user_id: str, limit: int = 50) -> list[FollowUp]:
+async def list_follow_ups(
+    *, session: AsyncSession, user_id: str, met_by: datetime | None = None, limit: int = 50
+) -> list[FollowUp]:
     """Accepted toss-ups `user_id` is the FS rep on (assigned, or accepted unassigned) that still lack the
-    feedback sheet or a closed outcome (won / lost), newest first.
+    feedback sheet or a closed outcome (won / lost), newest first; with `met_by`, only those whose meeting
+    took place by then or has no time set (a meeting still ahead owes nothing yet).
 
     One query per way of owning one, each walking an index newest first and stopping at `limit` (the
     assigned ones: ix_handoffs_fs_user_id_status_id; the unassigned ones the rep accepted:
@@ -290,6 +293,7 @@ async def list_follow_ups(*, session: AsyncSession, user_id: str, limit: int = 5
         and_(Handoff.fs_user_id == user_id, accepted),
         and_(Handoff.fs_user_id.is_(None), accepted, Handoff.decided_by == user_id),
     )
+    held = or_(Handoff.meeting_at.is_(None), Handoff.meeting_at <= met_by) if met_by is not None else true()
     found: list[FollowUp] = []
     async with own_transaction(session):
         for owned in owned_by:
@@ -297,7 +301,7 @@ async def list_follow_ups(*, session: AsyncSession, user_id: str, limit: int = 5
                 select(Handoff, FeedbackRecord.handoff_id, OutcomeRecord.kind)
                 .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
                 .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
-                .where(owned, or_(FeedbackRecord.handoff_id.is_(None), open_outcome))
+                .where(owned, held, or_(FeedbackRecord.handoff_id.is_(None), open_outcome))
                 .order_by(Handoff.id.desc())
                 .limit(limit)
             )

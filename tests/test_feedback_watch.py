@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import Bot
 from bot.config import AppConfig
 from bot.delivery import PostKind
-from bot.domain.feedback import AwaitingSheet, FollowUp, feedback_owner, follow_ups_due
+from bot.domain.feedback import AwaitingSheet, feedback_owner
 from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
 from bot.feedback_watch import chase_from, queue_due_feedback_requests
 from bot.scheduler import FEEDBACK_JOB_ID
@@ -358,17 +358,6 @@ def test_feedback_owner_none_when_nobody_assigned_and_not_accepted() -> None:
     assert feedback_owner(pending) is None
     returned = snapshot(fs_user_id=None, status=HandoffStatus.RETURNED, decided_by=OTHER_FS)
     assert feedback_owner(returned) is None  # whoever returned it never met the customer
-
-
-def test_follow_ups_are_due_once_the_meeting_took_place_or_without_a_meeting_time() -> None:
-    def follow_up(meeting_at: datetime | None) -> FollowUp:
-        memo = make_memo().model_copy(update={"meeting_at": meeting_at})
-        return FollowUp(snapshot(memo=memo), rated=False, outcome=None)
-
-    past, ahead, no_time = follow_up(MEETING), follow_up(MEETING + timedelta(days=2)), follow_up(None)
-    follow_ups = [past, ahead, no_time]
-    assert follow_ups_due(follow_ups, now=MEETING + timedelta(hours=1)) == [past, no_time]
-    assert follow_ups_due(follow_ups, now=MEETING - timedelta(minutes=1)) == [no_time]
 
 
 # ---------------------------------------------------------------- the running bot

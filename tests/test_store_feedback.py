@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,15 +12,16 @@ from store.feedback import (
     get_feedback,
     get_is_rating,
     get_outcome,
+    list_follow_ups,
     recent_sheets_for_is,
     save_feedback,
     save_is_rating,
     save_outcome,
 )
-from store.handoffs import create_handoff, get_handoff, list_events
+from store.handoffs import create_handoff, decide_handoff, get_handoff, list_events
 from store.models import Handoff
 from store.outbox import NewOutbox
-from tests.test_store import NOW, new_handoff
+from tests.test_store import NOW, make_memo, new_handoff
 
 Factory = async_sessionmaker[AsyncSession]
 SHEET = {"result": "progress", "bant_accuracy": 4, "issue_depth": 3, "memo_completeness": 5, "overall": 4}
@@ -104,3 +105,31 @@ async def test_recent_sheets_for_an_is_rep_newest_first(session_factory: Factory
         sheets = await recent_sheets_for_is(session=session, is_user_id="UIS0001")
         assert await get_handoff(session=session, handoff_id=first) is not None
     assert [s["next_info"] for _, s in sheets] == [f"info {second}", f"info {first}"]
+
+
+async def test_follow_ups_owe_something_once_the_meeting_took_place_or_without_a_meeting_time(
+    session_factory: Factory,
+) -> None:
+    meeting = NOW + timedelta(days=1)
+    ids = {}
+    for name, meeting_at in (("past", meeting), ("ahead", meeting + timedelta(days=2)), ("no time", None)):
+        memo = make_memo().model_copy(update={"meeting_at": meeting_at})
+        async with session_factory() as session:
+            created = await create_handoff(session=session, data=new_handoff(f"V-{name}", memo), now=NOW)
+            await decide_handoff(
+                session=session,
+                handoff_id=created.handoff.id,
+                actor_id="UFS0001",
+                decision=EventKind.ACCEPTED,
+                now=NOW,
+            )
+        ids[name] = created.handoff.id
+
+    async def owed(met_by: datetime | None) -> list[int]:
+        async with session_factory() as session:
+            found = await list_follow_ups(session=session, user_id="UFS0001", met_by=met_by)
+        return [follow_up.handoff.id for follow_up in found]
+
+    assert await owed(meeting + timedelta(hours=1)) == [ids["no time"], ids["past"]]  # newest first
+    assert await owed(meeting - timedelta(minutes=1)) == [ids["no time"]]
+    assert await owed(None) == [ids["no time"], ids["ahead"], ids["past"]]

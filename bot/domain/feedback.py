@@ -297,13 +297,3 @@ class FollowUp:
     handoff: HandoffSnapshot
     rated: bool
     outcome: OutcomeKind | None  # None: not recorded yet
-
-
-def follow_ups_due(follow_ups: Sequence[FollowUp], *, now: datetime) -> list[FollowUp]:
-    """Those whose meeting has taken place (or has no time set), in the order given."""
-    current = _utc(now)
-    return [
-        follow_up
-        for follow_up in follow_ups
-        if follow_up.handoff.memo.meeting_at is None or _utc(follow_up.handoff.memo.meeting_at) <= current
-    ]
