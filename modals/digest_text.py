@@ -241,7 +241,7 @@ def block_size(block: Block) -> int:
 
 
 def section_heading(prefix: str, section: StrEnum, minutes: int, lang: Lang) -> str:
-    """"2. Deals in progress needing support (10 min)": a digest section's number, title and time box
+    """ "2. Deals in progress needing support (10 min)": a digest section's number, title and time box
     (`{prefix}.section_heading` and `{prefix}.section.<section>` in the catalog)."""
     number = list(type(section)).index(section) + 1
     title = t(lang, f"{prefix}.section.{section.value}")

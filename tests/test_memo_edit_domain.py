@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
@@ -61,6 +61,7 @@ def test_changed_fields_in_template_order_with_custom_selects() -> None:
     assert changed_fields(before, before) == []
 
 
+@settings(deadline=None)  # two 3,000-character texts diffed: over 200 ms on a loaded 2-core machine
 @given(st.text(min_size=1, max_size=3000), st.text(min_size=1, max_size=3000))
 def test_the_diff_escapes_what_the_rep_typed_and_keeps_slacks_limits(old: str, new: str) -> None:
     before = HandoffMemo(company="Acme", need=old, other_notes=old)
