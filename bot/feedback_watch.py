@@ -106,8 +106,9 @@ async def queue_due_feedback_requests(
     """Queue the feedback requests and reminders now due; returns how many posts were queued.
 
     One read of the candidates (`sheets_to_chase`: the recent toss-ups that may still need a post, with
-    their request's time), one look-up of the reminders already queued, one transaction for what is new:
-    the tick costs what may be due, not the history."""
+    their request's time), one look-up of the reminders already queued, and only when something is left
+    to queue, one read of who is away (`/tossup away`) and one transaction for what is new: the tick costs
+    what may be due, not the history."""
     today = now.astimezone(config.tz).date()
     feedback = config.feedback
     delay = timedelta(hours=feedback.delay_hours)
@@ -130,10 +131,12 @@ async def queue_due_feedback_requests(
             if feedback.max_reminders
             else (f"{PostKind.FEEDBACK_REQUEST}:", ""),
         )
-        away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
+    away = absent_from_config(config.routing, today)
     posts: dict[int, NewOutbox] = {}
+    owners: dict[int, str | None] = {}
     for one in candidates:
         handoff_id = one.awaiting.handoff_id
+        owners[handoff_id] = one.awaiting.owner
         due_at = _due_now(one.awaiting, config, away, now)
         if due_at is None:
             continue
@@ -147,6 +150,11 @@ async def queue_due_feedback_requests(
         async with sessions() as session:
             reminded = await queued_at(session=session, keys=reminder_keys)
         posts = {handoff_id: post for handoff_id, post in posts.items() if post.dedupe_key not in reminded}
+    if not posts:
+        return 0  # the usual tick: everything due is queued already, so `/tossup away` needs no read
+    async with sessions() as session:
+        away_now = await absent_users(session=session, today=today)
+    posts = {handoff_id: post for handoff_id, post in posts.items() if owners[handoff_id] not in away_now}
     if not posts:
         return 0
     # DMs wait for working hours; one due at night goes out (and its reminders count) from the morning.

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import Bot
@@ -450,3 +450,25 @@ async def test_the_tick_reads_the_recent_toss_ups_only(session_factory: Factory)
     assert candidates[0].requested_at is None
     assert await tick(session_factory, DUE) == 1
     assert await keys(session_factory) == [f"feedback_request:{fresh.id}"]
+
+
+async def test_a_tick_with_nothing_new_to_queue_reads_no_absences(session_factory: Factory) -> None:
+    """Most minutes everything due is queued already: the tick reads its candidates and the reminders
+    queued, not who is away (`/tossup away` is read only when something is left to queue)."""
+    engine = session_factory.kw["bind"]
+    ran: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        ran.append(statement)
+
+    await toss_up(session_factory, "V-1")
+    reminder_due = DUE + timedelta(hours=24)
+    assert await tick(session_factory, DUE) == 1  # the request
+    assert await tick(session_factory, reminder_due) == 1  # its first reminder
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await tick(session_factory, reminder_due + timedelta(minutes=1)) == 0
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert len(ran) == 2, ran  # the candidates, the reminder already queued
+    assert not any("fs_absences" in statement for statement in ran)
