@@ -8,7 +8,7 @@ in-memory jobs: a restart loses nothing, and several replicas ticking at once qu
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,6 +47,24 @@ def step_posts(
     ]
 
 
+def _fresh_posts(
+    candidates: Sequence[SlaCandidate], config: AppConfig, away: Collection[str], now: datetime
+) -> dict[int | None, list[NewOutbox]]:
+    """The posts now due per toss-up that are not queued yet."""
+    fresh: dict[int | None, list[NewOutbox]] = {}
+    for handoff in candidates:
+        if not handoff.notice_ts:
+            continue  # FS never saw it (Slack refused the notice): nothing to remind anyone of
+        steps = due_steps(handoff.created_at, config.sla, tz=config.tz, now=now)
+        # After a long outage several steps are due at once: only the latest of each kind still matters.
+        latest = {step.kind: step for step in steps}
+        posts = [post for step in latest.values() for post in step_posts(handoff, step, config, away)]
+        # The keys already queued came with the candidates: no look-up per key or per toss-up.
+        if new := [post for post in posts if post.dedupe_key not in handoff.queued]:
+            fresh[handoff.id] = new
+    return fresh
+
+
 async def queue_due_sla_steps(
     *, sessions: async_sessionmaker[AsyncSession], config: AppConfig, now: datetime
 ) -> int:
@@ -64,24 +82,18 @@ async def queue_due_sla_steps(
             created_before=overdue_before,
             queued_kinds=[PostKind.SLA_REMINDER, PostKind.SLA_ESCALATION],
         )
-        away = absent_from_config(config.routing, today) | await absent_users(session=session, today=today)
     # DMs wait for working hours; a step due at night goes out when the day starts.
     send_at = max(now, deliverable_at(now, tz=config.tz, business_hours=sla.business_hours))
-    fresh: dict[int | None, list[NewOutbox]] = {}
-    for handoff in candidates:
-        if not handoff.notice_ts:
-            continue  # FS never saw it (Slack refused the notice): nothing to remind anyone of
-        steps = due_steps(handoff.created_at, sla, tz=config.tz, now=now)
-        # After a long outage several steps are due at once: only the latest of each kind still matters.
-        latest = {step.kind: step for step in steps}
-        posts = [post for step in latest.values() for post in step_posts(handoff, step, config, away)]
-        # The keys already queued came with the candidates: no look-up per key or per toss-up.
-        if new := [post for post in posts if post.dedupe_key not in handoff.queued]:
-            fresh[handoff.id] = new
+    away = absent_from_config(config.routing, today)
+    fresh = _fresh_posts(candidates, config, away, now)
     queued = 0
-    if fresh:
+    if fresh:  # most minutes nothing is new: then `/tossup away` needs no read
         async with sessions() as session:
-            queued = await enqueue_many(session=session, messages=fresh, now=send_at)
+            away |= await absent_users(session=session, today=today)
+            # Again for those toss-ups with every absence known (an FS rep away gets no reminder).
+            fresh = _fresh_posts([one for one in candidates if one.id in fresh], config, away, now)
+            if fresh:
+                queued = await enqueue_many(session=session, messages=fresh, now=send_at)
     if queued:
         log.info("queued %d SLA reminder/escalation posts", queued)
     return queued

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import PostKind
 from bot.sla_watch import queue_due_sla_steps
 from store.handoffs import create_handoff
-from store.models import Handoff
+from store.models import Handoff, OutboxMessage
+from store.routing import set_absence
 from store.sla import overdue_pending
 from tests.conftest import team_config
 from tests.test_store import new_handoff
@@ -81,7 +82,7 @@ async def test_a_tick_runs_the_same_statements_however_many_are_overdue(session_
     many = await statements_of_a_tick(session_factory, later)
     steady = await statements_of_a_tick(session_factory, later)
     assert few[0] == 9 and many[0] == 27 * 3  # each post once
-    assert again == (0, 2) and steady == (0, 2)  # nothing new: the candidates with their keys, the absences
+    assert again == (0, 1) and steady == (0, 1)  # nothing new: the candidates with their keys, nothing else
 
 
 async def overdue_more(factory: Factory) -> None:
@@ -90,3 +91,22 @@ async def overdue_more(factory: Factory) -> None:
             await create_handoff(session=session, data=new_handoff(f"V-{n}"), now=CREATED)
         await session.execute(update(Handoff).values(notice_channel_id="CFS0001", notice_ts="1.000001"))
         await session.commit()
+
+
+async def test_an_fs_rep_away_by_command_gets_no_reminder_but_the_escalations_go(
+    session_factory: Factory,
+) -> None:
+    await overdue(session_factory, 3)  # assigned to UFS0001
+    later = CREATED + timedelta(days=3)
+    async with session_factory() as session:
+        await set_absence(
+            session=session,
+            user_id="UFS0001",
+            until=later.date() + timedelta(days=1),
+            set_by="UFS0001",
+            now=CREATED,
+        )
+    assert (await statements_of_a_tick(session_factory, later))[0] == 3 * 2  # the channel and the manager
+    async with session_factory() as session:
+        kinds = (await session.scalars(select(OutboxMessage.kind))).all()
+    assert PostKind.SLA_REMINDER not in kinds and kinds.count(PostKind.SLA_ESCALATION) == 6
