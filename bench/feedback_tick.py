@@ -2,8 +2,10 @@
 in the same run: reading the same toss-ups as whole snapshots (what the tick did before it read only the
 columns it needs).
 
-Every toss-up is accepted, unrated, with a meeting two months ago: the worst case, where all of them are
-candidates every minute and none is asked any more (past `feedback.ask_within_days`).
+Every toss-up is accepted, unrated, with a meeting two months ago, so none is asked any more (past
+`feedback.ask_within_days`). That was once the worst case (all of them read every minute); the tick now
+reads only the toss-ups recent enough to be asked or reminded (`store.feedback.sheets_to_chase`), so
+these cost it next to nothing: the ratio shows how much an old backlog still weighs.
 
     .venv/bin/python -m bench.feedback_tick [--rows 2000] [--rounds 20]
 """
