@@ -33,7 +33,7 @@ from bot.domain.feedback import AwaitingSheet, feedback_due_at, feedback_reminde
 from bot.domain.routing import absent_from_config
 from bot.domain.sla import deliverable_at
 from store.feedback import sheets_to_chase
-from store.outbox import NewOutbox, enqueue_many, queued_at
+from store.outbox import NewOutbox, enqueue_many
 from store.routing import absent_users
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,11 @@ def _reminder(handoff_id: int, request_at: datetime, config: AppConfig, now: dat
         request_at, config.feedback, now=now, tz=config.tz, business_hours=config.sla.business_hours
     )
     return feedback_reminder_post(handoff_id=handoff_id, number=numbers[-1]) if numbers else None
+
+
+def _reminder_number(key: str | None) -> int:
+    """The number a reminder's dedupe key ends in (`feedback_reminder_post`); 0 for none queued."""
+    return int(key.rsplit(":", 1)[1]) if key else 0
 
 
 def _due_now(
@@ -106,9 +111,9 @@ async def queue_due_feedback_requests(
     """Queue the feedback requests and reminders now due; returns how many posts were queued.
 
     One read of the candidates (`sheets_to_chase`: the recent toss-ups that may still need a post, with
-    their request's time), one look-up of the reminders already queued, and only when something is left
-    to queue, one read of who is away (`/tossup away`) and one transaction for what is new: the tick costs
-    what may be due, not the history."""
+    their request's time and the latest reminder queued), and only when something is left to queue, one
+    read of who is away (`/tossup away`) and one transaction for what is new: the tick costs what may be
+    due, not the history."""
     today = now.astimezone(config.tz).date()
     feedback = config.feedback
     delay = timedelta(hours=feedback.delay_hours)
@@ -130,6 +135,7 @@ async def queue_due_feedback_requests(
             last_key=(f"{PostKind.FEEDBACK_REMINDER}:", f":{feedback.max_reminders}")
             if feedback.max_reminders
             else (f"{PostKind.FEEDBACK_REQUEST}:", ""),
+            reminder_kind=PostKind.FEEDBACK_REMINDER,
         )
     away = absent_from_config(config.routing, today)
     posts: dict[int, NewOutbox] = {}
@@ -144,12 +150,8 @@ async def queue_due_feedback_requests(
             if due_at >= oldest:
                 posts[handoff_id] = feedback_request_post(handoff_id=handoff_id)  # alone in this tick
         elif (reminder := _reminder(handoff_id, one.requested_at, config, now)) is not None:
-            posts[handoff_id] = reminder
-    reminder_keys = [post.dedupe_key for post in posts.values() if post.kind == PostKind.FEEDBACK_REMINDER]
-    if reminder_keys:
-        async with sessions() as session:
-            reminded = await queued_at(session=session, keys=reminder_keys)
-        posts = {handoff_id: post for handoff_id, post in posts.items() if post.dedupe_key not in reminded}
+            if reminder.payload["number"] > _reminder_number(one.last_reminder_key):
+                posts[handoff_id] = reminder  # a later one than any queued (an earlier one: skipped for good)
     if not posts:
         return 0  # the usual tick: everything due is queued already, so `/tossup away` needs no read
     async with sessions() as session:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import String, and_, cast, literal, or_, select, true, update
+from sqlalchemy import String, and_, cast, func, literal, null, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.feedback import AwaitingSheet, FollowUp
@@ -172,6 +172,7 @@ async def list_awaiting_sheets(*, session: AsyncSession) -> list[AwaitingSheet]:
 class SheetToChase:
     awaiting: AwaitingSheet
     requested_at: datetime | None  # when the request was queued (its outbox row's created_at); None: not yet
+    last_reminder_key: str | None = None  # the highest-numbered reminder queued (kind:id:number), if any
 
 
 async def sheets_to_chase(
@@ -182,6 +183,7 @@ async def sheets_to_chase(
     chase_from: datetime,
     request_key_prefix: str,
     last_key: tuple[str, str],
+    reminder_kind: str | None = None,
 ) -> list[SheetToChase]:
     """The awaiting sheets (as `list_awaiting_sheets`) the feedback tick may still have to send something
     for, with when each request was queued, oldest first (by id): one statement over the recent toss-ups.
@@ -191,7 +193,9 @@ async def sheets_to_chase(
     index, so the cost follows the recent toss-ups, not the history), nothing left to send (its last post,
     `last_key` = prefix + id + suffix, not queued), and either never asked with base at or after
     `ask_from`, or asked (`request_key_prefix` + id queued) at or after `chase_from`. The caller picks
-    `scan_from` early enough to hold every toss-up asked since `chase_from`.
+    `scan_from` early enough to hold every toss-up asked since `chase_from`. With `reminder_kind`, each
+    comes with the key of its highest-numbered reminder queued (keys end in the number: the longest, then
+    the greatest), so the tick needs no second look-up.
     """
     handoff_id = cast(Handoff.id, String)
     last_prefix, last_suffix = last_key
@@ -216,6 +220,15 @@ async def sheets_to_chase(
             .where(OutboxMessage.dedupe_key == last_post_key)
             .scalar_subquery()
             .label("last_post_id"),
+            (
+                select(OutboxMessage.dedupe_key)
+                .where(OutboxMessage.handoff_id == Handoff.id, OutboxMessage.kind == reminder_kind)
+                .order_by(func.length(OutboxMessage.dedupe_key).desc(), OutboxMessage.dedupe_key.desc())
+                .limit(1)
+                .scalar_subquery()
+                if reminder_kind is not None
+                else null()
+            ).label("last_reminder_key"),
         )
         .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
         .where(
@@ -241,6 +254,7 @@ async def sheets_to_chase(
             recent.c.decided_at,
             recent.c.meeting_at,
             recent.c.requested_at,
+            recent.c.last_reminder_key,
         )
         .where(
             recent.c.last_post_id.is_(None),
@@ -271,6 +285,7 @@ async def sheets_to_chase(
                 meeting_at=row[5],
             ),
             row[6],
+            row[7],
         )
         for row in rows
     ]

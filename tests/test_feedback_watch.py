@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import Bot
 from bot.config import AppConfig
-from bot.delivery import PostKind
+from bot.delivery import PostKind, feedback_reminder_post
 from bot.domain.feedback import AwaitingSheet, feedback_owner
 from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
 from bot.feedback_watch import chase_from, queue_due_feedback_requests
@@ -21,7 +21,7 @@ from bot.scheduler import FEEDBACK_JOB_ID
 from store.feedback import list_awaiting_sheets, save_feedback, sheets_to_chase
 from store.handoffs import create_handoff, decide_handoff
 from store.models import Handoff, OutboxMessage
-from store.outbox import queued_at
+from store.outbox import enqueue_many, queued_at
 from store.routing import set_absence
 from tests.conftest import Harness, team_config
 from tests.test_store import make_memo, new_handoff
@@ -470,5 +470,34 @@ async def test_a_tick_with_nothing_new_to_queue_reads_no_absences(session_factor
         assert await tick(session_factory, reminder_due + timedelta(minutes=1)) == 0
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
-    assert len(ran) == 2, ran  # the candidates, the reminder already queued
+    assert len(ran) == 1, ran  # the candidates, with the latest reminder queued
     assert not any("fs_absences" in statement for statement in ran)
+
+
+async def test_the_latest_reminder_queued_is_read_by_its_number_not_its_text(
+    session_factory: Factory,
+) -> None:
+    """Up to 10 reminders: ":10" is later than ":9" although it sorts before it as text."""
+    handoff = await toss_up(session_factory)
+    ten = team_config(feedback={"max_reminders": 10, "ask_within_days": 30})
+    tenth_due = DUE + timedelta(days=10, hours=1)
+    assert await tick(session_factory, DUE, ten) == 1  # the request
+    async with session_factory() as session:
+        await enqueue_many(
+            session=session,
+            messages={handoff.id: [feedback_reminder_post(handoff_id=handoff.id, number=9)]},
+            now=DUE,
+        )
+    assert await tick(session_factory, tenth_due, ten) == 1  # the 10th, after the 9th
+    async with session_factory() as session:
+        (candidate,) = await sheets_to_chase(
+            session=session,
+            scan_from=DUE - timedelta(days=30),
+            ask_from=DUE - timedelta(days=14),
+            chase_from=DUE - timedelta(days=3),
+            request_key_prefix="feedback_request:",
+            last_key=("feedback_reminder:", ":11"),
+            reminder_kind=PostKind.FEEDBACK_REMINDER,
+        )
+    assert candidate.last_reminder_key == f"feedback_reminder:{handoff.id}:10"
+    assert await tick(session_factory, tenth_due + timedelta(minutes=1), ten) == 0  # not again, nor the 9th
