@@ -18,7 +18,7 @@ from bot.domain.feedback import AwaitingSheet, feedback_owner
 from bot.domain.handoff import EventKind, HandoffSnapshot, HandoffStatus, ReturnReason
 from bot.feedback_watch import chase_from, queue_due_feedback_requests
 from bot.scheduler import FEEDBACK_JOB_ID
-from store.feedback import list_awaiting_sheets, save_feedback, sheets_to_chase
+from store.feedback import SheetToChase, list_awaiting_sheets, save_feedback, sheets_to_chase
 from store.handoffs import create_handoff, decide_handoff
 from store.models import Handoff, OutboxMessage
 from store.outbox import enqueue_many, queued_at
@@ -423,6 +423,20 @@ async def test_a_reminder_falls_due_at_most_ask_within_days_before_it_is_sent(
     assert await keys(session_factory) == [f"feedback_request:{handoff.id}"]
 
 
+async def chase_around_due(factory: Factory, *, last_reminder: int) -> list[SheetToChase]:
+    """`sheets_to_chase` as the tick would call it around DUE (a 30-day scan, 14 days to ask, 3 to chase)."""
+    async with factory() as session:
+        return await sheets_to_chase(
+            session=session,
+            scan_from=DUE - timedelta(days=30),
+            ask_from=DUE - timedelta(days=14),
+            chase_from=DUE - timedelta(days=3),
+            request_key_prefix="feedback_request:",
+            last_key=("feedback_reminder:", f":{last_reminder}"),
+            reminder_kind=PostKind.FEEDBACK_REMINDER,
+        )
+
+
 async def test_the_tick_reads_the_recent_toss_ups_only(session_factory: Factory) -> None:
     """Old unrated toss-ups (never asked, or asked and reminded to the last) cost the tick nothing: it
     runs the same statements, and queues the fresh request alone."""
@@ -437,15 +451,7 @@ async def test_the_tick_reads_the_recent_toss_ups_only(session_factory: Factory)
             )
             await session.commit()
     fresh = await toss_up(session_factory, "V-fresh")
-    async with session_factory() as session:
-        candidates = await sheets_to_chase(
-            session=session,
-            scan_from=DUE - timedelta(days=30),
-            ask_from=DUE - timedelta(days=14),
-            chase_from=DUE - timedelta(days=3),
-            request_key_prefix="feedback_request:",
-            last_key=("feedback_reminder:", ":3"),
-        )
+    candidates = await chase_around_due(session_factory, last_reminder=3)
     assert [c.awaiting.handoff_id for c in candidates] == [fresh.id]
     assert candidates[0].requested_at is None
     assert await tick(session_factory, DUE) == 1
@@ -489,15 +495,6 @@ async def test_the_latest_reminder_queued_is_read_by_its_number_not_its_text(
             now=DUE,
         )
     assert await tick(session_factory, tenth_due, ten) == 1  # the 10th, after the 9th
-    async with session_factory() as session:
-        (candidate,) = await sheets_to_chase(
-            session=session,
-            scan_from=DUE - timedelta(days=30),
-            ask_from=DUE - timedelta(days=14),
-            chase_from=DUE - timedelta(days=3),
-            request_key_prefix="feedback_request:",
-            last_key=("feedback_reminder:", ":11"),
-            reminder_kind=PostKind.FEEDBACK_REMINDER,
-        )
+    (candidate,) = await chase_around_due(session_factory, last_reminder=11)
     assert candidate.last_reminder_key == f"feedback_reminder:{handoff.id}:10"
     assert await tick(session_factory, tenth_due + timedelta(minutes=1), ten) == 0  # not again, nor the 9th
