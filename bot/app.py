@@ -180,6 +180,7 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
     )
     services = Services(config=config, sessions=sessions, delivery=delivery, users=users, clock=clock)
     app = AsyncApp(
+        name="tossup",  # without a name Bolt walks the whole call stack (inspect.stack) to make one up
         client=client,
         signing_secret=settings.slack_signing_secret or "",  # unused in Socket Mode
         # Bolt's verification raises on a non-numeric timestamp (its error handler then saw an unverified

@@ -3,9 +3,9 @@
 Import into a test module (or conftest.py) with `from tests.db_fixtures import *  # noqa: F403`.
 
 - `session_factory` (params "sqlite", "postgresql"): an `async_sessionmaker` on a migrated, empty
-  database. SQLite: a fresh file under tmp_path. PostgreSQL: one database per test session
-  (`tossup_test_<random>`, created on the server of `TOSSUP_TEST_POSTGRES_URL`, dropped at the end),
-  migrated once and emptied (TRUNCATE … RESTART IDENTITY CASCADE) before each test.
+  database. SQLite: a copy under tmp_path of one file migrated per test process. PostgreSQL: one
+  database per test session (`tossup_test_<random>`, created on the server of `TOSSUP_TEST_POSTGRES_URL`,
+  dropped at the end), migrated once and emptied (TRUNCATE … RESTART IDENTITY CASCADE) before each test.
 - `database_url` (params "sqlite", "postgresql"): the URL of a fresh migrated database of its own,
   for end-to-end tests that build their own engine; dropped after the test.
 - `fresh_database(kind, tmp_path)` / `drop_database(url)`: the same as plain functions.
@@ -292,8 +292,7 @@ async def session_factory(
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on a migrated, empty database; the engine is `session_factory.kw["bind"]`."""
     if request.param == "sqlite":
-        engine = make_engine(await fresh_database("sqlite", tmp_path, migrated=False))
-        await migrate(engine)
+        engine = make_engine(await fresh_database("sqlite", tmp_path))
     else:
         engine = make_engine(request.getfixturevalue("postgres_test_url"))
         await truncate_all(engine)

@@ -21,6 +21,8 @@ from bot.domain.handoff import EventKind, HandoffStatus, ReturnReason
 from bot.domain.memo import AuthorityLevel, BudgetStatus, HandoffMemo, Temperature, Timeline
 from store.db import (
     alembic_config,
+    current_revision,
+    head_revision,
     make_engine,
     make_sessionmaker,
     migrate,
@@ -117,6 +119,21 @@ async def count(factory: Factory, model: type[Handoff] | type[HandoffEvent] | ty
 
 
 # --- migrations -------------------------------------------------------------------------------------
+
+
+def test_the_head_read_from_the_scripts_is_alembics() -> None:
+    # migrate() compares against head_revision() without importing Alembic; it must agree with Alembic.
+    assert head_revision() == HEAD
+
+
+async def test_the_schemas_revision_is_read_as_alembic_reads_it(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        assert await current_revision(engine) is None  # never migrated: no version table
+        await migrate(engine)
+        assert await current_revision(engine) == HEAD
+    finally:
+        await engine.dispose()
 
 
 async def test_migrate_twice_is_a_noop(session_factory: Factory) -> None:
