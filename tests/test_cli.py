@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,8 @@ import aiohttp
 import pytest
 
 from bot.config import ConfigError, load_config
+from tests import cli_process
+from tests.cli_process import clean_environment
 from tests.conftest import free_port
 from tests.fake_slack import FakeSlack
 
@@ -24,12 +25,10 @@ GOOD_ENV = {
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))
-    }
+    """`python -m bot *args` itself, started cold (`tests.cli_process.run_cli` starts it warm)."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        env={**clean, **env},
+        env=clean_environment(env),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -71,7 +70,7 @@ def test_unreachable_database_stops_with_one_line(tmp_path: Path) -> None:
         "TOSSUP_CONFIG": str(config),
         "DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
     }
-    result = run_cli("run", env=env, cwd=tmp_path)
+    result = cli_process.run_cli("run", env=env, cwd=tmp_path)
     assert result.returncode == 2
     lines = [line for line in result.stderr.strip().splitlines() if line.startswith("tossup: ")]
     assert len(lines) == 1 and "DATABASE_URL: cannot open the database" in lines[0], result.stderr
@@ -80,7 +79,7 @@ def test_unreachable_database_stops_with_one_line(tmp_path: Path) -> None:
 
 def test_shipped_app_yaml_asks_for_the_fs_channel(tmp_path: Path) -> None:
     env = {**GOOD_ENV, "TOSSUP_CONFIG": str(ROOT / "app.yaml")}
-    result = run_cli("check", "--offline", env=env, cwd=tmp_path)
+    result = cli_process.run_cli("check", "--offline", env=env, cwd=tmp_path)
     assert result.returncode == 2
     line, verdict = result.stderr.strip().splitlines()
     assert "channels.fs" in line and "C0123456789" in line
@@ -89,7 +88,9 @@ def test_shipped_app_yaml_asks_for_the_fs_channel(tmp_path: Path) -> None:
 
 def test_good_setup_passes_check(tmp_path: Path) -> None:
     config = write_config(tmp_path / "app.yaml")
-    result = run_cli("check", "--offline", env={**GOOD_ENV, "TOSSUP_CONFIG": str(config)}, cwd=tmp_path)
+    result = cli_process.run_cli(
+        "check", "--offline", env={**GOOD_ENV, "TOSSUP_CONFIG": str(config)}, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert f"tossup: {config}: OK (language en, time zone Asia/Tokyo)" in result.stdout.splitlines()
     assert result.stdout.splitlines()[-1] == "tossup: check passed (format only)"
@@ -147,11 +148,14 @@ def test_unknown_time_zone_is_named(tmp_path: Path) -> None:
 
 
 async def run_cli_async(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))
-    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env={**clean, **env}, cwd=cwd, stderr=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=clean_environment(env),
+        cwd=cwd,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, stderr.decode()
@@ -206,11 +210,14 @@ async def test_unreachable_slack_stops_start_with_one_line(tmp_path: Path) -> No
 @pytest.mark.parametrize("socket_mode", [False, True])
 async def test_sigterm_stops_the_bot_gracefully(slack: FakeSlack, tmp_path: Path, socket_mode: bool) -> None:
     env = slack_env(slack, tmp_path, **({"SLACK_APP_TOKEN": "xapp-1-x"} if socket_mode else {}))
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))
-    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env={**clean, **env}, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=clean_environment(env),
+        cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
     )
     health = f"http://127.0.0.1:{env['PORT']}/healthz"
     async with aiohttp.ClientSession() as session:
@@ -238,7 +245,7 @@ async def test_sigterm_stops_the_bot_gracefully(slack: FakeSlack, tmp_path: Path
 def test_repost_of_an_unknown_toss_up_says_so(tmp_path: Path) -> None:
     # No Slack setting at all, and a fresh database: it is migrated without a line about it.
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tossup.db'}"}
-    result = run_cli("repost", "42", env=env, cwd=tmp_path)
+    result = cli_process.run_cli("repost", "42", env=env, cwd=tmp_path)
     assert result.returncode == 1 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("tossup: toss-up #42: no such toss-up (its number is in the notice"), line

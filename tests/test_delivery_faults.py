@@ -10,7 +10,6 @@ outbox key the bot stamps into its message metadata.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
@@ -27,6 +26,7 @@ from bot.domain.memo import MemoField
 from modals.ids import CallbackId
 from store.db import make_engine, make_sessionmaker
 from store.outbox import pending_count
+from tests.cli_process import clean_environment
 from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, SIGNING_SECRET, free_port
 from tests.fake_slack import FakeSlack
 from tests.memo_state import full_memo_answers, memo_state
@@ -59,20 +59,18 @@ class BotProcess:
         self.database_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
         config = tmp_path / "app.yaml"
         config.write_text(CONFIG, encoding="utf-8")
-        clean = {
-            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL"))
-        }
-        self.env = {
-            **clean,
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "SLACK_RESPONSE_URL_ORIGINS": slack.origin,
-            "DATABASE_URL": self.database_url,
-            "TOSSUP_CONFIG": str(config),
-            "PORT": str(self.port),
-            "HOST": "127.0.0.1",
-        }
+        self.env = clean_environment(
+            {
+                "SLACK_BOT_TOKEN": slack.bot_token,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+                "SLACK_RESPONSE_URL_ORIGINS": slack.origin,
+                "DATABASE_URL": self.database_url,
+                "TOSSUP_CONFIG": str(config),
+                "PORT": str(self.port),
+                "HOST": "127.0.0.1",
+            }
+        )
         self.cwd = tmp_path
         self.process: asyncio.subprocess.Process | None = None
 

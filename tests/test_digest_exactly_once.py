@@ -5,7 +5,6 @@ claim and Slack posting, and the CLI's preview and second --post."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,9 +18,10 @@ from bot.config import AppConfig
 from bot.digests import WEEKLY
 from bot.scheduler import WEEKLY_DIGEST_JOB_ID, make_scheduler
 from store.models import DigestPost
+from tests.cli_process import clean_environment, run_cli
 from tests.conftest import MANAGER, SIGNING_SECRET, Harness, team_config
 from tests.db_fixtures import BACKENDS
-from tests.test_cli import ROOT, run_cli
+from tests.test_cli import ROOT
 from tests.test_weekly_agenda_flow import MEETING_CHANNEL, meeting_posts, settle, tokyo, toss
 
 CONFIG_YAML = f"""locale: en
@@ -88,7 +88,6 @@ async def test_a_poster_killed_between_claim_and_post_leaves_exactly_one_agenda(
     h.clock.now = now
     await toss(h, "Crash KK", at=now, meeting=now + timedelta(days=9))
     h.slack.stall("chat.postMessage", 30)  # Slack will not have taken it when the process dies
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL"))}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -96,7 +95,7 @@ async def test_a_poster_killed_between_claim_and_post_leaves_exactly_one_agenda(
         "digest",
         "weekly",
         "--post",
-        env={**clean, **cli_env(h, tmp_path)},
+        env=clean_environment(cli_env(h, tmp_path)),
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -15,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -42,6 +40,7 @@ from store.export import export_records
 from store.feedback import save_feedback, save_is_rating, save_outcome
 from store.handoffs import NewHandoff, create_handoff, decide_handoff
 from store.models import OutboxMessage
+from tests.cli_process import run_cli
 from tests.conftest import FS_USER, MANAGER, Harness, team_config
 from tests.db_fixtures import BACKENDS, drop_database, fresh_database
 from tests.test_store import make_memo
@@ -491,11 +490,8 @@ async def test_help_lists_export(harness: Harness) -> None:
 def run_export(
     *args: str, database_url: str, config_path: Path, cwd: Path
 ) -> subprocess.CompletedProcess[bytes]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL"))}
-    env = {**clean, "DATABASE_URL": database_url, "TOSSUP_CONFIG": str(config_path)}  # no Slack tokens
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "export", *args], env=env, cwd=cwd, capture_output=True, timeout=120
-    )
+    env = {"DATABASE_URL": database_url, "TOSSUP_CONFIG": str(config_path)}  # no Slack tokens
+    return run_cli("export", *args, env=env, cwd=cwd, timeout=120, text=False)
 
 
 @pytest.fixture

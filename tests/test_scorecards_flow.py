@@ -9,7 +9,6 @@ The month is `tests/test_monthly_review.py`'s November (worked out there): IS re
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from bot.domain.scorecard import Scorecard
 from bot.scheduler import MONTHLY_DIGEST_JOB_ID
 from bot.scorecards import SCORECARD, SCORECARD_OVERVIEW
 from store.models import DigestPost
+from tests.cli_process import clean_environment
 from tests.conftest import FS_USER, IS_USER, MANAGER, SIGNING_SECRET, Harness, team_config
 from tests.test_monthly_review import REVIEW_CHANNEL, a_month_of_toss_ups, fire
 from tests.test_weekly_agenda_flow import settle, tokyo
@@ -89,15 +89,15 @@ async def test_a_batch_killed_half_way_resumes_without_doubling(harness: Harness
         f"roles: {{ managers: [{MANAGER}] }}\n",
         encoding="utf-8",
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL"))}
-    env = {
-        **clean,
-        "SLACK_BOT_TOKEN": h.slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": h.slack.base_url,
-        "DATABASE_URL": h.bot.settings.database_url,
-        "TOSSUP_CONFIG": str(config_file),
-    }
+    env = clean_environment(
+        {
+            "SLACK_BOT_TOKEN": h.slack.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": h.slack.base_url,
+            "DATABASE_URL": h.bot.settings.database_url,
+            "TOSSUP_CONFIG": str(config_file),
+        }
+    )
     h.slack.slow("chat.postMessage", 2.0)  # each DM is made, then answered late: kill with one in flight
     process = await asyncio.create_subprocess_exec(
         sys.executable,

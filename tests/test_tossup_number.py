@@ -15,8 +15,8 @@ from bot.i18n import Lang, t
 from modals.ids import ActionId
 from modals.messages import build_decision_dm, build_is_confirmation, build_notice_failed
 from modals.notice import build_notice
+from tests.cli_process import run_cli
 from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, Harness
-from tests.test_cli import run_cli
 from tests.test_modals import CONFIG, TOKYO, message_dict, sample_handoff
 from tests.test_tossup_flow import block_text, click, notice_posts, only_handoff, submit_memo, tossed_up
 
