@@ -58,7 +58,8 @@ def team_config(**overrides: object) -> AppConfig:
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two workers per core (at most 8). Many tests wait on real timeouts, subprocesses and
-    sockets, so a core has room for a second worker (measured on 2 cores: 136 s with 2, 122 s with 4)."""
+    sockets, so a core has room for a second worker (measured on 2 cores: 136 s with 2, 122 s with 4;
+    after the CPU cuts of 2026-12-03: 78 s with 4, 81 s with 5, 88 s with 6, 102 s with 3)."""
     return min(8, 2 * (os.cpu_count() or 1))
 
 
