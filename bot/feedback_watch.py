@@ -136,6 +136,7 @@ async def queue_due_feedback_requests(
             if feedback.max_reminders
             else (f"{PostKind.FEEDBACK_REQUEST}:", ""),
             reminder_kind=PostKind.FEEDBACK_REMINDER,
+            due_by=now - delay,  # a request falls due `delay` after its base at the earliest
         )
     away = absent_from_config(config.routing, today)
     posts: dict[int, NewOutbox] = {}

@@ -184,6 +184,7 @@ async def sheets_to_chase(
     request_key_prefix: str,
     last_key: tuple[str, str],
     reminder_kind: str | None = None,
+    due_by: datetime | None = None,
 ) -> list[SheetToChase]:
     """The awaiting sheets (as `list_awaiting_sheets`) the feedback tick may still have to send something
     for, with when each request was queued, oldest first (by id): one statement over the recent toss-ups.
@@ -192,19 +193,71 @@ async def sheets_to_chase(
     fixed delay after it). Candidates: base at or after `scan_from` (one range on each (status, time)
     index, so the cost follows the recent toss-ups, not the history), nothing left to send (its last post,
     `last_key` = prefix + id + suffix, not queued), and either never asked with base at or after
-    `ask_from`, or asked (`request_key_prefix` + id queued) at or after `chase_from`. The caller picks
-    `scan_from` early enough to hold every toss-up asked since `chase_from`. With `reminder_kind`, each
-    comes with the key of its highest-numbered reminder queued (keys end in the number: the longest, then
-    the greatest), so the tick needs no second look-up.
+    `ask_from` (and, with `due_by`, at or before it: a meeting still ahead owes nothing yet), or asked
+    (`request_key_prefix` + id queued) at or after `chase_from`. The caller picks `scan_from` early enough
+    to hold every toss-up asked since `chase_from`. With `reminder_kind`, each comes with the key of its
+    highest-numbered reminder queued (keys end in the number: the longest, then the greatest), so the tick
+    needs no second look-up.
     """
-    handoff_id = cast(Handoff.id, String)
     last_prefix, last_suffix = last_key
-    request_key = literal(request_key_prefix, String) + handoff_id
-    last_post_key = literal(last_prefix, String) + handoff_id + literal(last_suffix, String)
     accepted = Handoff.status == HandoffStatus.ACCEPTED.value
-    # The outbox look-ups are scalar subqueries: one probe of the unique key's index per recent toss-up
-    # (as joins, PostgreSQL misjudged the rows and hashed the whole outbox: 75 ms of 105 at 100k).
+    # Three steps, each on what the one before kept: the recent toss-ups' ids, read from the (status, time)
+    # indexes alone; those without a sheet and whose last post is not queued (probes by id and key); only
+    # then their rows (a toss-up's row carries its memo: reading every recent one cost 6 of the 13 ms at
+    # 100k). The status inside each branch: SQLite reads the three ranges and their union ("MULTI-INDEX
+    # OR"), not every accepted toss-up. The outbox look-ups are probes of the unique key's index (as joins,
+    # PostgreSQL misjudged the rows and hashed the whole outbox).
     recent = (
+        select(Handoff.id)
+        .where(
+            or_(
+                *(
+                    and_(accepted, moment >= scan_from)
+                    for moment in (Handoff.meeting_at, Handoff.decided_at, Handoff.created_at)
+                )
+            )
+        )
+        .cte("recent")
+    )
+    recent_id = cast(recent.c.id, String)
+    open_sheets = (
+        select(
+            recent.c.id,
+            select(OutboxMessage.created_at)
+            .where(OutboxMessage.dedupe_key == literal(request_key_prefix, String) + recent_id)
+            .scalar_subquery()
+            .label("requested_at"),
+        )
+        .where(
+            ~select(FeedbackRecord.handoff_id).where(FeedbackRecord.handoff_id == recent.c.id).exists(),
+            ~select(OutboxMessage.id)
+            .where(
+                OutboxMessage.dedupe_key
+                == literal(last_prefix, String) + recent_id + literal(last_suffix, String)
+            )
+            .exists(),
+        )
+        .cte("open_sheets")
+    )
+    requested_at = open_sheets.c.requested_at
+    bases = (Handoff.meeting_at, Handoff.decided_at, Handoff.created_at)
+    never_asked = [requested_at.is_(None), or_(*(moment >= ask_from for moment in bases))]
+    if due_by is not None:
+        never_asked += [
+            Handoff.meeting_at <= due_by,
+            Handoff.created_at <= due_by,
+            or_(Handoff.decided_at.is_(None), Handoff.decided_at <= due_by),
+        ]
+    last_reminder_key = (
+        select(OutboxMessage.dedupe_key)
+        .where(OutboxMessage.handoff_id == Handoff.id, OutboxMessage.kind == reminder_kind)
+        .order_by(func.length(OutboxMessage.dedupe_key).desc(), OutboxMessage.dedupe_key.desc())
+        .limit(1)
+        .scalar_subquery()
+        if reminder_kind is not None
+        else null()
+    )
+    query = (
         select(
             Handoff.id,
             Handoff.fs_user_id,
@@ -212,65 +265,12 @@ async def sheets_to_chase(
             Handoff.created_at,
             Handoff.decided_at,
             Handoff.meeting_at,
-            select(OutboxMessage.created_at)
-            .where(OutboxMessage.dedupe_key == request_key)
-            .scalar_subquery()
-            .label("requested_at"),
-            select(OutboxMessage.id)
-            .where(OutboxMessage.dedupe_key == last_post_key)
-            .scalar_subquery()
-            .label("last_post_id"),
-            (
-                select(OutboxMessage.dedupe_key)
-                .where(OutboxMessage.handoff_id == Handoff.id, OutboxMessage.kind == reminder_kind)
-                .order_by(func.length(OutboxMessage.dedupe_key).desc(), OutboxMessage.dedupe_key.desc())
-                .limit(1)
-                .scalar_subquery()
-                if reminder_kind is not None
-                else null()
-            ).label("last_reminder_key"),
+            requested_at,
+            last_reminder_key.label("last_reminder_key"),
         )
-        .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
-        .where(
-            # The status inside each branch: SQLite then reads the three (status, time) ranges and
-            # their union ("MULTI-INDEX OR"), not every accepted toss-up (measured: 8 ms, not 260, at 100k).
-            or_(
-                *(
-                    and_(accepted, moment >= scan_from)
-                    for moment in (Handoff.meeting_at, Handoff.decided_at, Handoff.created_at)
-                )
-            ),
-            Handoff.meeting_at.is_not(None),
-            FeedbackRecord.handoff_id.is_(None),
-        )
-        .subquery()
-    )
-    query = (
-        select(
-            recent.c.id,
-            recent.c.fs_user_id,
-            recent.c.decided_by,
-            recent.c.created_at,
-            recent.c.decided_at,
-            recent.c.meeting_at,
-            recent.c.requested_at,
-            recent.c.last_reminder_key,
-        )
-        .where(
-            recent.c.last_post_id.is_(None),
-            or_(
-                recent.c.requested_at >= chase_from,
-                and_(
-                    recent.c.requested_at.is_(None),
-                    or_(
-                        recent.c.meeting_at >= ask_from,
-                        recent.c.decided_at >= ask_from,
-                        recent.c.created_at >= ask_from,
-                    ),
-                ),
-            ),
-        )
-        .order_by(recent.c.id)
+        .join_from(open_sheets, Handoff, Handoff.id == open_sheets.c.id)
+        .where(Handoff.meeting_at.is_not(None), or_(requested_at >= chase_from, and_(*never_asked)))
+        .order_by(Handoff.id)
     )
     async with own_transaction(session):
         rows = (await session.execute(query)).all()

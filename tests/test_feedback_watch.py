@@ -458,6 +458,32 @@ async def test_the_tick_reads_the_recent_toss_ups_only(session_factory: Factory)
     assert await keys(session_factory) == [f"feedback_request:{fresh.id}"]
 
 
+async def test_a_meeting_still_ahead_is_not_read_before_it_can_be_due(session_factory: Factory) -> None:
+    """With `due_by` (the tick passes now − delay) a toss-up whose meeting is still ahead is left in the
+    database, not handed to the tick to find it not due: the usual minute reads only what may be due."""
+    ahead = await toss_up(session_factory, "V-ahead", meeting_at=DUE + timedelta(days=5))
+    met = await toss_up(session_factory, "V-met")
+
+    async def chased(due_by: datetime) -> list[int]:
+        async with session_factory() as session:
+            found = await sheets_to_chase(
+                session=session,
+                scan_from=DUE - timedelta(days=30),
+                ask_from=DUE - timedelta(days=14),
+                chase_from=DUE - timedelta(days=3),
+                request_key_prefix="feedback_request:",
+                last_key=("feedback_reminder:", ":3"),
+                due_by=due_by,
+            )
+        return [c.awaiting.handoff_id for c in found]
+
+    delay = timedelta(hours=DEFAULT.feedback.delay_hours)
+    assert await chased(DUE - delay) == [met.id]
+    assert await chased(DUE + timedelta(days=5)) == [ahead.id, met.id]  # its meeting has taken place
+    assert await tick(session_factory, DUE) == 1
+    assert await keys(session_factory) == [f"feedback_request:{met.id}"]
+
+
 async def test_a_tick_with_nothing_new_to_queue_reads_no_absences(session_factory: Factory) -> None:
     """Most minutes everything due is queued already: the tick reads its candidates and the reminders
     queued, not who is away (`/tossup away` is read only when something is left to queue)."""
