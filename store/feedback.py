@@ -200,47 +200,16 @@ async def sheets_to_chase(
     needs no second look-up.
     """
     last_prefix, last_suffix = last_key
+    handoff_id = cast(Handoff.id, String)
     accepted = Handoff.status == HandoffStatus.ACCEPTED.value
-    # Three steps, each on what the one before kept: the recent toss-ups' ids, read from the (status, time)
-    # indexes alone; those without a sheet and whose last post is not queued (probes by id and key); only
-    # then their rows (a toss-up's row carries its memo: reading every recent one cost 6 of the 13 ms at
-    # 100k). The status inside each branch: SQLite reads the three ranges and their union ("MULTI-INDEX
-    # OR"), not every accepted toss-up. The outbox look-ups are probes of the unique key's index (as joins,
-    # PostgreSQL misjudged the rows and hashed the whole outbox).
-    recent = (
-        select(Handoff.id)
-        .where(
-            or_(
-                *(
-                    and_(accepted, moment >= scan_from)
-                    for moment in (Handoff.meeting_at, Handoff.decided_at, Handoff.created_at)
-                )
-            )
-        )
-        .cte("recent")
-    )
-    recent_id = cast(recent.c.id, String)
-    open_sheets = (
-        select(
-            recent.c.id,
-            select(OutboxMessage.created_at)
-            .where(OutboxMessage.dedupe_key == literal(request_key_prefix, String) + recent_id)
-            .scalar_subquery()
-            .label("requested_at"),
-        )
-        .where(
-            ~select(FeedbackRecord.handoff_id).where(FeedbackRecord.handoff_id == recent.c.id).exists(),
-            ~select(OutboxMessage.id)
-            .where(
-                OutboxMessage.dedupe_key
-                == literal(last_prefix, String) + recent_id + literal(last_suffix, String)
-            )
-            .exists(),
-        )
-        .cte("open_sheets")
-    )
-    requested_at = open_sheets.c.requested_at
     bases = (Handoff.meeting_at, Handoff.decided_at, Handoff.created_at)
+    # The outbox look-ups are probes of the unique key's index (as joins, PostgreSQL misjudged the rows and
+    # hashed the whole outbox).
+    requested_at = (
+        select(OutboxMessage.created_at)
+        .where(OutboxMessage.dedupe_key == literal(request_key_prefix, String) + handoff_id)
+        .scalar_subquery()
+    )
     never_asked = [requested_at.is_(None), or_(*(moment >= ask_from for moment in bases))]
     if due_by is not None:
         never_asked += [
@@ -265,11 +234,26 @@ async def sheets_to_chase(
             Handoff.created_at,
             Handoff.decided_at,
             Handoff.meeting_at,
-            requested_at,
+            requested_at.label("requested_at"),
             last_reminder_key.label("last_reminder_key"),
         )
-        .join_from(open_sheets, Handoff, Handoff.id == open_sheets.c.id)
-        .where(Handoff.meeting_at.is_not(None), or_(requested_at >= chase_from, and_(*never_asked)))
+        .where(
+            # The status inside each branch: SQLite reads the three (status, time) ranges and their union
+            # ("MULTI-INDEX OR"), not every accepted toss-up.
+            or_(*(and_(accepted, moment >= scan_from) for moment in bases)),
+            # Before any other column is read (SQLite tests the terms in this order, and a toss-up's row
+            # carries its memo: reading every recent one cost 6 of the 13 ms at 100k), the toss-ups with
+            # a sheet or with their last post queued are dropped by probes on the id.
+            ~select(FeedbackRecord.handoff_id).where(FeedbackRecord.handoff_id == Handoff.id).exists(),
+            ~select(OutboxMessage.id)
+            .where(
+                OutboxMessage.dedupe_key
+                == literal(last_prefix, String) + handoff_id + literal(last_suffix, String)
+            )
+            .exists(),
+            Handoff.meeting_at.is_not(None),
+            or_(requested_at >= chase_from, and_(*never_asked)),
+        )
         .order_by(Handoff.id)
     )
     async with own_transaction(session):
