@@ -8,6 +8,7 @@ process killed mid-send) start `python -m bot` itself.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import subprocess
@@ -28,6 +29,19 @@ _context.set_forkserver_preload(["bot.cli", "bot.commands"])
 def clean_environment(env: Mapping[str, str]) -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES)}
     return {**kept, **env}
+
+
+async def start_cold(*args: str, env: Mapping[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    """`python -m bot *args` itself, started cold, its standard error piped (for signals and long runs)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=clean_environment(env),
+        cwd=cwd,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 def _child(args: list[str], env: dict[str, str], cwd: str, out: str, err: str) -> None:

@@ -148,15 +148,7 @@ def test_unknown_time_zone_is_named(tmp_path: Path) -> None:
 
 
 async def run_cli_async(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=clean_environment(env),
-        cwd=cwd,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await cli_process.start_cold(*args, env=env, cwd=cwd)
     _, stderr = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, stderr.decode()
 
@@ -210,15 +202,7 @@ async def test_unreachable_slack_stops_start_with_one_line(tmp_path: Path) -> No
 @pytest.mark.parametrize("socket_mode", [False, True])
 async def test_sigterm_stops_the_bot_gracefully(slack: FakeSlack, tmp_path: Path, socket_mode: bool) -> None:
     env = slack_env(slack, tmp_path, **({"SLACK_APP_TOKEN": "xapp-1-x"} if socket_mode else {}))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=clean_environment(env),
-        cwd=tmp_path,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await cli_process.start_cold("run", env=env, cwd=tmp_path)
     health = f"http://127.0.0.1:{env['PORT']}/healthz"
     async with aiohttp.ClientSession() as session:
         for _ in range(200):

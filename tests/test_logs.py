@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.logs import BOLT_TOKEN_WARNING, JsonFormatter
-from tests.cli_process import clean_environment
+from tests.cli_process import start_cold
 from tests.fake_slack import FakeSlack
 from tests.test_cli import run_cli, slack_env, write_config
 
@@ -30,15 +30,7 @@ TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNI
 async def run_bot_until(env: dict[str, str], cwd: Path, seen: Callable[[str], bool]) -> list[str]:
     """Start `python -m bot run`, ask /healthz once, stop it with SIGTERM after a stderr line satisfies
     `seen`; every stderr line."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=clean_environment(env),
-        cwd=cwd,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_cold("run", env=env, cwd=cwd)
     stderr = process.stderr
     assert stderr is not None
     lines: list[str] = []
