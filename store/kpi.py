@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, column, func, literal, or_, select, true
-from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
+from sqlalchemy import Text, and_, cast, column, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONPATH
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 
@@ -65,8 +65,10 @@ def _answer_columns(dialect: str) -> tuple[list[Any], FromClause | None]:
         .table_valued(*(column(name, Text) for name in _MEMO_ANSWERS))
         .render_derived(name="answers", with_types=True)
     )
+    # As text, decoded with the rest in `_to_facts`' thread: a jsonb result is decoded by the driver on
+    # the event loop (a year's rows held acks back).
     item_lists = [
-        func.jsonb_path_query_array(Handoff.score, literal(f"$.items[*].{part}", JSONPATH), type_=JSONB)
+        cast(func.jsonb_path_query_array(Handoff.score, literal(f"$.items[*].{part}", JSONPATH)), Text)
         for part in ("key", "points")
     ]
     return [
@@ -83,9 +85,8 @@ def _answers(row: Any, dialect: str) -> tuple[list[Any], list[Any]]:
         items = json.loads(row.items) if row.items else []
         return answers, items
     mapping = row._mapping
-    items = [
-        value for pair in zip(row.item_keys or [], row.item_points or [], strict=False) for value in pair
-    ]
+    keys, points = (json.loads(text) if text else [] for text in (row.item_keys, row.item_points))
+    items = [value for pair in zip(keys, points, strict=False) for value in pair]
     return [mapping[name] for name in _MEMO_ANSWERS], items
 
 
