@@ -312,9 +312,10 @@ async def memo_modal(
     meta: MemoModalMeta,
     prefill: HandoffMemo | None = None,
     prefill_company: str | None = None,
+    override_reason: str | None = None,
 ) -> View:
     """The memo modal as IS rep `actor` sees it (with what FS's feedback taught them); `meta` says what its
-    submission does, `prefill` / `prefill_company` what it is filled in with."""
+    submission does, `prefill` / `prefill_company` / `override_reason` what it is filled in with."""
     config = services.config
     return build_memo_modal(
         lang=lang,
@@ -324,6 +325,7 @@ async def memo_modal(
         prefill=prefill,
         now=services.clock(),
         learning=await learning_for(services.sessions, is_user_id=actor, config=config),
+        override_reason=override_reason,
     )
 
 
@@ -350,7 +352,14 @@ async def edit_form(
     if refusal is not None or handoff is None:
         return build_edit_refused(refusal=refusal or EditRefusal.MISSING, lang=lang)
     meta = MemoModalMeta(channel_id=channel_id, lang=lang, edits=handoff.id)
-    return await memo_modal(services, actor=actor, lang=lang, meta=meta, prefill=handoff.memo)
+    return await memo_modal(
+        services,
+        actor=actor,
+        lang=lang,
+        meta=meta,
+        prefill=handoff.memo,
+        override_reason=handoff.override_reason,
+    )
 
 
 async def history_form(

@@ -163,8 +163,9 @@ def custom_select_input(select: CustomSelect, *, lang: Lang, initial: str | None
 OVERRIDE_MAX = 1000
 
 
-def override_input(lang: Lang) -> InputBlock:
-    """Warn mode: why toss it up although the toss-up criteria are not met (asked only when they fail)."""
+def override_input(lang: Lang, initial: str | None = None) -> InputBlock:
+    """Warn mode: why toss it up although the toss-up criteria are not met (asked only when they fail);
+    `initial`: the reason given before (editing a toss-up keeps it unless the rep changes it)."""
     return InputBlock(
         block_id=BlockId.CRITERIA_OVERRIDE,
         label=plain(t(lang, "memo.override.label")),
@@ -174,6 +175,7 @@ def override_input(lang: Lang) -> InputBlock:
             multiline=True,
             max_length=OVERRIDE_MAX,
             placeholder=plain(truncate(t(lang, "memo.override.placeholder"), PLACEHOLDER_MAX)),
+            initial_value=initial[:OVERRIDE_MAX] if initial else None,
         ),
         optional=True,
     )
@@ -218,6 +220,7 @@ def build_memo_modal(
     prefill: HandoffMemo | None = None,
     now: datetime | None = None,
     learning: Sequence[str] = (),
+    override_reason: str | None = None,
 ) -> View:
     """The handoff memo modal, grouped by the seed template's six sections.
 
@@ -225,7 +228,8 @@ def build_memo_modal(
     only the company (`/tossup Acme Corp`). `now`, when given, shows the team's current time beside the
     time-zone note (the datetimepicker works in the rep's own Slack time zone; FS reads the meeting
     time in the team's). `learning` lists what FS recently asked this rep to collect next time (the
-    learning loop), shown at the top so the feedback changes this toss-up.
+    learning loop), shown at the top so the feedback changes this toss-up. `override_reason` fills the
+    warn-mode reason (an edit shows the one given with the toss-up).
     """
     if prefill is None:
         prefill = HandoffMemo(company=clean_text(prefill_company))
@@ -240,7 +244,7 @@ def build_memo_modal(
     for section in MemoSection:
         blocks.extend(_section_blocks(section, lang=lang, config=config, prefill=prefill))
     if config.criteria.mode is CriteriaMode.WARN:
-        blocks.append(override_input(lang))
+        blocks.append(override_input(lang, initial=override_reason))
     return build_modal(
         callback_id=CallbackId.HANDOFF_MEMO,
         title=t(lang, "memo.title"),

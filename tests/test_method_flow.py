@@ -25,6 +25,7 @@ from tests.db_fixtures import BACKENDS
 from tests.memo_state import memo_state
 from tests.slack_driver import text_state
 from tests.test_custom_selects import SEGMENT, custom_state
+from tests.test_memo_edit_flow import open_edit
 from tests.test_tossup_flow import answers, block_text, click, count, memo_meta, only_handoff, tossed_up
 
 WARN = team_config(criteria={"mode": "warn"}, roles={"managers": [MANAGER]})
@@ -111,6 +112,32 @@ async def test_warn_mode_needs_a_reason_then_flags_the_notice(harness: Harness, 
     (notice,) = posts_to(h, FS_CHANNEL)
     text = block_text(notice.args["blocks"])
     assert "⚠️" in text and reason in text and "❌" in text and "✅" in text
+
+
+@pytest.mark.parametrize("config", [WARN])
+async def test_editing_a_warn_mode_toss_up_shows_its_reason_and_keeps_it(
+    harness: Harness, config: AppConfig
+) -> None:
+    """The reason given for tossing up against the criteria is in the edit modal: editing another field
+    does not ask the rep to type it again, and Slack sends it back with the edit."""
+    h = harness
+    reason = "PoC first: the customer asked for it"
+    override = {BlockId.CRITERIA_OVERRIDE: {ActionId.CRITERIA_OVERRIDE: text_state(reason)}}
+    assert (await submit(h, override, timeline="over_12m")).status == 200
+    await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    handoff = await only_handoff(h)
+    view = await open_edit(h, handoff.id)
+    (block,) = [b for b in view["blocks"] if b.get("block_id") == BlockId.CRITERIA_OVERRIDE]
+    assert block["element"]["initial_value"] == reason
+
+    edited = await h.driver.view_submission(
+        CallbackId.HANDOFF_MEMO,
+        {**memo_state(answers(h, timeline="over_12m", need="a new CRM in Q3")), **override},
+        user_id=IS_USER,
+        private_metadata=view["private_metadata"],
+    )
+    assert edited.status == 200 and not (edited.json() or {}).get("errors"), edited.text
+    assert (await only_handoff(h)).override_reason == reason
 
 
 async def test_notice_shows_checklist_and_score_and_is_rep_learns_what_lost_points(harness: Harness) -> None:
