@@ -152,18 +152,25 @@ async def write_export(
     period: Period,
     lang: Lang,
     out: BinaryIO,
+    names: Callable[[set[str]], Awaitable[dict[str, str]]] | None = None,
 ) -> int:
     """Write the CSV of the toss-ups created in `period` to `out`; returns how many rows (toss-ups).
 
     The rows are read a chunk at a time and formatted in a worker thread, so neither memory nor the
-    event loop carries the whole period at once.
+    event loop carries the whole period at once. `names` looks up the full names of the people a chunk
+    names that no earlier chunk did (people are shown by name and id; without it, by id).
     """
     sheet = ExportSheet(config, lang)
     writer = CsvWriter(out)
     await asyncio.to_thread(writer.write, [sheet.header()])
     count = 0
+    asked: set[str] = set()
     async with for_reading(sessions)() as session:
         async for records in export_records(session=session, start=period.start, end=period.end):
+            if names is not None:
+                new = set().union(*(ExportSheet.people(record) for record in records)) - asked
+                asked |= new
+                sheet.names.update(await names(new) if new else {})
             await asyncio.to_thread(_write_chunk, writer, sheet, records)
             count += len(records)
     return count
@@ -186,7 +193,12 @@ async def send_export_post(item: OutboxItem, *, delivery: Delivery) -> None:
         path = Path(folder) / filename
         with path.open("wb") as out:
             count = await write_export(
-                delivery.sessions, delivery.config, period=request.period, lang=request.lang, out=out
+                delivery.sessions,
+                delivery.config,
+                period=request.period,
+                lang=request.lang,
+                out=out,
+                names=delivery.users.names,
             )
         log.info("export for %s: %d toss-ups, %d bytes", request.user_id, count, path.stat().st_size)
         await delivery.upload(

@@ -8,7 +8,8 @@ module: fields with a comma, quote or line break are quoted, quotes doubled, CRL
 with a byte order mark, so Excel opens Japanese text correctly.
 
 Times are shown in the team's time zone ("2026-12-01 14:00", the zone named in the header), days as
-ISO dates, answers of selects as their labels, people as Slack user ids.
+ISO dates, answers of selects as their labels, people as "Name (U0123ABC)" when their names are known
+(the export sent by Slack looks them up), else as Slack user ids.
 """
 
 from __future__ import annotations
@@ -48,11 +49,17 @@ def _enum(enum: type[StrEnum], raw: object) -> StrEnum | None:
 
 
 class ExportSheet:
-    """The export's columns for one team configuration and one reader's language."""
+    """The export's columns for one team configuration and one reader's language.
 
-    def __init__(self, config: AppConfig, lang: Lang) -> None:
+    `names` (Slack user id → full name, filled as the rows come) shows a person as "Name (U0123ABC)": read
+    by people, grouped by a spreadsheet, one person one cell. Without a name (the command line, which has
+    no Slack token; someone Slack does not know any more) the cell is the id.
+    """
+
+    def __init__(self, config: AppConfig, lang: Lang, names: dict[str, str] | None = None) -> None:
         self.config = config
         self.lang = lang
+        self.names: dict[str, str] = names if names is not None else {}
         self.columns: list[Column] = [
             *self._handoff_columns(),
             *self._memo_columns(),
@@ -86,6 +93,13 @@ class ExportSheet:
             return self._enum_label(value)
         return str(value)
 
+    def person(self, user_id: str | None) -> str | None:
+        """A person's cell: "Name (id)" when the name is known, else the id."""
+        if not user_id:
+            return None
+        name = self.names.get(user_id)
+        return f"{name} ({user_id})" if name else user_id
+
     def _enum_label(self, member: StrEnum) -> str:
         if isinstance(member, MeetingResult):
             return t(self.lang, f"feedback.result.{member.value}")
@@ -109,6 +123,12 @@ class ExportSheet:
         label = self.config.option_labels.get(field, {}).get(str(raw))
         return label.get(self.lang) if label else raw
 
+    @staticmethod
+    def people(record: ExportRecord) -> set[str]:
+        """The Slack users a row names."""
+        named = (record.is_user_id, record.fs_user_id, record.decided_by, record.sheet_by, record.outcome_by)
+        return {user_id for user_id in named if user_id}
+
     # ------------------------------------------------------------------------------ columns
 
     def _handoff_columns(self) -> list[Column]:
@@ -116,8 +136,8 @@ class ExportSheet:
             Column(self._label("id"), lambda r: r.id),
             Column(self._label("status"), lambda r: r.status),
             Column(self._zoned(self._label("created_at")), lambda r: r.created_at),
-            Column(self._label("is_user"), lambda r: r.is_user_id),
-            Column(self._label("fs_user"), lambda r: r.fs_user_id),
+            Column(self._label("is_user"), lambda r: self.person(r.is_user_id)),
+            Column(self._label("fs_user"), lambda r: self.person(r.fs_user_id)),
             Column(self._label("revision_of"), lambda r: r.revision_of_id),
         ]
 
@@ -213,7 +233,7 @@ class ExportSheet:
 
     def _decision_columns(self) -> list[Column]:
         return [
-            Column(self._label("decided_by"), lambda r: r.decided_by),
+            Column(self._label("decided_by"), lambda r: self.person(r.decided_by)),
             Column(self._zoned(self._label("decided_at")), lambda r: r.decided_at),
             Column(self._label("hours_to_decide"), self._hours_to_decide),
             Column(self._label("return_reason"), lambda r: r.return_reason),
@@ -236,7 +256,7 @@ class ExportSheet:
             return lambda r: (r.sheet or {}).get(name)
 
         columns = [
-            Column(self._label("feedback_by"), lambda r: r.sheet_by),
+            Column(self._label("feedback_by"), lambda r: self.person(r.sheet_by)),
             Column(self._zoned(self._label("feedback_at")), lambda r: r.sheet_at),
             Column(
                 self._feedback_label("result"),
@@ -263,7 +283,7 @@ class ExportSheet:
             Column(self._label("amount"), outcome("amount")),
             Column(self._label("closed_on"), outcome("closed_on")),
             Column(self._label("lost_reason"), outcome("lost_reason")),
-            Column(self._label("outcome_by"), lambda r: r.outcome_by),
+            Column(self._label("outcome_by"), lambda r: self.person(r.outcome_by)),
             Column(self._zoned(self._label("outcome_at")), lambda r: r.outcome_at),
         ]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
@@ -179,6 +180,7 @@ class SlackUser:
     is_bot: bool
     deleted: bool
     tz: ZoneInfo | None = None  # their own Slack time zone; None when Slack names none we know
+    name: str | None = None  # their full name as their Slack profile gives it (None: none given)
 
     @property
     def is_active_person(self) -> bool:
@@ -216,6 +218,12 @@ class SlackUsers:
         user = await self.get(user_id) if user_id else None
         return user.tz if user and user.tz else fallback
 
+    async def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """Each user's full name, for those Slack names (looked up side by side, each cached)."""
+        ids = sorted(set(user_ids))
+        users = await asyncio.gather(*(self.get(user_id) for user_id in ids))
+        return {user.id: user.name for user in users if user is not None and user.name}
+
     async def get(self, user_id: str) -> SlackUser | None:
         cached = self._cache.get(user_id)
         now = time.monotonic()
@@ -239,10 +247,19 @@ class SlackUsers:
             is_bot=bool(info.get("is_bot")) or info.get("id") == "USLACKBOT",
             deleted=bool(info.get("deleted")),
             tz=slack_zone(info.get("tz")),
+            name=_full_name(info),
         )
         self._failed.pop(user_id, None)
         self._cache[user_id] = (now, user)
         return user
+
+
+def _full_name(info: dict[str, Any]) -> str | None:
+    profile = info.get("profile") if isinstance(info.get("profile"), dict) else {}
+    for name in (profile.get("real_name"), info.get("real_name"), profile.get("display_name")):
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return None
 
 
 def slack_zone(name: object) -> ZoneInfo | None:

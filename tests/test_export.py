@@ -34,6 +34,7 @@ from bot.domain.kpi import Period, PeriodKind
 from bot.domain.outcome import Outcome
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey
 from bot.export import write_export
+from bot.export_csv import ExportSheet
 from bot.i18n import Lang, t
 from store.db import make_engine, make_sessionmaker
 from store.export import export_records
@@ -420,6 +421,32 @@ async def test_a_manager_gets_the_csv_by_dm_once(harness: Harness) -> None:
     assert row.handoff_id is None
     assert await h.bot.delivery.drain() == 0  # nothing left to send
     await h.slack.assert_no_more("files.completeUploadExternal", count=1)
+
+
+async def test_the_csv_from_slack_names_people_with_their_ids(harness: Harness) -> None:
+    """Sent by Slack, the export shows each person as "Name (id)", one users.info per person however many
+    rows name them; someone Slack does not know stays an id (the command line, without Slack, shows ids)."""
+    h = harness
+    h.slack.users.update({"UIS0001": {"real_name": "井上 花子"}, "UFS0001": {"real_name": "Fiona Field"}})
+    await seed_harness(h)
+    await export_over_the_wire(h, "export 2026-11-01 2026-11-30")
+    await h.slack.wait_for("files.completeUploadExternal")
+    (record,) = h.slack.files.values()
+    rows = parse(record["data"])
+    a = rows[0]
+    assert a[column(Lang.JA, "is_user")] == "井上 花子 (UIS0001)"
+    assert a[column(Lang.JA, "decided_by")] == "Fiona Field (UFS0001)"
+    assert a[column(Lang.JA, "feedback_by")] == "Fiona Field (UFS0001)"
+    assert rows[1][column(Lang.JA, "fs_user")] == "UFS0002"  # not a user the fake Slack knows
+    looked_up = [c.args["user"] for c in h.slack.calls_to("users.info", ok_only=False)]
+    assert all(looked_up.count(user) == 1 for user in ("UIS0001", "UFS0001", "UIS0002", "UFS0002")), looked_up
+
+
+def test_a_person_is_their_name_and_id_when_the_name_is_known() -> None:
+    sheet = ExportSheet(team_config(), Lang.EN, names={"U0A": "Ann <Lee>"})
+    assert sheet.person("U0A") == "Ann <Lee> (U0A)"
+    assert sheet.person("U0B") == "U0B"
+    assert sheet.person(None) is None
 
 
 async def test_an_upload_in_doubt_is_found_in_the_dm_not_sent_again(harness: Harness) -> None:
