@@ -525,13 +525,25 @@ class Delivery:
                 now=self.clock(),
             )
 
-    async def _confirm_to_is(self, handoff: HandoffSnapshot) -> None:
+    async def _is_confirmation(self, handoff: HandoffSnapshot) -> tuple[str, list]:
         if not (handoff.notice_channel_id and handoff.notice_ts):
             raise NotReady("the notice is not posted yet")
         permalink = await self._permalink(handoff.notice_channel_id, handoff.notice_ts)
         lang = await self.users.lang(handoff.is_user_id)
-        text, blocks = build_is_confirmation(handoff=handoff, lang=lang, permalink=permalink)
-        await self.dm(handoff.is_user_id, text, blocks)
+        return build_is_confirmation(handoff=handoff, lang=lang, permalink=permalink)
+
+    async def _confirm_to_is(self, handoff: HandoffSnapshot) -> None:
+        text, blocks = await self._is_confirmation(handoff)
+        posted = await self.dm(handoff.is_user_id, text, blocks)
+        async with self.sessions() as session:  # kept current in place (`_refresh_notices`)
+            await record_notice(
+                session=session,
+                handoff_id=handoff.id,
+                where="is_dm",
+                channel_id=posted["channel"],
+                ts=posted["ts"],
+                now=self.clock(),
+            )
 
     async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
         # A notice not posted yet needs no update: it will be rendered in its current state.
@@ -544,6 +556,9 @@ class Delivery:
             lang = await self.users.lang(handoff.fs_user_id)
             text, blocks = await self._notice(handoff, lang, handoff.fs_user_id)
             await self.update(channel=handoff.dm_channel_id, ts=handoff.dm_ts, text=text, blocks=blocks)
+        if handoff.is_dm_channel_id and handoff.is_dm_ts:  # its Edit button goes once FS has decided
+            text, blocks = await self._is_confirmation(handoff)
+            await self.update(channel=handoff.is_dm_channel_id, ts=handoff.is_dm_ts, text=text, blocks=blocks)
 
     async def _tell_is_of_decision(self, handoff: HandoffSnapshot) -> None:
         lang = await self.users.lang(handoff.is_user_id)

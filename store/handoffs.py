@@ -130,6 +130,8 @@ def to_snapshot(row: Handoff) -> HandoffSnapshot:
         notice_ts=row.notice_ts,
         dm_channel_id=row.dm_channel_id,
         dm_ts=row.dm_ts,
+        is_dm_channel_id=row.is_dm_channel_id,
+        is_dm_ts=row.is_dm_ts,
         revision_of_id=row.revision_of_id,
         criteria=CriteriaEvaluation.from_json(row.criteria) if row.criteria else None,
         override_reason=row.override_reason,
@@ -382,12 +384,13 @@ async def record_notice(
     *,
     session: AsyncSession,
     handoff_id: int,
-    where: Literal["channel", "dm"],
+    where: Literal["channel", "dm", "is_dm"],
     channel_id: str,
     ts: str,
     now: datetime,
 ) -> bool:
-    """Remember where a notice was posted (the channel notice, or the FS rep's DM copy); commits.
+    """Remember where a notice was posted (the channel notice, the FS rep's DM copy, or the IS rep's
+    confirmation: "is_dm"); commits.
 
     A channel notice also records a NOTICE_POSTED event. Idempotent: recording the same channel and ts
     again changes nothing and returns False; so does an unknown handoff id (a worker that posted for a
@@ -397,8 +400,10 @@ async def record_notice(
         channel_col, ts_col = Handoff.notice_channel_id, Handoff.notice_ts
     elif where == "dm":
         channel_col, ts_col = Handoff.dm_channel_id, Handoff.dm_ts
+    elif where == "is_dm":
+        channel_col, ts_col = Handoff.is_dm_channel_id, Handoff.is_dm_ts
     else:
-        raise ValueError(f"where must be 'channel' or 'dm', not {where!r}")
+        raise ValueError(f"where must be 'channel', 'dm' or 'is_dm', not {where!r}")
 
     async with own_transaction(session):
         result = await session.execute(

@@ -150,6 +150,9 @@ class Handoff(Base):
     notice_ts: Mapped[str | None] = mapped_column(String(32))
     dm_channel_id: Mapped[str | None] = mapped_column(String(64))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
+    # The IS rep's confirmation DM ("sent to #fs", the score, the Edit button), kept current in place.
+    is_dm_channel_id: Mapped[str | None] = mapped_column(String(64))
+    is_dm_ts: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)  # incremented on each status change
     # The returned toss-up this one revises (IS fixed the memo and tossed it up again).
     revision_of_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="SET NULL"))

@@ -36,7 +36,8 @@ async def test_a_batch_gives_back_what_it_has_no_lease_left_for_and_sends_each_o
             now=datetime.now(UTC),
         )
     services = h.bot.services
-    # A real clock and a 1-second lease: each refresh (two chat.updates of 0.3 s) takes more than half.
+    # A real clock and a 1-second lease: each refresh (three chat.updates of 0.2 s: the channel notice, the
+    # FS rep's DM copy, the IS rep's confirmation) takes more than half.
     worker = Delivery(
         client=h.bot.delivery.client,
         sessions=services.sessions,
@@ -53,7 +54,7 @@ async def test_a_batch_gives_back_what_it_has_no_lease_left_for_and_sends_each_o
         clock=utc_now,
         lease=timedelta(seconds=1),
     )
-    h.slack.slow("chat.update", 0.3)
+    h.slack.slow("chat.update", 0.2)
     first = asyncio.create_task(worker.drain())
     for _ in range(500):  # the first worker leases the batch …
         if await leased_by(h, worker.owner):
@@ -66,7 +67,7 @@ async def test_a_batch_gives_back_what_it_has_no_lease_left_for_and_sends_each_o
     assert await first + sent_by_replica == 3
     h.slack.slow("chat.update", 0)
 
-    assert len(h.slack.calls_to("chat.update")) - updates_before == 6  # 3 refreshes × (channel + DM copy)
+    assert len(h.slack.calls_to("chat.update")) - updates_before == 9  # 3 refreshes × 3 messages
     assert h.slack.calls_to("conversations.history") == []  # no lease ran out: nothing was in doubt
     async with services.sessions() as session:
         rows = (

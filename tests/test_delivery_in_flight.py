@@ -35,7 +35,8 @@ async def test_a_row_being_sent_is_not_sent_again_by_its_own_process_when_the_cl
 ) -> None:
     h = harness
     handoff = await accepted(h)
-    assert len(h.slack.calls_to("chat.update")) == 2  # the acceptance's channel notice and DM copy
+    # the acceptance's channel notice, its DM copy and the IS rep's confirmation
+    assert len(h.slack.calls_to("chat.update")) == 3
     h.slack.slow("chat.update", 0.4)  # the feedback sheet's notice update is still under way …
     modal = await open_modal(h, ActionId.FEEDBACK_OPEN, handoff.id, user=FS_USER)
     assert (await submit(h, CallbackId.FEEDBACK_SHEET, modal, sheet_values(), user=FS_USER)).status == 200
@@ -49,13 +50,13 @@ async def test_a_row_being_sent_is_not_sent_again_by_its_own_process_when_the_cl
     h.clock.advance(hours=2)  # … when the clock passes its 5-minute lease
     await h.bot.delivery.drain()  # the scheduler's drain, in the same process
     h.slack.slow("chat.update", 0)
-    await h.slack.wait_for("chat.update", count=4)
+    await h.slack.wait_for("chat.update", count=6)
     for _ in range(100):  # the handler's drain records it done
         row = await refresh_row(h)
         if row is not None and row.done_at is not None:
             break
         await asyncio.sleep(0.02)
     await h.bot.delivery.drain()
-    assert len(h.slack.calls_to("chat.update")) == 4  # the sheet's two updates, once each
+    assert len(h.slack.calls_to("chat.update")) == 6  # the sheet's three updates, once each
     row = await refresh_row(h)
     assert row is not None and row.done_at is not None and not row.in_doubt

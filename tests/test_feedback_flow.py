@@ -50,7 +50,7 @@ async def tick(h: Harness) -> None:
 async def accepted(h: Harness, **memo: Any):
     handoff = await tossed_up(h, **memo)
     await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER, ts=handoff.notice_ts)
-    await h.slack.wait_for("chat.update", count=2)
+    await h.slack.wait_for("chat.update", count=3)  # the notice, its DM copy, the IS rep's confirmation
     await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == IS_DM)
     return await only_handoff(h)
 
@@ -148,7 +148,7 @@ async def test_the_full_loop_from_toss_up_to_kpis(harness: Harness) -> None:
     assert fs_item is not None and fs_item.max_points == 30 and full.max_total == 100
     assert fs_item.points == 23  # 30 × (3 + 2 + 4 + 3) / 16 = 22.5, rounded half up
     assert row.score_total == full.total == handoff.score.total + fs_item.points
-    await h.slack.wait_for("chat.update", count=4)
+    await h.slack.wait_for("chat.update", count=6)
     notice = h.slack.message(FS_CHANNEL, handoff.notice_ts)
     assert f"{full.total} / 100" in block_text(notice["blocks"])
     assert "評価を修正する" in block_text(notice["blocks"])  # its button now edits the sheet
@@ -178,7 +178,7 @@ async def test_the_full_loop_from_toss_up_to_kpis(harness: Harness) -> None:
     await h.slack.wait_for(
         "chat.postMessage", where=lambda c: c.args["channel"] == IS_DM and "3,000,000円" in c.args["text"]
     )
-    await h.slack.wait_for("chat.update", count=6)
+    await h.slack.wait_for("chat.update", count=9)
     assert "🏆" in block_text(h.slack.message(FS_CHANNEL, handoff.notice_ts)["blocks"])
 
     # KPIs over what the loop stored: one toss-up, accepted, rated, won; the win is credited to both.
@@ -224,7 +224,7 @@ async def test_only_the_fs_rep_rates_and_only_once_accepted(harness: Harness) ->
     assert "Acme Corp" in early.args["text"] and early.args["response_type"] == "ephemeral"
 
     await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER)
-    await h.slack.wait_for("chat.update", count=2)
+    await h.slack.wait_for("chat.update", count=3)
     for user in (OTHER_USER, MANAGER, IS_USER):  # the sheet is the FS rep's view of the meeting
         await click(h, ActionId.FEEDBACK_OPEN, handoff.id, user=user)
     refusals = await h.slack.wait_for("response_url", count=4)

@@ -175,9 +175,10 @@ async def test_an_edit_updates_the_notices_tells_fs_in_the_thread_and_keeps_ever
     assert handoff.memo.need in diff and "→" in diff  # before → after
     hot, warm = (enum_label(JA, Temperature(v)) for v in ("hot", "warm"))
     assert f"{hot} → {warm}" in diff
-    updates = await h.slack.wait_for("chat.update", count=updates_before + 2)  # the notice and its DM copy
+    # the notice, its DM copy and the IS rep's confirmation (its score)
+    updates = await h.slack.wait_for("chat.update", count=updates_before + 3)
     edited = updates[updates_before:]
-    assert {u.args["ts"] for u in edited} == {handoff.notice_ts, handoff.dm_ts}
+    assert {u.args["ts"] for u in edited} == {handoff.notice_ts, handoff.dm_ts, handoff.is_dm_ts}
     channel_update = next(u for u in edited if u.args["ts"] == handoff.notice_ts)
     assert "✏️" in block_text(channel_update.args["blocks"]) and "可視化" in block_text(
         channel_update.args["blocks"]
@@ -197,7 +198,7 @@ async def test_an_edit_updates_the_notices_tells_fs_in_the_thread_and_keeps_ever
     # The same edit submitted again (a double click, a Slack retry): nothing more is stored or posted.
     again = await submit_edit(h, modal["private_metadata"], "VEDITONE", need=new_need, temperature="warm")
     assert again.status == 200 and not (again.json() or {}).get("errors")
-    await h.slack.assert_no_more("chat.update", count=updates_before + 2)
+    await h.slack.assert_no_more("chat.update", count=updates_before + 3)
     assert len(thread_replies(h, handoff.notice_ts)) == 1
     async with h.bot.services.sessions() as session:
         events = await list_events(session=session, handoff_id=handoff.id)

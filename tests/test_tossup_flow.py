@@ -83,10 +83,15 @@ async def tossed_up(h: Harness, **changes: Any):
     """A submitted toss-up whose notice reached the FS channel."""
     response = await submit_memo(h, **changes)
     assert response.status == 200, response.text
-    # The IS rep's confirmation goes out last, once the notice (and its DM copy) are recorded.
+    # The IS rep's confirmation goes out last, once the notice (and its DM copy) are recorded; then where
+    # it went is recorded too (a decision updates it in place).
     await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
-    handoff = await only_handoff(h)
-    assert handoff.notice_ts is not None
+    for _ in range(200):
+        handoff = await only_handoff(h)
+        if handoff.is_dm_ts is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert handoff.notice_ts is not None and handoff.is_dm_ts is not None
     return handoff
 
 
@@ -450,11 +455,14 @@ async def test_accept_by_assignee_updates_notices_and_tells_is(harness: Harness)
     handoff = await tossed_up(h)
     await h.slack.wait_for("chat.postMessage", count=3)
     await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER, ts=handoff.notice_ts)
-    updates = await h.slack.wait_for("chat.update", count=2)
+    updates = await h.slack.wait_for("chat.update", count=3)
     assert {(u.args["channel"], u.args["ts"]) for u in updates} == {
         (FS_CHANNEL, handoff.notice_ts),
         (handoff.dm_channel_id, handoff.dm_ts),
+        (f"D{IS_USER}", handoff.is_dm_ts),  # the IS rep's confirmation: its Edit button is gone
     }
+    confirmation = h.slack.message(f"D{IS_USER}", str(handoff.is_dm_ts))
+    assert ActionId.HANDOFF_EDIT not in block_text(confirmation["blocks"])
     refreshed = h.slack.message(FS_CHANNEL, handoff.notice_ts)
     assert ActionId.HANDOFF_ACCEPT not in block_text(refreshed["blocks"])
     dms = await h.slack.wait_for(

@@ -136,6 +136,8 @@ class HandoffSnapshot:
     notice_ts: str | None = None
     dm_channel_id: str | None = None  # the FS rep's DM copy of the notice
     dm_ts: str | None = None
+    is_dm_channel_id: str | None = None  # the IS rep's confirmation DM, once posted
+    is_dm_ts: str | None = None
     revision_of_id: int | None = None  # the returned toss-up this one revises
     criteria: CriteriaEvaluation | None = None  # as evaluated at submission
     override_reason: str | None = None  # warn mode: why IS tossed it up though criteria failed
