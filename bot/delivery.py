@@ -33,7 +33,7 @@ from bot.domain.feedback import feedback_owner
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.sla import sla_deadline, time_to_decide
 from bot.edit_posts import EDIT_POST_KINDS, send_edit_post
-from bot.export import EXPORT_POST_KINDS, send_export_post
+from bot.export import EXPORT_POST_KINDS, send_export_post, tell_export_failed
 from bot.feedback_state import loop_state
 from bot.i18n import Lang
 from bot.issue_posts import ISSUE_POST_KINDS, send_issue_post
@@ -410,6 +410,8 @@ class Delivery:
                     error=f"the notice was given up: {error}",
                 )
             await self._tell_is_notice_failed(item, slack_error_code(exc))
+        if retry_at is None and item.kind in EXPORT_POST_KINDS:
+            await tell_export_failed(item, delivery=self, error=slack_error_code(exc))
 
     async def _tell_is_notice_failed(self, item: OutboxItem, error: str) -> None:
         """The IS rep must not believe FS saw a notice that Slack refused for good."""

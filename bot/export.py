@@ -28,6 +28,7 @@ from bot.domain.kpi import Period, PeriodKind
 from bot.export_csv import CsvWriter, ExportSheet
 from bot.i18n import Lang
 from modals.export import (
+    build_export_failed,
     build_export_queued,
     build_export_refused,
     build_export_reversed,
@@ -209,6 +210,16 @@ async def send_export_post(item: OutboxItem, *, delivery: Delivery) -> None:
             title=export_file_title(lang=request.lang, period=request.period),
             initial_comment=export_file_comment(lang=request.lang, period=request.period, count=count),
         )
+
+
+async def tell_export_failed(item: OutboxItem, *, delivery: Delivery, error: str) -> None:
+    """The manager who asked must not wait for a file Slack refused for good: a DM says so."""
+    try:
+        request = ExportRequest.from_payload(item.payload)
+        text, blocks = build_export_failed(lang=request.lang, period=request.period, error=error)
+        await delivery.dm(request.user_id, text, blocks)
+    except Exception as exc:  # best effort: the failure itself is logged by the delivery
+        log.warning("could not tell the manager that export %s failed: %s", item.dedupe_key, exc)
 
 
 async def export_from_cli(

@@ -43,6 +43,11 @@ def build_export_queued(*, lang: Lang, period: Period) -> Message:
     return _message(t(lang, "export.queued", **_days(period)))
 
 
+def build_export_failed(*, lang: Lang, period: Period, error: str) -> Message:
+    """To the manager who asked: Slack refused the file for good (nothing more will come)."""
+    return _message(t(lang, "export.failed", error=escape_within(error, TYPED_MAX), **_days(period)))
+
+
 def export_file_comment(*, lang: Lang, period: Period, count: int) -> str:
     """The message the file is shared with in the DM."""
     return t(lang, "export.file_comment", count=count, **_days(period))

@@ -479,6 +479,25 @@ async def test_slack_refusing_for_a_while_delays_the_csv_but_sends_it_once(harne
     await h.slack.assert_no_more("files.completeUploadExternal", count=1)
 
 
+async def test_a_file_slack_refuses_for_good_is_reported_to_the_manager(harness: Harness) -> None:
+    """Slack refusing the upload for good (not a passing outage): the export is given up, once, and the
+    manager who asked is told by DM in their language, instead of waiting for a file that never comes."""
+    h = harness
+    await seed_harness(h)
+    h.slack.error_next("files.getUploadURLExternal", "restricted_action")
+    await export_over_the_wire(h, "export 2026-11-01 2026-11-30")
+    (told,) = await h.slack.wait_for(
+        "chat.postMessage", where=lambda c: c.args["channel"] == f"D{MANAGER}" and "⚠️" in c.args["text"]
+    )
+    days = {"first": "2026-11-01", "last": "2026-11-30"}
+    assert told.args["text"] == t(Lang.JA, "export.failed", error="restricted_action", **days)
+    async with h.bot.services.sessions() as session:
+        (row,) = (await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "export_dm"))).all()
+    assert row.given_up_at is not None and "restricted_action" in (row.last_error or "")
+    assert await h.bot.delivery.deliver_exports() == 0  # nothing retried
+    await h.slack.assert_no_more("files.completeUploadExternal", count=0)
+
+
 async def test_someone_not_a_manager_is_refused_privately(harness: Harness) -> None:
     h = harness
     await seed_harness(h)
