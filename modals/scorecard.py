@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.feedback import RATING_FIELDS
 from bot.domain.kpi import Period, PeriodKind, month_of
-from bot.domain.scorecard import IsPart, Scorecard, quarter_number, ranked
+from bot.domain.scorecard import IsPart, Scorecard, exact_quarter, ranked
 from bot.i18n import Lang, t
 from modals.common import plain
 from modals.digest_text import BULLET, FALLBACK_MAX, TEXT_LINES_MAX, Fmt, one_decimal, pack
@@ -57,7 +57,7 @@ Row = tuple[str, str]  # (label, value)
 
 def scorecard_period_label(first_day: date, last_day: date, *, lang: Lang, tz: ZoneInfo) -> str:
     """ "Q3 2026" / "2026年 第3四半期" for a calendar quarter, the month's name for a month, else the days."""
-    quarter = quarter_number(first_day, last_day)
+    quarter = exact_quarter(first_day, last_day)
     if quarter is not None:
         return t(lang, "scorecard.period.quarter", year=first_day.year, quarter=quarter)
     month = month_of(first_day, tz)

@@ -49,9 +49,9 @@ from bot.domain.scorecard import (
     ScorecardRules,
     build_scorecard,
     build_scorecards,
+    exact_quarter,
     parse_scorecard_period,
     quarter_before,
-    quarter_number,
     quarter_of,
     ranked,
     sheet_on_time_until,
@@ -493,12 +493,12 @@ def test_a_quarter_runs_from_local_midnight_to_local_midnight() -> None:
     assert period("last-quarter", now=utc(1, 10)) == (PeriodKind.RANGE, date(2025, 10, 1), date(2025, 12, 31))
 
 
-def test_quarter_number() -> None:
-    assert quarter_number(date(2026, 7, 1), date(2026, 9, 30)) == 3
-    assert quarter_number(date(2026, 10, 1), date(2026, 12, 31)) == 4
-    assert quarter_number(date(2026, 11, 1), date(2026, 11, 30)) is None
-    assert quarter_number(date(2026, 8, 1), date(2026, 10, 31)) is None
-    assert quarter_number(date(2026, 7, 1), date(2026, 9, 29)) is None
+def test_exact_quarter() -> None:
+    assert exact_quarter(date(2026, 7, 1), date(2026, 9, 30)) == 3
+    assert exact_quarter(date(2026, 10, 1), date(2026, 12, 31)) == 4
+    assert exact_quarter(date(2026, 11, 1), date(2026, 11, 30)) is None
+    assert exact_quarter(date(2026, 8, 1), date(2026, 10, 31)) is None
+    assert exact_quarter(date(2026, 7, 1), date(2026, 9, 29)) is None
     cards = build_scorecards(replace(FACTS, period=quarter_of(date(2026, 11, 1), TOKYO)), RULES)
     assert cards["IS1"].quarter == 4
     assert cards["IS1"].shared.toss_ups == 7  # the quarter takes in X (31 Oct JST) too

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.domain.handoff import HandoffStatus, ReturnReason
 from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
 from bot.domain.kpi import Period
+from bot.domain.moments import as_utc
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey
 from bot.domain.sla import SlaConfig, sla_deadline
@@ -408,16 +409,12 @@ def _mean(values: Sequence[int]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _notice(channel_id: str | None, ts: str | None) -> NoticeRef:
     return NoticeRef(channel_id=channel_id, ts=ts)
 
 
 def _this_week(facts: AgendaFacts) -> ThisWeek:
-    rows = sorted(facts.this_week, key=lambda row: (_utc(row.created_at), row.id))
+    rows = sorted(facts.this_week, key=lambda row: (as_utc(row.created_at), row.id))
     lines = []
     for row in rows:
         shown = row.score_total if row.rated else row.memo_score
@@ -470,17 +467,17 @@ def overdue_created_before(now: datetime, rules: AgendaRules) -> datetime | None
 
 
 def _support(facts: AgendaFacts, rules: AgendaRules) -> tuple[list[SupportLine], dict[SupportReason, int]]:
-    now = _utc(facts.now)
+    now = as_utc(facts.now)
     found: list[tuple[OpenTossUp, SupportReason, datetime]] = []
     if rules.sla.enabled:
         for row in facts.pending:
-            deadline = sla_deadline(_utc(row.created_at), rules.sla, tz=rules.tz)
+            deadline = sla_deadline(as_utc(row.created_at), rules.sla, tz=rules.tz)
             if deadline <= now:
                 found.append((row, SupportReason.PAST_SLA, deadline))
     for row in facts.accepted_open:
         if row.meeting_at is None or row.outcome in (OutcomeKind.WON, OutcomeKind.LOST):
             continue
-        meeting = _utc(row.meeting_at)
+        meeting = as_utc(row.meeting_at)
         if meeting > now:
             continue
         # One reason per deal, the first thing to chase: the sheet, then the hold, then the outcome.
@@ -524,9 +521,9 @@ def _next_week(facts: AgendaFacts) -> NextWeek:
     first = facts.week.last_day + timedelta(days=1)
     meetings = sorted(
         (row for row in facts.next_week_meetings if row.meeting_at is not None),
-        key=lambda row: (_utc(row.meeting_at or facts.now), row.id),
+        key=lambda row: (as_utc(row.meeting_at or facts.now), row.id),
     )
-    waiting = sorted(facts.pending, key=lambda row: (_utc(row.created_at), row.id))
+    waiting = sorted(facts.pending, key=lambda row: (as_utc(row.created_at), row.id))
     return NextWeek(
         first_day=first,
         last_day=first + timedelta(days=6),
@@ -536,7 +533,7 @@ def _next_week(facts: AgendaFacts) -> NextWeek:
             MeetingLine(
                 id=row.id,
                 company=row.company,
-                meeting_at=_utc(row.meeting_at),
+                meeting_at=as_utc(row.meeting_at),
                 fs_user_id=row.fs_user_id,
                 is_user_id=row.is_user_id,
             )
@@ -549,7 +546,7 @@ def _next_week(facts: AgendaFacts) -> NextWeek:
                 company=row.company,
                 is_user_id=row.is_user_id,
                 fs_user_id=row.fs_user_id,
-                created_at=_utc(row.created_at),
+                created_at=as_utc(row.created_at),
                 notice=_notice(row.notice_channel_id, row.notice_ts),
             )
             for row in waiting[:LIST_MAX]
@@ -613,10 +610,10 @@ def most_requested(texts: Sequence[str], limit: int = REQUESTED_INFO_MAX) -> lis
 
 
 def _collaboration(facts: AgendaFacts) -> Collaboration:
-    returns = sorted(facts.returns, key=lambda row: (_utc(row.returned_at), row.id))
+    returns = sorted(facts.returns, key=lambda row: (as_utc(row.returned_at), row.id))
     overrides = sorted(
         (row for row in facts.this_week if row.override_reason),
-        key=lambda row: (_utc(row.created_at), row.id),
+        key=lambda row: (as_utc(row.created_at), row.id),
     )
     return Collaboration(
         returns_total=facts.returns_total if facts.returns_total is not None else len(returns),
@@ -651,7 +648,7 @@ def build_weekly_agenda(facts: AgendaFacts, rules: AgendaRules) -> WeeklyAgenda:
     return WeeklyAgenda(
         week_start=facts.week.first_day,
         week_end=facts.week.last_day,
-        generated_at=_utc(facts.now),
+        generated_at=as_utc(facts.now),
         this_week=_this_week(facts),
         support=support,
         support_totals=support_totals,

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from typing import Annotated
@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.answers import has_no_content, normalize_answer
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus, fs_rep_on
+from bot.domain.moments import as_utc
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss, points_for
 from bot.domain.sla import MAX_HOURS, BusinessHours, add_business_time
@@ -174,12 +175,6 @@ def complete_score(
 # ------------------------------------------------------------------------------------------- timing
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def feedback_due_at(
     *,
     meeting_at: datetime | None,
@@ -194,9 +189,9 @@ def feedback_due_at(
     """
     if meeting_at is None:
         return None
-    base = max(_utc(meeting_at), _utc(created_at))
+    base = max(as_utc(meeting_at), as_utc(created_at))
     if accepted_at is not None:
-        base = max(base, _utc(accepted_at))
+        base = max(base, as_utc(accepted_at))
     return base + timedelta(hours=config.delay_hours)
 
 
@@ -223,7 +218,7 @@ def feedback_reminders_due(
     business_hours: BusinessHours | None,
 ) -> list[int]:
     """The reminder numbers (1-based, ascending, at most `max_reminders`) whose time has come by `now`."""
-    current = _utc(now)
+    current = as_utc(now)
     due: list[int] = []
     for number in range(1, config.max_reminders + 1):
         if feedback_reminder_at(due_at, number, config, tz=tz, business_hours=business_hours) > current:
@@ -243,7 +238,7 @@ def learning_items(sheets: Sequence[tuple[datetime, FeedbackSheet]], limit: int)
     """
     if limit <= 0:
         return []
-    ordered = sorted(enumerate(sheets), key=lambda pair: (_utc(pair[1][0]), pair[0]), reverse=True)
+    ordered = sorted(enumerate(sheets), key=lambda pair: (as_utc(pair[1][0]), pair[0]), reverse=True)
     seen: set[str] = set()
     items: list[str] = []
     for _, (_, sheet) in ordered:

@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.answers import has_no_content
 from bot.domain.handoff import HandoffStatus
 from bot.domain.memo import BudgetStatus, HandoffMemo, Timeline
+from bot.domain.moments import as_utc
 from bot.domain.outcome import Outcome, OutcomeKind
 from bot.domain.score import ScoreItemKey
 from bot.domain.sla import BusinessHours, time_to_decide
@@ -117,12 +118,6 @@ class Kpis:
     avg_items: dict[str, float]
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
@@ -132,10 +127,10 @@ def _mean(values: list[float] | list[int]) -> float | None:
 
 
 def _in_period(facts: Iterable[HandoffFacts], start: datetime, end: datetime) -> list[HandoffFacts]:
-    lo, hi = _utc(start), _utc(end)
+    lo, hi = as_utc(start), as_utc(end)
     if lo >= hi:
         raise ValueError(f"the period must end after it starts ({start} … {end})")
-    return [f for f in facts if lo <= _utc(f.created_at) < hi]
+    return [f for f in facts if lo <= as_utc(f.created_at) < hi]
 
 
 def _kind(f: HandoffFacts) -> OutcomeKind | None:
@@ -315,9 +310,14 @@ def quarter_period(year: int, quarter: int, tz: ZoneInfo) -> Period:
     return _days(PeriodKind.RANGE, first, following - timedelta(days=1), tz)
 
 
+def quarter_number(day: date) -> int:
+    """1–4: the calendar quarter `day` falls in."""
+    return (day.month - 1) // 3 + 1
+
+
 def quarter_of(day: date, tz: ZoneInfo) -> Period:
     """The calendar quarter `day` falls in."""
-    return quarter_period(day.year, (day.month - 1) // 3 + 1, tz)
+    return quarter_period(day.year, quarter_number(day), tz)
 
 
 def quarter_before(period: Period, tz: ZoneInfo) -> Period:
@@ -333,7 +333,7 @@ def week_of(day: date, tz: ZoneInfo) -> Period:
 
 def current_month(*, now: datetime, tz: ZoneInfo) -> Period:
     """The calendar month `now` falls in, in the team's time zone."""
-    today = _utc(now).astimezone(tz).date()
+    today = as_utc(now).astimezone(tz).date()
     return _month_period(today.year, today.month, tz)
 
 
@@ -353,7 +353,7 @@ def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None
     """
     text = unicodedata.normalize("NFKC", argument).strip().lower()
     text = re.sub(r"[\s_]+", "-", text)
-    today = _utc(now).astimezone(tz).date()
+    today = as_utc(now).astimezone(tz).date()
     if text in _THIS_MONTH:
         return current_month(now=now, tz=tz)
     if text in _LAST_MONTH:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from bot.domain.agenda import IssueLine, NoticeRef
 from bot.domain.diagnosis import DiagnosisTrend
 from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
 from bot.domain.kpi import HandoffFacts, Kpis, Period, compute_kpis
+from bot.domain.moments import as_utc
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey, ScoreWeights
 from bot.domain.sla import BusinessHours
@@ -270,10 +271,6 @@ class MonthlyReview(_Model):
 # ---------------------------------------------------------------------------------------- builder
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -291,8 +288,8 @@ def _kpis(facts: MonthlyFacts, rules: MonthlyRules) -> list[KpiLine]:
 
 
 def _month_rows(facts: MonthlyFacts) -> list[HandoffFacts]:
-    start, end = _utc(facts.month.start), _utc(facts.month.end)
-    return [f for f in facts.facts if start <= _utc(f.created_at) < end]
+    start, end = as_utc(facts.month.start), as_utc(facts.month.end)
+    return [f for f in facts.facts if start <= as_utc(f.created_at) < end]
 
 
 def _items(rows: Sequence[HandoffFacts], weights: ScoreWeights) -> list[ItemLine]:
@@ -380,7 +377,7 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
     return MonthlyReview(
         month_start=facts.month.first_day,
         month_end=facts.month.last_day,
-        generated_at=_utc(facts.now),
+        generated_at=as_utc(facts.now),
         kpis=_kpis(facts, rules),
         trend=[
             TrendPoint(
@@ -408,7 +405,7 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
                 quadrant=issue.quadrant,
                 decision=issue.decision,
                 closed_by=issue.closed_by,
-                closed_at=_utc(issue.closed_at),
+                closed_at=as_utc(issue.closed_at),
             )
             for issue in facts.closed_issues
             if issue.closed_at is not None

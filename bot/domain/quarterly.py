@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.domain.criteria import CriteriaConfig, CriteriaMode
 from bot.domain.handoff import HandoffStatus
-from bot.domain.kpi import Period, PeriodKind, quarter_before, quarter_of  # noqa: F401 (re-exported)
+from bot.domain.kpi import Period, PeriodKind, quarter_before, quarter_number, quarter_of  # noqa: F401 (re-exported)
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey
 
@@ -57,11 +57,6 @@ class QuarterlySection(StrEnum):
 
 
 # ------------------------------------------------------------------------------------------ periods
-
-
-def quarter_number(period_start: date) -> int:
-    """1–4: the quarter a day is in (for labels)."""
-    return (period_start.month - 1) // 3 + 1
 
 
 # ------------------------------------------------------------------------------------------ input

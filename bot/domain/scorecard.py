@@ -47,7 +47,7 @@ follow-through ratings on the rep's toss-ups (count, mean stars).
 
 Periods (`parse_scorecard_period`): a calendar month (`bot.domain.kpi.parse_period`) or a calendar
 quarter (Q1 = January–March) in the team's time zone, local midnight to local midnight. A quarter is a
-`PeriodKind.RANGE` period (the KPI module has no quarter kind); `quarter_number` recognises one.
+`PeriodKind.RANGE` period (the KPI module has no quarter kind); `exact_quarter` recognises one.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,9 +74,11 @@ from bot.domain.kpi import (
     compute_kpis,
     parse_period,
     quarter_before,
+    quarter_number,
     quarter_of,
     quarter_period,
 )
+from bot.domain.moments import as_utc
 from bot.domain.score import ScoreItemKey, ScoreWeights
 from bot.domain.sla import BusinessHours
 
@@ -258,7 +260,7 @@ class Scorecard(_Model):
     @property
     def quarter(self) -> int | None:
         """1–4 when the period is a calendar quarter."""
-        return quarter_number(self.period_first, self.period_last)
+        return exact_quarter(self.period_first, self.period_last)
 
     @property
     def is_empty(self) -> bool:
@@ -267,10 +269,6 @@ class Scorecard(_Model):
 
 
 # ---------------------------------------------------------------------------------------- builder
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -314,7 +312,7 @@ def _sheet_state(
     if facts is None or limit is None:
         return False, False
     if facts.sheet_at is not None:
-        return True, _utc(facts.sheet_at) <= limit
+        return True, as_utc(facts.sheet_at) <= limit
     return limit <= now, False  # not sent: late once the limit has passed, not counted before
 
 
@@ -332,8 +330,8 @@ class _Builder:
     def __init__(self, facts: ScorecardFacts, rules: ScorecardRules) -> None:
         self.facts, self.rules = facts, rules
         period = facts.period
-        start, end = _utc(period.start), _utc(period.end)
-        self.rows = [row for row in facts.handoffs if start <= _utc(row.created_at) < end]
+        start, end = as_utc(period.start), as_utc(period.end)
+        self.rows = [row for row in facts.handoffs if start <= as_utc(row.created_at) < end]
         # Each rep's rows on each side, grouped once (a quarter has many toss-ups and many reps).
         self.by_is: dict[str, list[HandoffFacts]] = defaultdict(list)
         self.by_fs: dict[str, list[HandoffFacts]] = defaultdict(list)
@@ -342,7 +340,7 @@ class _Builder:
             if row.fs_user_id:
                 self.by_fs[row.fs_user_id].append(row)
         self.feedback = {item.handoff_id: item for item in facts.feedback}
-        self.now = _utc(facts.now)
+        self.now = as_utc(facts.now)
         self.memo_max = memo_score_max(rules.weights)
         # Each toss-up's sheet judged once, for the team and for its FS rep.
         self.sheets = {
@@ -505,11 +503,11 @@ def ranked(cards: Iterable[Scorecard]) -> list[Scorecard]:
 # ------------------------------------------------------------------------------------------ periods
 
 
-def quarter_number(first_day: date, last_day: date) -> int | None:
+def exact_quarter(first_day: date, last_day: date) -> int | None:
     """1–4 when [first_day, last_day] is exactly a calendar quarter, else None."""
     if first_day.day != 1 or first_day.month % 3 != 1:
         return None
-    quarter = (first_day.month - 1) // 3 + 1
+    quarter = quarter_number(first_day)
     expected = quarter_period(first_day.year, quarter, ZoneInfo("UTC")).last_day
     return quarter if last_day == expected else None
 
@@ -535,7 +533,7 @@ def parse_scorecard_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Per
     """
     text = unicodedata.normalize("NFKC", argument).strip().lower()
     text = re.sub(r"[\s_]+", "-", text)
-    today = _utc(now).astimezone(tz).date()
+    today = as_utc(now).astimezone(tz).date()
     if text in _THIS_QUARTER:
         return quarter_of(today, tz)
     if text in _LAST_QUARTER:

@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.domain.moments import as_utc
+
 MAX_HOURS = 24 * 90  # a longer SLA is a configuration mistake, and it bounds the day-by-day walk
 _MAX_DAYS_SEARCHED = 366 * 5  # how far ahead a working day is looked for (holidays are a finite list)
 
@@ -128,12 +130,6 @@ class SlaStep:
 # ---------------------------------------------------------------- time arithmetic
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def _windows(after: datetime, tz: ZoneInfo, hours: BusinessHours) -> Iterator[tuple[datetime, datetime]]:
     """The working windows (UTC start, UTC end) that end at or after `after`, in time order."""
     day = after.astimezone(tz).date() - timedelta(days=1)  # a window of the previous local day may remain
@@ -158,7 +154,7 @@ def add_business_time(
     """
     if not math.isfinite(hours) or hours < 0:
         raise ValueError(f"hours must be a finite number ≥ 0, not {hours}")
-    origin = _utc(start)
+    origin = as_utc(start)
     remaining = timedelta(hours=hours)
     if business_hours is None or hours == 0:
         return origin + remaining
@@ -172,7 +168,7 @@ def add_business_time(
 
 def deliverable_at(moment: datetime, *, tz: ZoneInfo, business_hours: BusinessHours | None) -> datetime:
     """The first moment ≥ `moment` inside working hours (when a DM may go out); `moment` without them."""
-    at = _utc(moment)
+    at = as_utc(moment)
     if business_hours is None:
         return at
     begin, _ = next(_windows(at, tz, business_hours))
@@ -186,7 +182,7 @@ def time_to_decide(
 
     Zero when `decided_at` is not after `created_at`.
     """
-    origin, finish = _utc(created_at), _utc(decided_at)
+    origin, finish = as_utc(created_at), as_utc(decided_at)
     if finish <= origin:
         return timedelta(0)
     if business_hours is None:
@@ -217,7 +213,7 @@ def overdue_created_before(now: datetime, config: SlaConfig, *, tz: ZoneInfo) ->
     """
     if not config.enabled:
         return None
-    now = _utc(now)
+    now = as_utc(now)
     low = now - timedelta(days=3660)  # far enough back for any SLA the config allows
     if sla_deadline(low, config, tz=tz) > now:
         return None
@@ -251,5 +247,5 @@ def sla_plan(created_at: datetime, config: SlaConfig, *, tz: ZoneInfo) -> list[S
 
 def due_steps(created_at: datetime, config: SlaConfig, *, tz: ZoneInfo, now: datetime) -> list[SlaStep]:
     """The steps due by `now` (a prefix of `sla_plan`); the caller skips those it already sent."""
-    current = _utc(now)
+    current = as_utc(now)
     return [step for step in sla_plan(created_at, config, tz=tz) if step.due_at <= current]
