@@ -219,7 +219,7 @@ def outcome_posts(*, handoff_id: int, submission_key: str) -> list[NewOutbox]:
     return _submission_posts(handoff_id, submission_key, (PostKind.OUTCOME_DM, PostKind.NOTICE_REFRESH))
 
 
-DM_CHANNELS_KEPT = 10_000  # user id → DM channel id; a team is far smaller
+DM_CHANNELS_KEPT = 10_000  # user id → DM channel id (and notices' links); a team is far smaller
 CLAIM_BATCH = 10  # outbox rows leased in one transaction (a toss-up's notice, its DM copy, the confirmation)
 
 
@@ -242,6 +242,7 @@ class Delivery:
     _sending_ids: set[int] = field(default_factory=set)
     _soon: SendQueue | None = None
     _dm_channels: dict[str, str] = field(default_factory=dict)
+    _permalinks: dict[tuple[str, str], str] = field(default_factory=dict)
     _workspace_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -876,9 +877,18 @@ class Delivery:
         return self._workspace_url
 
     async def _permalink(self, channel: str, ts: str) -> str | None:
+        """A message's link: asked of Slack once, then remembered (a confirmation is refreshed after
+        every decision, sheet and outcome; the notice's link never changes)."""
+        if (known := self._permalinks.get((channel, ts))) is not None:
+            return known
         try:
             response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
         except Exception as exc:  # a missing link must not hold the confirmation back
             log.info("no permalink for %s/%s: %s", channel, ts, slack_error_code(exc))
             return None
-        return response.get("permalink")
+        permalink = response.get("permalink")
+        if isinstance(permalink, str):
+            if len(self._permalinks) >= DM_CHANNELS_KEPT:
+                self._permalinks.clear()
+            self._permalinks[(channel, ts)] = permalink
+        return permalink
