@@ -2,8 +2,10 @@
 
 A fork server (one per test process) imports the command line and the bot once; each run is a fork of it
 with the run's own environment, directory, standard output and error, and exit status — a process of its
-own like `python -m bot …`, started warm. Tests of what only a cold start shows (`--version`, signals, a
-process killed mid-send) start `python -m bot` itself.
+own like `python -m bot …`, started warm: `run_cli` waits for it, `start_warm` hands back a process to
+signal or kill (the bot serving a test, killed with SIGKILL mid-send). Tests of what only a cold start
+shows (start-up errors, `--version`, the logs at start, SIGTERM to `python -m bot`) start it itself
+(`start_cold`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Mapping
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +73,50 @@ def _child(args: list[str], env: dict[str, str], cwd: str, out: str, err: str) -
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+@dataclass
+class WarmProcess:
+    """A warm `tossup …` process, as much of `asyncio.subprocess.Process` as the tests use."""
+
+    process: BaseProcess
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    def send_signal(self, signum: int) -> None:
+        if self.process.pid is not None and self.process.exitcode is None:
+            os.kill(self.process.pid, signum)
+
+    async def wait(self) -> int | None:
+        await asyncio.to_thread(self.process.join)
+        return self.process.exitcode
+
+
+def start_warm(
+    *args: str, env: Mapping[str, str], cwd: Path, stdout: Path | None = None, stderr: Path | None = None
+) -> WarmProcess:
+    """Start `tossup *args` warm, its output to `stdout` / `stderr` (files; nowhere when not given)."""
+    for path in (stdout, stderr):
+        if path is not None:
+            path.touch()
+    process = _context.Process(
+        target=_child,
+        args=(
+            list(args),
+            clean_environment(env),
+            str(cwd),
+            str(stdout or os.devnull),
+            str(stderr or os.devnull),
+        ),
+    )
+    process.start()
+    return WarmProcess(process)
 
 
 def run_cli(

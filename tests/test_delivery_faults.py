@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -26,7 +25,7 @@ from bot.domain.memo import MemoField
 from modals.ids import CallbackId
 from store.db import make_engine, make_sessionmaker
 from store.outbox import pending_count
-from tests.cli_process import clean_environment
+from tests.cli_process import WarmProcess, clean_environment, start_warm
 from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, SIGNING_SECRET, free_port
 from tests.fake_slack import FakeSlack
 from tests.memo_state import full_memo_answers, memo_state
@@ -50,7 +49,8 @@ delivery:
 
 
 class BotProcess:
-    """`python -m bot run` on a free port, against the fake Slack, on one SQLite file."""
+    """`tossup run` as a process of its own (started warm: tests/cli_process.py) on a free port, against
+    the fake Slack, on one SQLite file."""
 
     def __init__(self, slack: FakeSlack, tmp_path: Path) -> None:
         self.slack = slack
@@ -72,19 +72,11 @@ class BotProcess:
             }
         )
         self.cwd = tmp_path
-        self.process: asyncio.subprocess.Process | None = None
+        self.stderr_path: Path | None = None  # where its standard error goes (nowhere by default)
+        self.process: WarmProcess | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=self.env,
-            cwd=self.cwd,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        self.process = start_warm("run", env=self.env, cwd=self.cwd, stderr=self.stderr_path)
         deadline = time.monotonic() + 30
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import random
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -117,25 +116,10 @@ class LoggedBot(BotProcess):
         (tmp_path / "app.yaml").write_text(CONFIG, encoding="utf-8")
         self.stderr_path = tmp_path / "bot.stderr"
 
-    async def start(self) -> None:
-        with self.stderr_path.open("wb") as stderr:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                env=self.env,
-                cwd=self.cwd,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=stderr,
-            )
-        deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as session:
-            while time.monotonic() < deadline:
-                if await self.healthy(session):
-                    return
-                await asyncio.sleep(0.1)
-        raise AssertionError("the bot did not come up")
+    @property
+    def log_path(self) -> Path:
+        assert self.stderr_path is not None
+        return self.stderr_path
 
     async def healthy(self, session: aiohttp.ClientSession) -> bool:
         try:
@@ -145,7 +129,7 @@ class LoggedBot(BotProcess):
             return False
 
     def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 @pytest.fixture
