@@ -41,8 +41,10 @@ from store.handoffs import (
 from store.models import Handoff, HandoffEvent, OutboxMessage
 from store.outbox import (
     NewOutbox,
+    add_outbox_rows,
     claim_due,
     enqueue,
+    is_repeat,
     mark_done,
     mark_failed,
     pending_count,
@@ -604,6 +606,17 @@ async def test_enqueue_ignores_duplicate_keys(session_factory: Factory) -> None:
         rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
     assert [r.dedupe_key for r in rows] == ["notice_channel:V-1", "notice_dm:V-1", "refresh:1"]
     assert rows[2].payload == {}
+
+
+async def test_one_statement_counts_only_the_new_rows_of_a_batch(session_factory: Factory) -> None:
+    handoff_id = await create(session_factory, outbox=notices("V-1"))
+    fresh = NewOutbox(kind="notice_refresh", dedupe_key="refresh:2")
+    async with session_factory() as session, session.begin():
+        assert await add_outbox_rows(session, [*notices("V-1"), fresh], handoff_id=handoff_id, now=NOW) == 1
+        assert await is_repeat(session, [*notices("V-1"), fresh], handoff_id=handoff_id, now=NOW)
+        assert not await is_repeat(
+            session, [fresh, NewOutbox(kind="k", dedupe_key="new")], handoff_id=None, now=NOW
+        )
 
 
 async def test_enqueue_without_handoff(session_factory: Factory) -> None:
