@@ -12,14 +12,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pytest
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont
-from matplotlib.ft2font import FT2Font
-from matplotlib.image import imread
 
 from bot import charts
 from bot.i18n import Lang, catalog, has
@@ -68,7 +62,13 @@ def kpi(lang: Lang) -> bytes:
 CHARTS: dict[str, Callable[[Lang], bytes]] = {"score": score, "kpi": kpi}
 
 
+# matplotlib is imported by the tests that use it, not at collection: every xdist worker collects this
+# module, and importing matplotlib costs each ~0.35 s of CPU.
+
+
 def decode(png: bytes) -> np.ndarray:
+    from matplotlib.image import imread
+
     assert png.startswith(PNG_MAGIC)
     return imread(io.BytesIO(png), format="png")
 
@@ -166,6 +166,9 @@ def test_a_dollar_in_a_label_is_text_not_mathtext(no_font_trouble: None) -> None
 
 
 def render_label(text: str, family: str | list[str]) -> np.ndarray:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(3, 0.6), dpi=100, facecolor="white")
     FigureCanvasAgg(fig)
     fig.text(0.02, 0.5, text, family=family, fontsize=20, va="center")
@@ -175,6 +178,9 @@ def render_label(text: str, family: str | list[str]) -> np.ndarray:
 
 
 def test_japanese_font_is_the_bundled_ipaexgothic() -> None:
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+
     path = charts.bundled_font_path()
     assert path.name == "ipaexg.ttf" and "matplotlib_fontja" in path.parts
     ja_first = charts.font_families(Lang.JA)[0]
@@ -185,6 +191,9 @@ def test_japanese_font_is_the_bundled_ipaexgothic() -> None:
 
 
 def test_every_japanese_chart_character_has_a_glyph_in_the_bundled_font() -> None:
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+
     bundled = FT2Font(str(charts.bundled_font_path()))
     dejavu = FT2Font(findfont(FontProperties(family="DejaVu Sans"), fallback_to_default=False))
     ja_text = "".join(catalog(Lang.JA)[k] for k in catalog(Lang.JA) if k.startswith("chart.")) + JA_LABEL
@@ -237,6 +246,8 @@ def test_rendering_in_four_threads_at_once_gives_the_same_bytes_as_alone() -> No
 
 
 def test_rendering_leaves_global_font_settings_alone() -> None:
+    import matplotlib
+
     before = list(matplotlib.rcParams["font.family"])
     score(Lang.JA)
     assert list(matplotlib.rcParams["font.family"]) == before

@@ -26,7 +26,15 @@ from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, OTHER_USER, Ha
 from tests.db_fixtures import BACKENDS
 from tests.memo_state import memo_state
 from tests.slack_driver import static_state, text_state
-from tests.test_tossup_flow import answers, block_text, click, count, eventually, submit_memo
+from tests.test_tossup_flow import (
+    answers,
+    block_text,
+    click,
+    confirmation_recorded,
+    count,
+    eventually,
+    submit_memo,
+)
 
 JA, EN = Lang("ja"), Lang("en")
 IS_DM = f"D{IS_USER}"
@@ -55,7 +63,7 @@ async def first_toss_up(h: Harness, **changes: Any):
     response = await submit_memo(h, **changes)
     assert response.status == 200 and not (response.json() or {}).get("errors"), response.text
     await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == IS_DM)
-    (handoff,) = await handoffs(h)
+    handoff = await confirmation_recorded(h)
     assert handoff.notice_ts is not None
     return handoff
 

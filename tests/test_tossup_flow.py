@@ -83,16 +83,22 @@ async def tossed_up(h: Harness, **changes: Any):
     """A submitted toss-up whose notice reached the FS channel."""
     response = await submit_memo(h, **changes)
     assert response.status == 200, response.text
-    # The IS rep's confirmation goes out last, once the notice (and its DM copy) are recorded; then where
-    # it went is recorded too (a decision updates it in place).
+    # The IS rep's confirmation goes out last, once the notice (and its DM copy) are recorded.
     await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    handoff = await confirmation_recorded(h)
+    assert handoff.notice_ts is not None
+    return handoff
+
+
+async def confirmation_recorded(h: Harness):
+    """The only toss-up once where the IS rep's confirmation went is recorded (just after it is posted;
+    a decision updates it in place)."""
     for _ in range(200):
         handoff = await only_handoff(h)
         if handoff.is_dm_ts is not None:
-            break
+            return handoff
         await asyncio.sleep(0.01)
-    assert handoff.notice_ts is not None and handoff.is_dm_ts is not None
-    return handoff
+    raise AssertionError("the IS rep's confirmation was never recorded")
 
 
 def notice_posts(h: Harness) -> list:
