@@ -102,6 +102,10 @@ class PostKind(StrEnum):
     OUTCOME_DM = "outcome_dm"  # the deal's outcome, to the IS rep (a win is theirs too)
 
 
+def _as_dicts(blocks: list) -> list:
+    return [block.to_dict() if hasattr(block, "to_dict") else block for block in blocks]
+
+
 class NotReady(Exception):
     """The message depends on another one not posted yet (a thread reply needs its parent)."""
 
@@ -427,11 +431,14 @@ class Delivery:
     async def _load(self, item: OutboxItem) -> HandoffSnapshot:
         if item.handoff_id is None:
             raise ValueError(f"outbox item {item.id} has no toss-up")
-        async with for_reading(self.sessions)() as session:  # beside the writer; sees every commit made
-            handoff = await get_handoff(session=session, handoff_id=item.handoff_id)
+        handoff = await self._load_handoff(item.handoff_id)
         if handoff is None:
             raise ValueError(f"toss-up {item.handoff_id} is gone")
         return handoff
+
+    async def _load_handoff(self, handoff_id: int) -> HandoffSnapshot | None:
+        async with for_reading(self.sessions)() as session:  # beside the writer; sees every commit made
+            return await get_handoff(session=session, handoff_id=handoff_id)
 
     async def _send(self, item: OutboxItem) -> None:
         if item.kind in ISSUE_POST_KINDS:  # about a collaboration issue, not a toss-up
@@ -547,6 +554,15 @@ class Delivery:
                 ts=posted["ts"],
                 now=self.clock(),
             )
+        # A decision made while it was being posted refreshed the notices before it was recorded: bring it
+        # up to date now (a refresh that reads the toss-up after the recording sees it and updates it).
+        current = await self._load_handoff(handoff.id)
+        if current is None:
+            return
+        fresh_text, fresh_blocks = await self._is_confirmation(current)
+        if (fresh_text, _as_dicts(fresh_blocks)) != (text, _as_dicts(blocks)):
+            channel, ts = posted["channel"], posted["ts"]
+            await self.update(channel=channel, ts=ts, text=fresh_text, blocks=fresh_blocks)
 
     async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
         # A notice not posted yet needs no update: it will be rendered in its current state.

@@ -455,6 +455,34 @@ async def test_refusal_falls_back_to_an_ephemeral_when_the_response_url_fails(ha
     assert ephemeral.args["user"] == OTHER_USER and ephemeral.args["channel"] == FS_CHANNEL
 
 
+async def test_a_decision_while_the_confirmation_is_being_posted_still_takes_its_edit_button(
+    harness: Harness,
+) -> None:
+    """FS accepts while Slack is still answering the IS rep's confirmation: the decision's refresh cannot
+    know where the confirmation is yet, so the confirmation, once recorded, brings itself up to date."""
+    h = harness
+    h.slack.slow("chat.postMessage", 0.8)  # each post is stored at once and answered 0.8 s later
+    assert (await submit_memo(h)).status == 200
+
+    def confirmation() -> dict | None:
+        return next((m for (channel, _), m in h.slack.messages.items() if channel == f"D{IS_USER}"), None)
+
+    for _ in range(500):  # the confirmation is in Slack; its answer has not come back yet
+        if confirmation() is not None:
+            break
+        await asyncio.sleep(0.01)
+    shown = confirmation()
+    assert shown is not None and ActionId.HANDOFF_EDIT in block_text(shown["blocks"])
+    handoff = await only_handoff(h)
+    assert handoff.is_dm_ts is None
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER, ts=handoff.notice_ts)
+    await h.slack.wait_for("chat.update", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    shown = confirmation()
+    assert shown is not None and ActionId.HANDOFF_EDIT not in block_text(shown["blocks"])
+    assert (await only_handoff(h)).status is HandoffStatus.ACCEPTED
+    h.slack.slow("chat.postMessage", 0)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_accept_by_assignee_updates_notices_and_tells_is(harness: Harness) -> None:
     h = harness
