@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +31,7 @@ from bot.settings import Settings
 from bot.slack import MethodThrottle, SlackUsers, http_session, make_client
 from bot.verification import SlackRequestGuard, is_signed_by_slack, unverified_response
 from handlers import register_all
+from handlers.deadline import REQUEST_RECEIVED_AT
 from handlers.payload import shape_refusal
 from store.db import make_engine, make_read_engine, make_sessionmaker, migrate
 
@@ -63,6 +65,7 @@ class Bot:
 
     async def _slack_events(self, request: web.Request) -> web.Response:
         """Verify the signature on the raw bytes before anything else reads them; only then parse."""
+        REQUEST_RECEIVED_AT.set(time.monotonic())  # the listener's ack budget counts from here
         raw_body = await request.read()
         if not is_signed_by_slack(
             secret=self.settings.slack_signing_secret or "",

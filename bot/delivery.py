@@ -244,6 +244,7 @@ class Delivery:
     # Outbox rows this process is sending now: never claimed again by it, even when their lease looks run
     # out (a clock that jumped, a send slower than the lease): a second send would repeat the message.
     _sending_ids: set[int] = field(default_factory=set)
+    _batch_released: asyncio.Condition = field(default_factory=asyncio.Condition)
     _soon: SendQueue | None = None
     _dm_channels: dict[str, str] = field(default_factory=dict)
     _permalinks: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -264,8 +265,15 @@ class Delivery:
         return await self._drain(handoff_id=handoff_id)
 
     async def drain(self) -> int:
-        """Send everything due; returns how many messages went out."""
-        return await self._drain(handoff_id=None)
+        """Send everything due, including what this process's other drains are sending right now (waited
+        for: once this returns, every due message went out or was tried); returns how many this call sent."""
+        sent = await self._drain(handoff_id=None)
+        while self._sending_ids:
+            # Rows another drain holds are not claimed here; a row it gives back is due again.
+            async with self._batch_released:
+                await self._batch_released.wait_for(lambda: not self._sending_ids)
+            sent += await self._drain(handoff_id=None)
+        return sent
 
     async def deliver_digests(self) -> int:
         """Send the digest posts that are due now (right after a digest period was claimed)."""
@@ -279,7 +287,7 @@ class Delivery:
         """The retry loop: drain every `delivery.poll_seconds`; never dies of one bad message."""
         while True:
             try:
-                await self.drain()
+                await self._drain(handoff_id=None)  # what others hold is theirs: no waiting for them
             except Exception:
                 log.exception("outbox drain failed; retrying at the next poll")
             await asyncio.sleep(self._next_poll_seconds())
@@ -335,6 +343,8 @@ class Delivery:
                 sent += await self._send_batch(items, claimed_at)
             finally:
                 self._sending_ids.difference_update(batch)  # done, failed, postponed or given back by now
+                async with self._batch_released:
+                    self._batch_released.notify_all()
 
     async def _send_batch(self, items: list[OutboxItem], claimed_at: datetime) -> int:
         sent = 0

@@ -76,3 +76,29 @@ async def test_a_batch_gives_back_what_it_has_no_lease_left_for_and_sends_each_o
             )
         ).all()
     assert [(row.done_at is not None, row.in_doubt, row.attempts) for row in rows] == [(True, False, 0)] * 3
+
+
+async def test_drain_returns_once_what_another_drain_of_the_process_holds_is_sent(harness: Harness) -> None:
+    """The CI failure of 2026-12-03: a tick's drain returned while the post-ack drain, still looping, held
+    the rows the tick had just queued; the test then read Slack before they were sent."""
+    h = harness
+    handoff = await tossed_up(h)
+    await h.bot.delivery.wait_idle()
+    async with h.bot.services.sessions() as session:
+        await enqueue(
+            session=session,
+            messages=[NewOutbox(PostKind.NOTICE_REFRESH, "held-refresh")],
+            handoff_id=handoff.id,
+            now=h.clock(),
+        )
+    updates_before = len(h.slack.calls_to("chat.update"))
+    h.slack.slow("chat.update", 0.2)
+    holder = asyncio.create_task(h.bot.delivery.drain())
+    for _ in range(500):  # the first drain holds the row …
+        if await leased_by(h, h.bot.delivery.owner):
+            break
+        await asyncio.sleep(0.01)
+    assert await h.bot.delivery.drain() == 0  # … a second one sends nothing itself, and waits for it
+    assert len(h.slack.calls_to("chat.update")) - updates_before == 3  # the notice, its DM copy, the IS DM
+    assert await holder == 1
+    h.slack.slow("chat.update", 0)

@@ -801,6 +801,15 @@ def private_answers(h: Harness, since: int) -> list[str]:
     ]
 
 
+async def answered_privately(h: Harness, since: int, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait until the person was told something privately since call `since` (a slow machine takes longer
+    than `settle`'s quiet moment to get there)."""
+    deadline = time.monotonic() + timeout
+    while not private_answers(h, since):
+        assert time.monotonic() < deadline, f"nobody was told anything; received:\n{h.slack.describe_calls()}"
+        await asyncio.sleep(0.02)
+
+
 def said(key: str) -> set[str]:
     return {t(lang, key) for lang in Lang}
 
@@ -1196,6 +1205,7 @@ async def test_the_error_handler_answers_a_failure_whatever_the_payloads_shape(
         since = len(h.slack.calls)
         response = await h.driver.send_payload(odd)
         assert response.status == 200
+        await answered_privately(h, since)  # the error handler's answer follows the failure: wait for it
         await settle(h)
         (told_,) = private_answers(h, since)
         assert told_ in said("message.internal_error")
