@@ -260,39 +260,56 @@ async def run(
         slack.users.update({IS_USER: {"locale": "ja-JP"}, FS_USER: {"locale": "ja-JP"}})
         with tempfile.TemporaryDirectory() as tmp:
             cwd = Path(tmp)
-            for backend in backends:
-                replicas = 2 if backend == "postgresql" else 1
-                database_url = await fresh_database(backend, cwd)
-                bare = await bare_server(slack, cwd)
-                tossup = await tossup_server(slack, cwd, database_url, replicas)
-                try:
-                    kinds = (("/tossup", slash), ("memo submit", submit_sender()))
-                    for kind, send in [k for k in kinds if only is None or k[0] == only]:
-                        for in_flight in concurrency:
-                            # Back to back so both see the same machine; each starts with Slack drained.
-                            base = await load(bare, send, requests=requests, concurrency=in_flight)
-                            posts_before = len(slack.calls_to("chat.postMessage"))
-                            mine = await load(tossup, send, requests=requests, concurrency=in_flight)
-                            tail = ""
-                            if kind == "memo submit":
-                                expected = posts_before + (requests + 5) * POSTS_PER_SUBMISSION
-                                tail = f"  all posted {await drained(slack, expected):5.1f} s after"
-                            rows.append(
-                                f"{tossup.name:<20} {kind:<12} c={in_flight:<3} "
-                                f"p50 {mine.p50:7.1f} ms {ratio(mine.p50, base.p50)}  "
-                                f"p99 {mine.p99:7.1f} ms {ratio(mine.p99, base.p99)}  "
-                                f"{mine.rate:7.1f}/s ({ratio(mine.rate, base.rate)} of {base.rate:6.1f}/s)  "
-                                f"errors {mine.errors} (bare {base.errors}){tail}"
-                            )
-                            print(rows[-1], flush=True)
-                            if mine.first_error:
-                                print(f"  first error: {mine.first_error}", flush=True)
-                finally:
-                    await tossup.stop()
-                    await bare.stop()
-                    await drop_database(database_url)
+            bare = await bare_server(slack, cwd)  # no database: the same baseline for every backend
+            try:
+                for backend in backends:
+                    rows += await run_backend(slack, cwd, bare, backend, requests, only, concurrency)
+            finally:
+                await bare.stop()
     print(f"\n{requests} requests per step; ratios are tossup / the bare app in the same run")
     print("\n".join(rows))
+
+
+async def run_backend(
+    slack: FakeSlack,
+    cwd: Path,
+    bare: Server,
+    backend: str,
+    requests: int,
+    only: str | None,
+    concurrency: Sequence[int],
+) -> list[str]:
+    """Each kind of request at each concurrency, the bare app then tossup on `backend` back to back."""
+    rows: list[str] = []
+    replicas = 2 if backend == "postgresql" else 1
+    database_url = await fresh_database(backend, cwd)
+    tossup = await tossup_server(slack, cwd, database_url, replicas)
+    try:
+        kinds = (("/tossup", slash), ("memo submit", submit_sender()))
+        for kind, send in [k for k in kinds if only is None or k[0] == only]:
+            for in_flight in concurrency:
+                # Back to back so both see the same machine; each starts with Slack drained.
+                base = await load(bare, send, requests=requests, concurrency=in_flight)
+                posts_before = len(slack.calls_to("chat.postMessage"))
+                mine = await load(tossup, send, requests=requests, concurrency=in_flight)
+                tail = ""
+                if kind == "memo submit":
+                    expected = posts_before + (requests + 5) * POSTS_PER_SUBMISSION
+                    tail = f"  all posted {await drained(slack, expected):5.1f} s after"
+                rows.append(
+                    f"{tossup.name:<20} {kind:<12} c={in_flight:<3} "
+                    f"p50 {mine.p50:7.1f} ms {ratio(mine.p50, base.p50)}  "
+                    f"p99 {mine.p99:7.1f} ms {ratio(mine.p99, base.p99)}  "
+                    f"{mine.rate:7.1f}/s ({ratio(mine.rate, base.rate)} of {base.rate:6.1f}/s)  "
+                    f"errors {mine.errors} (bare {base.errors}){tail}"
+                )
+                print(rows[-1], flush=True)
+                if mine.first_error:
+                    print(f"  first error: {mine.first_error}", flush=True)
+    finally:
+        await tossup.stop()
+        await drop_database(database_url)
+    return rows
 
 
 def main() -> None:
