@@ -42,7 +42,7 @@ HEALTH_PATH = "/healthz"
 CLIENT_TIMEOUT_SECONDS = 10  # one Slack call of the handlers (the outbox has delivery.slack_timeout_seconds)
 
 
-@dataclass
+@dataclass(repr=False)
 class Bot:
     settings: Settings
     services: Services
@@ -50,6 +50,9 @@ class Bot:
     engine: AsyncEngine
     read_engine: AsyncEngine | None = None  # SQLite: long reads beside the one writer (store.db)
     http: tuple[aiohttp.ClientSession, ...] = ()  # the Slack clients' connections, closed with the bot
+
+    def __repr__(self) -> str:  # the settings say which bot; the rest is machinery (and big)
+        return f"Bot({self.settings!r})"
 
     @property
     def delivery(self) -> Delivery:

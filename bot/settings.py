@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.origins import SLACK_RESPONSE_URL_ORIGINS, normalize_origin
 from store.defaults import DEFAULT_DATABASE_URL
@@ -18,6 +21,14 @@ SLACK_API_DEFAULT = "https://slack.com/api/"
 S = TypeVar("S", bound=BaseSettings)
 
 
+def without_password(database_url: str) -> str:
+    """The URL with any password replaced by ***."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
 class SettingsError(Exception):
     """The environment cannot start the bot; the message names the variable to set."""
 
@@ -26,6 +37,11 @@ class StoreSettings(BaseSettings):
     """What a command that only reads the database needs (`tossup digest` previews): no Slack secrets."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Settings end up in tracebacks and test reports: the database password stays out of them."""
+        for name, value in super().__repr_args__():
+            yield name, (without_password(value) if name == "database_url" else value)
 
     database_url: str = DEFAULT_DATABASE_URL
     tossup_config: Path = Path("app.yaml")
@@ -39,11 +55,14 @@ class StoreSettings(BaseSettings):
 
 
 class Settings(StoreSettings):
-    slack_bot_token: str = Field(description="Bot token (xoxb-…) from OAuth & Permissions")
+    # Secrets: left out of the settings' repr (tracebacks, test reports).
+    slack_bot_token: str = Field(description="Bot token (xoxb-…) from OAuth & Permissions", repr=False)
     slack_signing_secret: str | None = Field(
-        default=None, description="Signing secret from Basic Information (HTTP mode)"
+        default=None, description="Signing secret from Basic Information (HTTP mode)", repr=False
     )
-    slack_app_token: str | None = Field(default=None, description="App-level token (xapp-…): Socket Mode")
+    slack_app_token: str | None = Field(
+        default=None, description="App-level token (xapp-…): Socket Mode", repr=False
+    )
     slack_api_url: str = SLACK_API_DEFAULT
     # Where respond() may POST: Slack's own response_url hosts (a test points this at its fake Slack).
     slack_response_url_origins: str = ",".join(SLACK_RESPONSE_URL_ORIGINS)

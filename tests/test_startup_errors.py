@@ -26,7 +26,7 @@ from bot.cli import main
 from bot.config import AppConfig, ConfigError, load_config
 from bot.config_errors import nearest
 from bot.preflight import REQUIRED_SCOPES, CheckReport, check, database_problem
-from bot.settings import StoreSettings
+from bot.settings import Settings, StoreSettings
 from store.db import DatabaseLocationError, alembic_config, dry_run_migrations, make_engine, migrate
 from tests.db_fixtures import drop_database, fresh_database
 from tests.fake_slack import DEFAULT_SCOPES, FakeSlack
@@ -625,3 +625,18 @@ def test_the_required_scopes_are_the_manifests(tmp_path: Path) -> None:
     for manifest in ("http.yaml", "socket-mode.yaml"):
         data = yaml.safe_load((ROOT / "manifests" / manifest).read_text(encoding="utf-8"))
         assert tuple(data["oauth_config"]["scopes"]["bot"]) == REQUIRED_SCOPES == DEFAULT_SCOPES
+
+
+def test_the_settings_repr_keeps_secrets_and_the_database_password_out() -> None:
+    """Settings show up in tracebacks and test reports (a fixture's repr): no token, secret or password."""
+    settings = Settings(
+        slack_bot_token="xoxb-very-secret-token",
+        slack_signing_secret="signingsecret0123",
+        slack_app_token="xapp-also-secret",
+        database_url="postgresql+asyncpg://tossup:hunter2@db.internal:5432/tossup",
+    )
+    shown = repr(settings)
+    for secret in ("very-secret-token", "signingsecret0123", "also-secret", "hunter2"):
+        assert secret not in shown
+    assert "postgresql+asyncpg://tossup:***@db.internal:5432/tossup" in shown
+    assert settings.slack_bot_token == "xoxb-very-secret-token"  # hidden from the repr only
