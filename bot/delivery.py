@@ -279,6 +279,10 @@ class Delivery:
         """Send the digest posts that are due now (right after a digest period was claimed)."""
         return await self._drain(handoff_id=None, kinds=tuple(DIGEST_POST_KINDS))
 
+    async def deliver_issue_posts(self) -> int:
+        """Send the collaboration-issue posts that are due now (right after an issue was logged or closed)."""
+        return await self._drain(handoff_id=None, kinds=tuple(ISSUE_POST_KINDS))
+
     async def deliver_exports(self) -> int:
         """Send the CSV exports that are due now (right after a manager asked for one)."""
         return await self._drain(handoff_id=None, kinds=tuple(EXPORT_POST_KINDS))

@@ -5,22 +5,51 @@ Slack, then ask the delivery to send what was queued.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from slack_sdk.models.views import View
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig, slack_channel
 from bot.domain.issues import CollabIssue, IssueDraft, IssueRefusal, parse_issue_id
 from bot.domain.memo import is_slack_user_id
-from bot.i18n import Lang
+from bot.i18n import Lang, t
 from bot.issue_posts import closed_post, owner_dm_post
+from bot.services import Services
 from bot.slack import SlackUsers
-from modals.issues import IssueCloseMeta, issue_errors
+from modals.ids import BlockId
+from modals.issues import (
+    IssueCloseMeta,
+    IssueModalMeta,
+    build_already_closed_view,
+    build_issue_confirmation,
+    close_errors,
+    forged_owner_errors,
+    issue_errors,
+    issue_form_error,
+    parse_issue_submission,
+)
+from modals.messages import Message
 from store.issues import CloseResult, IssueCreated, NewIssue, close_issue, create_issue, get_issue
 from store.outbox import NewOutbox
 
 Sessions = async_sessionmaker[AsyncSession]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IssueFormAnswer:
+    """How a submitted issue form is answered: field errors in the form, the form replaced by `view`, or
+    closed (no errors, no view) with `confirmation` to tell the person privately, if any. Posts it queued
+    are sent by the delivery after the ack."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    view: View | None = None
+    confirmation: Message | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +102,71 @@ async def log_issue(
     )
     async with sessions() as session:
         return await create_issue(session=session, data=data, now=now, outbox=owner_dm_post)
+
+
+async def submit_issue_form(
+    services: Services, *, actor: str, key: str | None, meta: IssueModalMeta, values: Any
+) -> IssueFormAnswer:
+    """`/tossup issue`'s modal submitted: checked (who, then the fields, then the owner), stored once per
+    view (a double click or Slack's retry is confirmed the first time only), the owner's DM queued."""
+    problem_block, lang = BlockId.ISSUE_PROBLEM.value, meta.lang
+    if not actor or key is None:  # Slack always sends both: no issue without who raised it
+        log.warning("an issue submission came without a user or a view id")
+        return IssueFormAnswer(errors={problem_block: t(lang, "handler.incomplete_request")})
+    if not may_work(services.config, actor):  # roles may have changed since the modal opened
+        return IssueFormAnswer(errors={problem_block: issue_form_error(IssueRefusal.NOT_ALLOWED, lang)})
+    draft = parse_issue_submission(values)
+    errors = {
+        **await check_issue(draft, users=services.users, lang=lang),
+        **forged_owner_errors(values, lang),  # read as "no owner" by the parser: refuse it here
+    }
+    if errors:
+        return IssueFormAnswer(errors=errors)
+    try:
+        stored = await log_issue(
+            services.sessions,
+            draft=draft,
+            actor_id=actor,
+            submission_key=key,
+            channel_id=meta.channel_id,
+            now=services.clock(),
+        )
+    except Exception:
+        log.exception("could not store the collaboration issue of %s", actor)
+        # The modal stays open with everything typed: nothing is lost, they can submit again.
+        return IssueFormAnswer(errors={problem_block: t(lang, "handler.store_failed")})
+    if not stored.created:
+        return IssueFormAnswer()
+    return IssueFormAnswer(confirmation=build_issue_confirmation(issue=stored.issue, lang=lang))
+
+
+async def close_issue_form(
+    services: Services, *, meta: IssueCloseMeta, actor: str, decision: str | None
+) -> IssueFormAnswer:
+    """The close modal submitted (its metadata read and checked by the handler): the decision checked,
+    then who closes, then the issue closed once with the reply in its agenda thread queued. Closed by
+    someone else meanwhile: the form shows who and what they decided."""
+    lang, decision_block = meta.lang, BlockId.ISSUE_DECISION.value
+    errors = close_errors(decision, lang)
+    if not errors and not actor:  # Slack always sends the user: an issue is never closed by nobody
+        errors = {decision_block: t(lang, "handler.incomplete_request")}
+    elif not errors and not may_work(services.config, actor):
+        errors = {decision_block: issue_form_error(IssueRefusal.NOT_ALLOWED, lang)}
+    if errors or decision is None:
+        return IssueFormAnswer(errors=errors)
+    try:
+        result = await close_with_decision(
+            services.sessions, meta=meta, actor_id=actor, decision=decision, now=services.clock()
+        )
+    except Exception:
+        log.exception("could not close collaboration issue %s", meta.issue_id)
+        return IssueFormAnswer(errors={decision_block: t(lang, "handler.store_failed")})
+    if result.issue is None:
+        return IssueFormAnswer(errors={decision_block: issue_form_error(IssueRefusal.NOT_FOUND, lang)})
+    if closed_by_someone_else(result, actor_id=actor, decision=decision):
+        zone = await services.users.zone(actor, fallback=services.config.tz)
+        return IssueFormAnswer(view=build_already_closed_view(issue=result.issue, lang=lang, tz=zone))
+    return IssueFormAnswer()
 
 
 async def load_issue(sessions: Sessions, issue_id: int) -> CollabIssue | None:

@@ -5,7 +5,6 @@ the issue once and replies in the agenda thread.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,14 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.issues import PROBLEM_MAX, IssueDraft, IssueRefusal
 from bot.domain.memo import clean_text
-from bot.i18n import Lang, t
 from bot.issues import (
-    check_issue,
-    close_with_decision,
-    closed_by_someone_else,
+    close_issue_form,
     issue_to_close,
-    log_issue,
     may_work,
+    submit_issue_form,
 )
 from bot.services import Services
 from handlers.common import (
@@ -47,20 +43,14 @@ from modals.issues import (
     IssueCloseMeta,
     IssueModalMeta,
     build_already_closed,
-    build_already_closed_view,
     build_close_modal,
-    build_issue_confirmation,
     build_issue_modal,
     build_issue_refusal,
-    close_errors,
-    forged_owner_errors,
     issue_form_error,
     parse_close_submission,
-    parse_issue_submission,
 )
 from modals.metadata import load_meta
 
-log = logging.getLogger(__name__)
 _THREAD_TS_RE = re.compile(SLACK_TS_PATTERN)  # the shape IssueCloseMeta takes back
 
 
@@ -100,50 +90,17 @@ def register(app: AsyncApp, services: Services) -> None:
     async def submit_issue(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        actor, key = actor_id(body), submission_key(view)
-        meta = await where_to_answer(services, body, view, IssueModalMeta)
-        problem_block = BlockId.ISSUE_PROBLEM.value
-        if not actor or key is None:  # Slack always sends both: no issue without who raised it
-            log.warning("an issue submission came without a user or a view id")
-            await ack(
-                response_action="errors",
-                errors={problem_block: t(meta.lang, "handler.incomplete_request")},
-            )
-            return
-        if not may_work(config, actor):  # roles may have changed since the modal opened
-            await ack(
-                response_action="errors",
-                errors={problem_block: issue_form_error(IssueRefusal.NOT_ALLOWED, meta.lang)},
-            )
-            return
-        values = view_values(view)
-        draft = parse_issue_submission(values)
-        errors = {
-            **await check_issue(draft, users=services.users, lang=meta.lang),
-            **forged_owner_errors(values, meta.lang),  # read as "no owner" by the parser: refuse it here
-        }
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        try:
-            stored = await log_issue(
-                services.sessions,
-                draft=draft,
-                actor_id=actor,
-                submission_key=key,
-                channel_id=meta.channel_id,
-                now=services.clock(),
-            )
-        except Exception:
-            log.exception("could not store the collaboration issue of %s", actor)
-            # The modal stays open with everything typed: nothing is lost, they can submit again.
-            await ack(response_action="errors", errors={problem_block: t(meta.lang, "handler.store_failed")})
+        actor, meta = actor_id(body), await where_to_answer(services, body, view, IssueModalMeta)
+        answer = await submit_issue_form(
+            services, actor=actor, key=submission_key(view), meta=meta, values=view_values(view)
+        )
+        if answer.errors:
+            await ack(response_action="errors", errors=answer.errors)
             return
         await ack()
-        if stored.created:  # the same view again (double click, Slack retry) was confirmed the first time
-            message = build_issue_confirmation(issue=stored.issue, lang=meta.lang)
-            await tell(client, channel=meta.channel_id, user=actor, message=message)
-        await services.delivery.drain()
+        if answer.confirmation is not None:
+            await tell(client, channel=meta.channel_id, user=actor, message=answer.confirmation)
+        await services.delivery.deliver_issue_posts()
 
     @app.action(ActionId.ISSUE_CLOSE)
     async def click_close(
@@ -170,47 +127,19 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.view(CallbackId.COLLAB_ISSUE_CLOSE)
     async def submit_close(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        actor = actor_id(body)
-
-        def refused(refusal: IssueRefusal, lang: Lang) -> dict[str, str]:
-            return {BlockId.ISSUE_DECISION.value: issue_form_error(refusal, lang)}
-
         try:  # it passed through the client: the issue id and the thread are checked again
             meta = load_meta(IssueCloseMeta, view.get("private_metadata"))
         except ValueError:
-            await ack(
-                response_action="errors",
-                errors=refused(IssueRefusal.BAD_VALUE, await user_lang(services, body)),
-            )
-            return
-        decision = parse_close_submission(view_values(view))
-        errors = close_errors(decision, meta.lang)
-        if not errors and not actor:  # Slack always sends the user: an issue is never closed by nobody
-            errors = {BlockId.ISSUE_DECISION.value: t(meta.lang, "handler.incomplete_request")}
-        elif not errors and not may_work(config, actor):
-            errors = refused(IssueRefusal.NOT_ALLOWED, meta.lang)
-        if errors or decision is None:
+            lang = await user_lang(services, body)
+            errors = {BlockId.ISSUE_DECISION.value: issue_form_error(IssueRefusal.BAD_VALUE, lang)}
             await ack(response_action="errors", errors=errors)
             return
-        try:
-            result = await close_with_decision(
-                services.sessions, meta=meta, actor_id=actor, decision=decision, now=services.clock()
-            )
-        except Exception:
-            log.exception("could not close collaboration issue %s", meta.issue_id)
-            await ack(
-                response_action="errors",
-                errors={BlockId.ISSUE_DECISION.value: t(meta.lang, "handler.store_failed")},
-            )
-            return
-        if result.issue is None:
-            await ack(response_action="errors", errors=refused(IssueRefusal.NOT_FOUND, meta.lang))
-        elif closed_by_someone_else(result, actor_id=actor, decision=decision):
-            zone = await services.users.zone(actor, fallback=config.tz)
-            await ack(
-                response_action="update",
-                view=build_already_closed_view(issue=result.issue, lang=meta.lang, tz=zone),
-            )
+        decision = parse_close_submission(view_values(view))
+        answer = await close_issue_form(services, meta=meta, actor=actor_id(body), decision=decision)
+        if answer.errors:
+            await ack(response_action="errors", errors=answer.errors)
+        elif answer.view is not None:
+            await ack(response_action="update", view=answer.view)
         else:
             await ack()
-            await services.delivery.drain()
+            await services.delivery.deliver_issue_posts()
