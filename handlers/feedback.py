@@ -5,7 +5,6 @@ submission is checked, stored with its outbox rows, then posted.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.feedback import feedback_owner
 from bot.domain.feedback_access import LoopAction, loop_refusal
 from bot.domain.handoff import HandoffSnapshot, Refusal
+from bot.feedback_forms import Store, submit_loop_form
 from bot.feedback_loop import record_feedback, record_is_rating, record_outcome
 from bot.feedback_state import loop_state
 from bot.i18n import Lang, t
@@ -34,13 +34,13 @@ from handlers.common import (
 )
 from handlers.deadline import ack_in_time
 from modals.feedback import (
+    LOOP_FIRST_INPUT,
     build_feedback_modal,
     build_is_rating_modal,
     build_loop_refusal,
     build_outcome_modal,
     feedback_errors,
     is_rating_errors,
-    loop_refusal_form_error,
     outcome_errors,
     parse_feedback_submission,
     parse_is_rating,
@@ -49,20 +49,10 @@ from modals.feedback import (
     to_outcome,
     to_sheet,
 )
-from modals.ids import ActionId, BlockId, CallbackId
+from modals.ids import ActionId, CallbackId
 from modals.metadata import HandoffActionMeta, load_meta
 
-log = logging.getLogger(__name__)
-
 BuildView = Callable[[HandoffSnapshot, Lang, HandoffActionMeta], Awaitable[View]]
-# Stores a checked submission: (the toss-up, who sent it, the submission's view id as its key).
-Store = Callable[[HandoffSnapshot, str, str], Awaitable[None]]
-# The block a refusal or a storage failure is shown on, per modal (its first input).
-FIRST_INPUT = {
-    LoopAction.RATE: BlockId.FEEDBACK_RESULT,
-    LoopAction.RATE_FS: BlockId.IS_RATING_FOLLOW_THROUGH,
-    LoopAction.OUTCOME: BlockId.OUTCOME_KIND,
-}
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -112,7 +102,7 @@ def register(app: AsyncApp, services: Services) -> None:
         toss-up may have changed since the modal opened), then store, ack, and post what was queued —
         answered within Slack's 3 seconds whatever happens (handlers.deadline)."""
         lang = _form_lang(view) or config.locale
-        late = {FIRST_INPUT[action].value: t(lang, "deadline.press_again")}
+        late = {LOOP_FIRST_INPUT[action].value: t(lang, "deadline.press_again")}
         await ack_in_time(ack, check_and_store(action, ack, body, view, errors_in, store), late_errors=late)
 
     async def check_and_store(
@@ -123,32 +113,19 @@ def register(app: AsyncApp, services: Services) -> None:
         errors_in: Callable[[Lang], dict[str, str]],
         store: Store,
     ) -> None:
-        readable = await read_action_form(services, ack, body, view, FIRST_INPUT[action])
+        readable = await read_action_form(services, ack, body, view, LOOP_FIRST_INPUT[action])
         if readable is None:
             return
         meta, actor, key = readable
-        errors = errors_in(meta.lang)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        handoff = await load_handoff(services, meta.handoff_id)
-        problem = loop_refusal(action, handoff, actor_id=actor, managers=config.roles.managers)
-        if problem is not None or handoff is None:
-            error = loop_refusal_form_error(
-                action, problem or Refusal.MISSING, handoff=handoff, lang=meta.lang
-            )
-            await ack(response_action="errors", errors={FIRST_INPUT[action].value: error})
-            return
-        try:
-            await store(handoff, actor, key)
-        except Exception:
-            # The modal stays open with everything typed: nothing is lost, the rep can send again.
-            log.exception("could not store a %s submission", action.value)
-            failed = t(meta.lang, "handler.store_failed")
-            await ack(response_action="errors", errors={FIRST_INPUT[action].value: failed})
+        answer = await submit_loop_form(
+            services, action=action, meta=meta, actor=actor, key=key, errors=errors_in(meta.lang), store=store
+        )
+        if answer.errors:
+            await ack(response_action="errors", errors=answer.errors)
             return
         await ack()
-        await services.delivery.deliver_for(handoff.id)
+        if answer.deliver_for is not None:
+            await services.delivery.deliver_for(answer.deliver_for)
 
     # ------------------------------------------------------------ FS rates the handoff
 

@@ -715,6 +715,14 @@ def build_loop_refusal(
     return text, [_section(text)]
 
 
+# The block a refusal or a storage failure is shown on, per loop form (its first input).
+LOOP_FIRST_INPUT = {
+    LoopAction.RATE: BlockId.FEEDBACK_RESULT,
+    LoopAction.RATE_FS: BlockId.IS_RATING_FOLLOW_THROUGH,
+    LoopAction.OUTCOME: BlockId.OUTCOME_KIND,
+}
+
+
 def loop_refusal_form_error(
     action: LoopAction, refusal: Refusal, *, handoff: HandoffSnapshot | None, lang: Lang
 ) -> str:
