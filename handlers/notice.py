@@ -11,8 +11,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import decision_posts, question_posts
-from bot.domain.handoff import EventKind, HandoffSnapshot, Refusal, ReturnReason, decision_refusal
+from bot.decisions import ask_question, decide, may_decide
+from bot.domain.handoff import EventKind, HandoffSnapshot, Refusal
 from bot.i18n import Lang
 from bot.services import Services
 from handlers.common import (
@@ -39,7 +39,6 @@ from modals.ids import ActionId, BlockId, CallbackId
 from modals.memo_view import build_memo_view
 from modals.messages import build_handoff_missing, build_refusal, refusal_form_error
 from modals.metadata import HandoffActionMeta
-from store.handoffs import HandoffNotFoundError, decide_handoff, record_event
 
 log = logging.getLogger(__name__)
 
@@ -76,37 +75,6 @@ def register(app: AsyncApp, services: Services) -> None:
         if handoff is not None:
             await open_modal(client, body=body, view=build(handoff, lang), lang=lang, respond=respond)
 
-    def refusal(handoff: HandoffSnapshot | None, actor: str) -> Refusal | None:
-        return decision_refusal(
-            handoff, actor_id=actor, fs_members=config.roles.field_sales, managers=config.roles.managers
-        )
-
-    async def decide(
-        handoff: HandoffSnapshot,
-        *,
-        actor: str,
-        decision: EventKind,
-        reason: ReturnReason | None = None,
-        note: str | None = None,
-    ) -> tuple[Refusal, HandoffSnapshot | None] | None:
-        """Store the decision and queue its messages; a lost race comes back as a refusal to show."""
-        async with services.sessions() as session:
-            result = await decide_handoff(
-                session=session,
-                handoff_id=handoff.id,
-                actor_id=actor,
-                decision=decision,
-                now=services.clock(),
-                reason=reason,
-                note=note,
-                outbox=decision_posts(handoff_id=handoff.id, decision=decision.value),
-            )
-        if result.outcome == "not_found":
-            return Refusal.MISSING, None
-        if result.outcome == "already_decided":
-            return Refusal.ALREADY_DECIDED, result.handoff
-        return None
-
     def action_meta(body: dict[str, Any], handoff: HandoffSnapshot, lang: Lang) -> HandoffActionMeta:
         return HandoffActionMeta(
             handoff_id=handoff.id,
@@ -126,12 +94,9 @@ def register(app: AsyncApp, services: Services) -> None:
         handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is None:
             return
-        problem = refusal(handoff, actor)
-        refused = (
-            (problem, handoff) if problem else await decide(handoff, actor=actor, decision=EventKind.ACCEPTED)
-        )
+        refused = await decide(services, handoff, actor=actor, decision=EventKind.ACCEPTED)
         if refused is not None:
-            message = build_refusal(refused[0], handoff=refused[1], lang=lang)
+            message = build_refusal(refused.refusal, handoff=refused.handoff, lang=lang)
             await tell(client, respond=respond, channel=source_channel(body), user=actor, message=message)
             return
         await services.delivery.deliver_for(handoff.id)
@@ -147,9 +112,8 @@ def register(app: AsyncApp, services: Services) -> None:
         handoff = await clicked_handoff(body, client, respond, lang)
         if handoff is None:
             return
-        problem = refusal(handoff, actor)
-        if problem is not None:
-            message = build_refusal(problem, handoff=handoff, lang=lang)
+        if (refused := may_decide(services, handoff, actor)) is not None:
+            message = build_refusal(refused.refusal, handoff=refused.handoff, lang=lang)
             await tell(client, respond=respond, channel=source_channel(body), user=actor, message=message)
             return
         view = build_return_modal(
@@ -169,19 +133,17 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=errors)
             return
         handoff = await load_handoff(services, meta.handoff_id)
-        problem = refusal(handoff, actor)
-        refused = (problem, handoff) if problem or handoff is None else None
-        if refused is None and handoff is not None:
-            refused = await decide(
-                handoff,
-                actor=actor,
-                decision=EventKind.RETURNED,
-                reason=submission.reason,
-                note=submission.note,
-            )
+        refused = await decide(
+            services,
+            handoff,
+            actor=actor,
+            decision=EventKind.RETURNED,
+            reason=submission.reason,
+            note=submission.note,
+        )
         if refused is not None:
             # Said on the form itself, where the rep is looking (plain text: Slack shows no markup there).
-            error = refusal_form_error(refused[0], handoff=refused[1], lang=meta.lang)
+            error = refusal_form_error(refused.refusal, handoff=refused.handoff, lang=meta.lang)
             await ack(response_action="errors", errors={BlockId.RETURN_REASON.value: error})
             return
         await ack()
@@ -210,21 +172,10 @@ def register(app: AsyncApp, services: Services) -> None:
         if errors or question is None:
             await ack(response_action="errors", errors=errors)
             return
-        try:
-            async with services.sessions() as session:
-                # Keyed by the modal's view id: the same submission twice asks once.
-                await record_event(
-                    session=session,
-                    handoff_id=meta.handoff_id,
-                    kind=EventKind.QUESTION_ASKED,
-                    actor_id=actor,
-                    now=services.clock(),
-                    detail={"question": question},
-                    outbox=question_posts(
-                        handoff_id=meta.handoff_id, question_key=key, asker_id=actor, question=question
-                    ),
-                )
-        except HandoffNotFoundError:
+        asked = await ask_question(
+            services, handoff_id=meta.handoff_id, asker=actor, key=key, question=question
+        )
+        if not asked:
             missing = refusal_form_error(Refusal.MISSING, handoff=None, lang=meta.lang)
             await ack(response_action="errors", errors={BlockId.QUESTION_TEXT.value: missing})
             return
