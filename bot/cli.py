@@ -33,6 +33,14 @@ def _load() -> tuple[Settings, AppConfig]:
     return settings, config
 
 
+def _toss_up_number(raw: str) -> int:
+    """123 or #123 (as the notice and the DMs show it)."""
+    digits = raw.strip().removeprefix("#")
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a toss-up number (like 123 or #123)")
+    return int(digits)
+
+
 def _period_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -69,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--offline", action="store_true", help="check the settings' format only")
     repost = sub.add_parser("repost", help="post a toss-up's notice again after Slack refused it for good")
     repost.add_argument(
-        "handoff_id", type=int, help="the toss-up's number: #123 in the notice, the IS rep's DMs and the log"
+        "handoff_id",
+        type=_toss_up_number,
+        help="the toss-up's number: #123 in the notice, the IS rep's DMs and the log (123 or #123)",
     )
     digest = sub.add_parser("digest", help="preview a digest as text, or post it now (--post)")
     digest.add_argument("kind", choices=[k.value for k in DigestKind], help="which digest")

@@ -31,6 +31,7 @@ from bot.config import AppConfig
 from bot.digest_posts import DIGEST_POST_KINDS, send_digest_post
 from bot.domain.feedback import feedback_owner
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.routing import channel_now
 from bot.domain.sla import sla_deadline, time_to_decide
 from bot.edit_posts import EDIT_POST_KINDS, send_edit_post
 from bot.export import EXPORT_POST_KINDS, send_export_post, tell_export_failed
@@ -437,7 +438,8 @@ class Delivery:
         try:
             handoff = await self._load(item)
             lang = await self.users.lang(handoff.is_user_id)
-            text, blocks = build_notice_failed(handoff=handoff, lang=lang, error=error)
+            channel = self.notice_channel(handoff)
+            text, blocks = build_notice_failed(handoff=handoff, lang=lang, channel=channel, error=error)
             await self.dm(handoff.is_user_id, text, blocks)
         except Exception as exc:
             log.warning("could not tell the IS rep that notice %s failed: %s", item.dedupe_key, exc)
@@ -519,7 +521,14 @@ class Delivery:
     async def _post_notice(self, handoff: HandoffSnapshot) -> None:
         if handoff.notice_ts:
             return  # posted by an earlier attempt whose completion was not recorded
-        await self._post_and_record(handoff, "channel", handoff.channel_id, self.config.locale)
+        await self._post_and_record(handoff, "channel", self.notice_channel(handoff), self.config.locale)
+
+    def notice_channel(self, handoff: HandoffSnapshot) -> str:
+        """Where the toss-up's notice goes, as app.yaml says now: a channel fixed since Slack refused the
+        notice is where `tossup repost` posts it (toss-ups stored before routing was recorded: their own)."""
+        if handoff.route is None:
+            return handoff.channel_id
+        return channel_now(handoff.route, config=self.config.routing, default_channel=self.config.channels.fs)
 
     async def _post_notice_dm(self, handoff: HandoffSnapshot) -> None:
         if handoff.dm_ts or not handoff.fs_user_id:

@@ -126,14 +126,15 @@ def build_question_message(*, handoff: HandoffSnapshot, lang: Lang, asker_id: st
     return f"{lead}\n{escape_within(question, SECTION_TEXT_MAX)}", blocks
 
 
-def build_notice_failed(*, handoff: HandoffSnapshot, lang: Lang, error: str) -> Message:
-    """To the IS rep: the toss-up is safe, but Slack refused its notice for good (e.g. a wrong channel)."""
+def build_notice_failed(*, handoff: HandoffSnapshot, lang: Lang, channel: str, error: str) -> Message:
+    """To the IS rep: the toss-up is safe, but Slack refused its notice for good in `channel` (e.g. a wrong
+    channel)."""
     failed = _message(
         t(
             lang,
             "message.notice_failed",
             company=_company(handoff, lang),
-            channel=channel_mention(handoff.channel_id),
+            channel=channel_mention(channel),
             error=escape_within(error, 100),
         )
     )
@@ -148,7 +149,8 @@ def build_question_dm(
     if permalink:
         lead = t(lang, "message.question.dm", link=escape_mrkdwn(permalink), **params)
     else:
-        lead = t(lang, "message.question.dm_no_link", channel=channel_mention(handoff.channel_id), **params)
+        channel = channel_mention(handoff.notice_channel_id or handoff.channel_id)
+        lead = t(lang, "message.question.dm_no_link", channel=channel, **params)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=lead)),
         SectionBlock(text=PlainTextObject(text=truncate(question, SECTION_TEXT_MAX), emoji=False)),

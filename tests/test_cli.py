@@ -229,10 +229,13 @@ async def test_sigterm_stops_the_bot_gracefully(slack: FakeSlack, tmp_path: Path
 def test_repost_of_an_unknown_toss_up_says_so(tmp_path: Path) -> None:
     # No Slack setting at all, and a fresh database: it is migrated without a line about it.
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tossup.db'}"}
-    result = cli_process.run_cli("repost", "42", env=env, cwd=tmp_path)
-    assert result.returncode == 1 and result.stdout == ""
-    (line,) = result.stderr.splitlines()
-    assert line.startswith("tossup: toss-up #42: no such toss-up (its number is in the notice"), line
+    for number in ("42", "#42"):  # as typed, or as the notice and the DMs show it
+        result = cli_process.run_cli("repost", number, env=env, cwd=tmp_path)
+        assert result.returncode == 1 and result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("tossup: toss-up #42: no such toss-up (its number is in the notice"), line
+    result = cli_process.run_cli("repost", "#4x2", env=env, cwd=tmp_path)
+    assert result.returncode == 2 and "'#4x2' is not a toss-up number (like 123 or #123)" in result.stderr
 
 
 @pytest.mark.parametrize(

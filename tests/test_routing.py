@@ -18,6 +18,7 @@ from bot.domain.routing import (
     RoutingRule,
     absent_from_config,
     answer_value,
+    channel_now,
     decide,
     match_rule,
     needs_turn,
@@ -297,3 +298,20 @@ def test_unknown_match_keys() -> None:
     )
     assert unknown_match_keys(config, known) == ["deal_size", "regoin"]
     assert unknown_match_keys(RoutingConfig(rules=RULES), known | {"region"}) == []
+
+
+# --- the channel a notice not posted yet goes to ---------------------------------------------------------
+
+
+def test_a_notice_follows_the_configuration_as_it_is_now() -> None:
+    """`tossup repost` after the admin fixed app.yaml: the rule's channel as configured now; a rule that
+    is gone, or a route to the default channel, goes to the default channel as configured now."""
+    east = RouteDecision(RouteKind.ROUND_ROBIN, "CWRONG01", "UA01", "enterprise-east")
+    fixed = RoutingConfig(rules=RULES)
+    assert channel_now(east, config=fixed, default_channel=DEFAULT) == EAST
+    assert channel_now(east, config=RoutingConfig(rules=[]), default_channel=DEFAULT) == DEFAULT
+    no_channel = RouteDecision(RouteKind.RULE_CHANNEL, "CWRONG01", None, "seminar_budget")
+    assert channel_now(no_channel, config=fixed, default_channel=DEFAULT) == DEFAULT
+    for kind in (RouteKind.DEFAULT, RouteKind.ALL_ABSENT):
+        route = RouteDecision(kind, "CWRONG01", None, "enterprise-east")
+        assert channel_now(route, config=fixed, default_channel=DEFAULT) == DEFAULT

@@ -351,6 +351,34 @@ async def test_wrong_fs_channel_is_reported_to_the_is_rep_not_retried_forever(ha
     assert await queue_notice_repost(sessions, handoff_id=999, now=h.clock()) == "not_found"
 
 
+async def test_repost_after_channels_fs_was_fixed_posts_in_the_fixed_channel(harness: Harness) -> None:
+    """The IS rep's DM and the README say: fix `channels.fs`, then `tossup repost <id>`. The restarted bot
+    reads the fixed app.yaml; the notice goes to the channel it names, not the one Slack refused."""
+    h = harness
+    h.slack.error_next("chat.postMessage", "channel_not_found")
+    await submit_memo(h)
+    told = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    assert f"<#{FS_CHANNEL}>" in told[0].args["text"]  # the channel that refused it is named
+    await h.bot.delivery.wait_idle()
+    handoff = await only_handoff(h)
+    assert handoff.notice_ts is None
+
+    fixed = team_config(channels={"fs": "C0RIGHTFS"})  # the admin's correction, read at restart
+    services = h.bot.services
+    restarted = Delivery(
+        client=h.bot.delivery.client,
+        sessions=services.sessions,
+        config=fixed,
+        users=services.users,
+        clock=h.clock,
+    )
+    assert await queue_notice_repost(services.sessions, handoff_id=handoff.id, now=h.clock()) == "queued"
+    await restarted.drain()
+    reposted = [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0RIGHTFS"]
+    assert len(reposted) == 1 and not reposted[0].args.get("thread_ts")
+    assert (await only_handoff(h)).notice_channel_id == "C0RIGHTFS"
+
+
 async def test_two_replicas_draining_at_once_send_every_post_once(harness: Harness) -> None:
     h = harness
     h.slack.fail_next("chat.postMessage", status=503, times=3)

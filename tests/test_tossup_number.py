@@ -42,7 +42,7 @@ def test_every_message_an_operator_may_be_shown_carries_the_number(lang: Lang) -
         build_is_confirmation(handoff=pending, lang=lang, permalink=None),
         build_decision_dm(handoff=accepted, lang=lang, tz=TOKYO),
         build_decision_dm(handoff=returned, lang=lang, tz=TOKYO),
-        build_notice_failed(handoff=pending, lang=lang, error="channel_not_found"),
+        build_notice_failed(handoff=pending, lang=lang, channel="C0FSCHAN", error="channel_not_found"),
     ]
     for message in messages:
         _, blocks = message_dict(message)  # also within Slack's limits

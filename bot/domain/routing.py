@@ -209,6 +209,16 @@ def decide(
     return RouteDecision(RouteKind.ROUND_ROBIN, rule_channel, assignee, name)
 
 
+def channel_now(route: RouteDecision, *, config: RoutingConfig, default_channel: str) -> str:
+    """Where a routed toss-up's notice goes under the configuration as it is now: its rule's channel while
+    the rule is there, else the default one. A notice not posted yet follows a fixed app.yaml (a wrong
+    channel corrected, then `tossup repost`) rather than the channel it was first refused in."""
+    if route.kind in (RouteKind.DEFAULT, RouteKind.ALL_ABSENT):
+        return default_channel
+    rule = next((rule for rule in config.rules if rule.name == route.rule), None)
+    return (rule.channel if rule is not None else None) or default_channel
+
+
 def unknown_match_keys(config: RoutingConfig, known_keys: Collection[str]) -> list[str]:
     """Match keys of the rules that are not memo answers (`AppConfig.select_keys`), sorted, for app.yaml's
     validation: a typo there would make a rule silently never match."""
