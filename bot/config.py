@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.config_errors import (
+    ConfigLoader,
     PlacedProblems,
     describe_not_a_mapping,
     describe_validation,
@@ -331,9 +332,17 @@ def load_config(path: Path) -> AppConfig:
     The message has one line per problem (all of them), each `path: key: what to do`.
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=ConfigLoader)  # a SafeLoader
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found (set TOSSUP_CONFIG to your app.yaml)") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a directory (set TOSSUP_CONFIG to the app.yaml file itself)") from exc
+    except PermissionError as exc:
+        raise ConfigError(f"{path}: cannot be read by this user (make it readable, or copy it)") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start + 1}): save it as UTF-8 (Japanese included)"
+        ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(describe_yaml_error(path, exc)) from exc
     if not isinstance(raw, dict):

@@ -208,9 +208,27 @@ def _yaml_advice(problem: str) -> str:
         return "write `key: value` (a space after the colon), or quote the text"
     if "found undefined alias" in problem or "found unhashable key" in problem:
         return "quote values that start with * & ! [ {"
+    if "is not a date" in problem:
+        return "write a real date as YYYY-MM-DD (quote it to keep it as text)"
     if "did not find expected key" in problem or "block" in problem:
         return "keys of the same mapping must line up at the same indentation"
     return "check the indentation and quoting on that line"
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a value it cannot construct (an unquoted date that is not one,
+    like 2026-13-01) is a marked error, reported with its line and column like a syntax error."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a date ({exc})", node.start_mark
+            ) from exc
+
+
+ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", ConfigLoader.construct_yaml_timestamp)
 
 
 def describe_yaml_error(path: Path, error: yaml.YAMLError) -> str:

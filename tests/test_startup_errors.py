@@ -140,6 +140,11 @@ def test_all_problems_are_shown_not_a_count(tmp_path: Path) -> None:
         ("channels:\n  fs: a: b\n", ":2:8: not valid YAML (mapping values are not allowed here)", "quotes"),
         ("channels:\n\tfs: C0FS\n", ":2:1: not valid YAML", "spaces, not tabs"),
         ("channels:\n  fs: C0FS\n timezone: UTC\n", ":3:2: not valid YAML", "same indentation"),
+        (  # an unquoted date that is not one: PyYAML raised a bare ValueError (a traceback at start)
+            "channels: {fs: C0FS}\nsla:\n  business_hours: {holidays: [2026-13-01]}\n",
+            ":3:31: not valid YAML ('2026-13-01' is not a date (month must be in 1..12))",
+            "YYYY-MM-DD",
+        ),
     ],
 )
 def test_malformed_yaml_is_one_line_with_file_line_and_column(
@@ -154,6 +159,21 @@ def test_malformed_yaml_is_one_line_with_file_line_and_column(
 def test_an_empty_app_yaml_names_the_file(tmp_path: Path, text: str) -> None:
     (line,) = config_error(tmp_path, text)
     assert line.startswith(f"{tmp_path / 'app.yaml'}: the file is empty") and "channels.fs" in line
+
+
+def test_a_file_that_is_not_utf8_or_not_a_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_bytes("channels: {fs: C0FS}\nlocale: ja # 日本語\n".encode("shift_jis"))
+    with pytest.raises(ConfigError) as not_utf8:
+        load_config(path)
+    assert str(not_utf8.value).startswith(f"{path}: not UTF-8 text (byte ") and "save it as UTF-8" in str(
+        not_utf8.value
+    )
+    with pytest.raises(ConfigError) as directory:
+        load_config(tmp_path)
+    assert (
+        str(directory.value) == f"{tmp_path}: is a directory (set TOSSUP_CONFIG to the app.yaml file itself)"
+    )
 
 
 def test_a_list_at_the_top_level_says_what_is_expected(tmp_path: Path) -> None:
