@@ -7,6 +7,7 @@ suggested for a typo. Every problem is shown, not the first one and a count.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -18,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 Loc = tuple[str | int, ...]
+Problem = tuple[str, str]  # (where in the file, what to do)
 
 # What an empty value (`key:` with nothing after it) should have been, by pydantic's error type.
 _EXPECTED = {
@@ -148,10 +150,13 @@ def _problem(error: Any, raw: Any, root: type[BaseModel]) -> tuple[Loc, str]:
     return loc, message
 
 
-def problems_of(error: ValidationError, raw: Any, root: type[BaseModel]) -> list[tuple[str, str]]:
-    """Every problem of a validation, as (place, what to do), in the order of the file."""
+def problems_of(
+    error: ValidationError, raw: Any, root: type[BaseModel], details: list[Any] | None = None
+) -> list[Problem]:
+    """Every problem of a validation (or of the `details` given of it), as (place, what to do), in the
+    order of the file."""
     found: list[tuple[str, str, tuple[int, ...]]] = []
-    details = error.errors()
+    details = error.errors() if details is None else details
     # A misspelt required key is both "missing" and "not a setting": the suggestion says it all.
     misspelt = {
         (tuple(d["loc"][:-1]), nearest(str(d["loc"][-1]), _known_at(root, tuple(d["loc"][:-1]))))
@@ -193,8 +198,71 @@ def _file_order(raw: Any, loc: Loc) -> tuple[int, ...]:
 
 
 def describe_validation(path: Path, error: ValidationError, raw: Any, root: type[BaseModel]) -> str:
-    """One line per problem, each `app.yaml: key: message`."""
-    return "\n".join(f"{path}: {where}: {message}" for where, message in problems_of(error, raw, root))
+    """One line per problem, each `app.yaml: key: message`: those of the values, then those the checks
+    across several keys find once the faulty values are set aside (see `problems_behind`)."""
+    found = problems_of(error, raw, root)
+    found += [problem for problem in problems_behind(error, raw, root) if problem not in found]
+    return "\n".join(f"{path}: {where}: {message}" for where, message in found)
+
+
+def problems_behind(
+    error: ValidationError, raw: Any, root: type[BaseModel], rounds: int = 3
+) -> list[Problem]:
+    """Problems hidden behind others: pydantic runs a model's checks across its keys (a criteria rule on
+    an unknown field, business hours ending before they start) only when each of its values is valid, so
+    a file with a typo elsewhere showed them only once the typo was fixed. Each faulty value is set aside
+    (its key removed: the default applies) and the file checked again, a few rounds deep."""
+    found: list[Problem] = []
+    pruned, newly_aside = raw, [tuple(detail["loc"]) for detail in error.errors() if detail["loc"]]
+    set_aside: list[Loc] = []
+    for _ in range(rounds):
+        pruned, set_aside = _without(pruned, newly_aside), set_aside + newly_aside
+        again = _validation_error(root, pruned)
+        if again is None:
+            break
+        # A required key set aside is now "missing": that is the problem already reported.
+        details = [
+            detail
+            for detail in again.errors()
+            if not (detail["type"] == "missing" and _under(detail["loc"], set_aside))
+        ]
+        new = [problem for problem in problems_of(again, pruned, root, details) if problem not in found]
+        if not new:
+            break
+        found += new
+        newly_aside = [tuple(detail["loc"]) for detail in details if detail["loc"]]
+    return found
+
+
+def _validation_error(root: type[BaseModel], raw: Any) -> ValidationError | None:
+    try:
+        root.model_validate(raw)
+    except ValidationError as error:
+        return error
+    return None
+
+
+def _under(loc: Loc, set_aside: list[Loc]) -> bool:
+    return any(tuple(loc[: len(aside)]) == aside for aside in set_aside)
+
+
+def _without(raw: Any, locs: list[Loc]) -> Any:
+    """A copy of `raw` without the values at `locs` (list items removed from the last one first)."""
+    pruned = copy.deepcopy(raw)
+    for loc in sorted(locs, key=lambda loc: [(isinstance(part, str), part) for part in loc], reverse=True):
+        parent = pruned
+        for part in loc[:-1]:
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                parent = None
+                break
+        last = loc[-1]
+        if isinstance(parent, dict) and last in parent:
+            del parent[last]
+        elif isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+            del parent[last]
+    return pruned
 
 
 def _yaml_advice(problem: str) -> str:

@@ -437,6 +437,31 @@ def test_every_app_yaml_problem_is_its_own_line_at_start(
     )
 
 
+def test_problems_found_across_keys_show_beside_those_of_single_values(tmp_path: Path) -> None:
+    """pydantic checks across keys (a rule's field, hours that end before they start) only once every value
+    is valid: the faulty values are set aside and the file checked again, so one run shows everything."""
+    lines = config_error(
+        tmp_path,
+        f"{BASE}timzone: UTC\n"
+        "criteria:\n  rules:\n    - {id: competitors, field: competitor, kind: required}\n"
+        "sla:\n  business_hours: {start: '18:00', end: '09:00', days: [9]}\n",
+    )
+    file = tmp_path / "app.yaml"
+    expected = [
+        "timzone: ",
+        "sla.business_hours.days: ",
+        "sla.business_hours: start (18:00:00) must be before end",  # checked once `days` was set aside
+        "criteria.rules[0] (id: competitors).field: no memo field",  # checked once the typo was set aside
+    ]
+    assert len(lines) == len(expected), lines
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(f"{file}: {start}"), line
+    assert "did you mean `competitors`?" in lines[-1]
+    assert not [
+        line for line in lines if "required but missing" in line
+    ]  # what was set aside is not "missing"
+
+
 # ------------------------------------------------------------------------------------------ tossup check
 
 
