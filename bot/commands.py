@@ -100,11 +100,16 @@ async def run(settings: Settings, config: AppConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         # Stop gracefully (containers send SIGTERM): sends under way finish and are recorded.
         loop.add_signal_handler(signum, stop.set)
+    never_started = False
     try:
         await serve(bot, stop=stop)
+    except StartupError:  # the port taken, …: its one line says it all, not "stopped" before it
+        never_started = True
+        raise
     finally:
         await bot.close()
-        log.info("tossup stopped")
+        if not never_started:
+            log.info("tossup stopped")
 
 
 EXIT_REPOST_NOT_FOUND = 1  # `tossup repost <id>` of a number no toss-up has
