@@ -205,7 +205,9 @@ def _score_parts(review: MonthlyReview, fmt: Fmt) -> list[Part]:
     ]
 
 
-def _case_lines(cases: list, fmt: Fmt) -> list[str]:
+def _case_lines(cases: list, fmt: Fmt, *, anonymous: bool) -> list[str]:
+    """A case and what FS wrote about it. With `feedback.anonymous` FS's words are not put beside the name
+    of the FS rep who wrote them: the line says "FS"."""
     lines = []
     for case in cases:
         outcome = fmt.t(f"monthly.outcome.{case.outcome.value if case.outcome else 'none'}")
@@ -213,7 +215,7 @@ def _case_lines(cases: list, fmt: Fmt) -> list[str]:
             "monthly.cases.line",
             company=fmt.company(case.company, case.notice),
             is_user=fmt.user(case.is_user_id),
-            fs_user=fmt.fs(case.fs_user_id),
+            fs_user=fmt.t("feedback.anonymous_fs") if anonymous else fmt.fs(case.fs_user_id),
             score=fmt.score(case.score, case.score_max),
             outcome=outcome,
         )
@@ -224,16 +226,17 @@ def _case_lines(cases: list, fmt: Fmt) -> list[str]:
     return lines
 
 
-def _case_parts(review: MonthlyReview, fmt: Fmt) -> list[Part]:
+def _case_parts(review: MonthlyReview, fmt: Fmt, config: AppConfig | None) -> list[Part]:
+    anonymous = config is not None and config.feedback.anonymous
     return [
         Part(
             fmt.bold(fmt.t("monthly.cases.best_title")),
-            _case_lines(review.best, fmt),
+            _case_lines(review.best, fmt, anonymous=anonymous),
             fmt.t("monthly.cases.empty"),
         ),
         Part(
             fmt.bold(fmt.t("monthly.cases.worst_title")),
-            _case_lines(review.worst, fmt),
+            _case_lines(review.worst, fmt, anonymous=anonymous),
             fmt.t("monthly.cases.empty"),
         ),
     ]
@@ -286,7 +289,7 @@ def _parts(review: MonthlyReview, section: MonthlySection, fmt: Fmt, config: App
         case MonthlySection.SCORE:
             return _score_parts(review, fmt)
         case MonthlySection.CASES:
-            return _case_parts(review, fmt)
+            return _case_parts(review, fmt, config)
         case MonthlySection.MEASURES:
             return _measure_parts(review, fmt)
 

@@ -11,7 +11,7 @@ Worked out by hand (the seed's table, default weights; FS stars 4, 3, 5, 4 → 2
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -19,11 +19,13 @@ from sqlalchemy import select
 from bot.config import AppConfig
 from bot.digests import MONTHLY
 from bot.domain.issues import Quadrant
-from bot.domain.monthly import KpiKey, MonthlyReview
+from bot.domain.monthly import CaseLine, KpiKey, MonthlyReview, MonthlySection
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey
+from bot.i18n import Lang, t
 from bot.scheduler import MONTHLY_DIGEST_CATCH_UP_JOB_ID, MONTHLY_DIGEST_JOB_ID, make_scheduler
 from modals.ids import CallbackId
+from modals.monthly import build_review_section
 from store.models import DigestPost
 from tests.conftest import MANAGER, Harness, team_config
 from tests.db_fixtures import BACKENDS
@@ -177,3 +179,44 @@ async def test_the_monthly_review_over_the_wire(harness: Harness) -> None:
     await fire(h, MONTHLY_DIGEST_CATCH_UP_JOB_ID)
     assert len(review_posts(h)) == 5
     assert len([f for f in h.slack.files.values() if f.get("channel") == REVIEW_CHANNEL]) == 2
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_the_cases_do_not_put_fs_words_beside_the_raters_name_when_anonymous(anonymous: bool) -> None:
+    """feedback.anonymous hides who rated from IS: the monthly review, posted where IS reads it, quotes
+    FS's "good" and "to improve" under "FS" rather than the FS rep's name."""
+    case = CaseLine(
+        id=7,
+        company="Alpha KK",
+        is_user_id="U0IS",
+        fs_user_id="U0FSREP",
+        score=93,
+        score_max=100,
+        outcome=None,
+        good="決裁プロセスが明確",
+        improve=None,
+    )
+    review = MonthlyReview(
+        month_start=date(2026, 11, 1),
+        month_end=date(2026, 11, 30),
+        generated_at=datetime(2026, 12, 1, tzinfo=UTC),
+        kpis=[],
+        trend=[],
+        items=[],
+        weakest=None,
+        by_rep=[],
+        best=[case],
+        worst=[],
+        sources=[],
+        open_issues=[],
+        closed_issues=[],
+    )
+    config = team_config(feedback={"anonymous": anonymous})
+    for lang in Lang:
+        _, blocks = build_review_section(
+            review, MonthlySection.CASES, lang=lang, tz=config.tz, workspace_url=None, config=config
+        )
+        shown = block_text([block.to_dict() for block in blocks])
+        assert "決裁プロセスが明確" in shown
+        assert ("<@U0FSREP>" in shown) is not anonymous
+        assert ("<@U0IS>" in shown) and (f"→ {t(lang, 'feedback.anonymous_fs')}" in shown) is anonymous
