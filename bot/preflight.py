@@ -79,8 +79,8 @@ def database_problem(exc: BaseException, settings: StoreSettings) -> str:
     if isinstance(exc, DatabaseLocationError):
         if is_set:
             return (
-                f"DATABASE_URL: the SQLite file {exc.path} cannot be written: {exc.reason}: make its "
-                "directory writable for this user, or point DATABASE_URL at a writable place"
+                f"DATABASE_URL: the SQLite file {exc.path} cannot be written: {exc.reason}: {exc.fix}, "
+                "or point DATABASE_URL at a writable place"
             )
         return (
             f"database: the SQLite file {exc.path} (the default, as DATABASE_URL is not set) cannot be "

@@ -60,10 +60,13 @@ def _sqlite_file(url: URL) -> Path | None:
 class DatabaseLocationError(OSError):
     """The SQLite file cannot be created or written where the URL puts it (`path`, and why)."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(
+        self, path: Path, reason: str, fix: str = "make its directory writable for this user"
+    ) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.fix = fix
 
 
 def _check_sqlite_location(file: Path) -> None:
@@ -76,12 +79,22 @@ def _check_sqlite_location(file: Path) -> None:
     except OSError as exc:
         blocker = next((p for p in path.parents if p.exists()), None)
         if blocker is not None and not blocker.is_dir():
-            raise DatabaseLocationError(path, f"{blocker} is a file, not a directory") from exc
-        raise DatabaseLocationError(path, f"cannot create its directory ({exc.strerror or exc})") from exc
+            raise DatabaseLocationError(
+                path, f"{blocker} is a file, not a directory", fix=f"move {blocker} out of the way"
+            ) from exc
+        raise DatabaseLocationError(
+            path,
+            f"cannot create its directory ({exc.strerror or exc})",
+            fix=f"create {path.parent} for this user",
+        ) from exc
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise DatabaseLocationError(path, f"the directory {path.parent} is read-only for this user")
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        raise DatabaseLocationError(path, "the file is read-only for this user")
+        raise DatabaseLocationError(
+            path,
+            "the file is read-only for this user",
+            fix="make the file readable and writable for this user",
+        )
 
 
 def make_engine(url: str | URL = DEFAULT_DATABASE_URL, *, read_only: bool = False) -> AsyncEngine:

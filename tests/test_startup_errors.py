@@ -219,6 +219,20 @@ def test_an_unusable_sqlite_location_is_named_before_connecting(tmp_path: Path) 
         make_engine(f"sqlite+aiosqlite:///{blocker / 'tossup.db'}")
     assert error.value.path == blocker / "tossup.db"
     assert error.value.reason == f"{blocker} is a file, not a directory"
+    assert error.value.fix == f"move {blocker} out of the way"
+
+
+def test_a_read_only_database_file_says_to_make_the_file_writable(tmp_path: Path) -> None:
+    problem = DatabaseLocationError(
+        tmp_path / "tossup.db",
+        "the file is read-only for this user",
+        fix="make the file readable and writable",
+    )
+    settings = StoreSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'tossup.db'}")
+    assert database_problem(problem, settings).endswith(
+        "the file is read-only for this user: make the file readable and writable, or point DATABASE_URL "
+        "at a writable place"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
@@ -265,8 +279,7 @@ def test_run_names_the_sqlite_path_in_one_line(
     assert code == 2
     assert problems == [
         f"tossup: DATABASE_URL: the SQLite file {blocker}/x/t.db cannot be written: {blocker} is a file, "
-        "not a directory: make its directory writable for this user, or point DATABASE_URL at a writable "
-        "place"
+        f"not a directory: move {blocker} out of the way, or point DATABASE_URL at a writable place"
     ]
 
 
