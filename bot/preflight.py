@@ -330,6 +330,7 @@ def run_check(*, offline: bool) -> int:
     report = asyncio.run(check(offline=offline))
     for line in report.passed:
         print(f"tossup: {line}")
+    sys.stdout.flush()  # piped, stdout is buffered: what passed still reads before the problems
     for line in report.warnings:
         print(f"tossup: warning: {line}", file=sys.stderr)
     for line in report.problems:
