@@ -388,8 +388,11 @@ async def test_a_port_in_use_stops_start_with_one_line_naming_port(
     ]
 
 
-async def _run_cli_async(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The CLI in a subprocess (how an operator meets it) without blocking the fake Slack's loop."""
+async def _run_cli_async(
+    *args: str, env: dict[str, str], cwd: Path, merged: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess (how an operator meets it) without blocking the fake Slack's loop;
+    `merged`: stderr into the same pipe as stdout (`tossup check > report.txt 2>&1`)."""
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOSSUP_", "DATABASE_URL", "PORT"))
     }
@@ -401,10 +404,12 @@ async def _run_cli_async(*args: str, env: dict[str, str], cwd: Path) -> subproce
         env={**clean, **env},
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merged else asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    return subprocess.CompletedProcess(list(args), process.returncode or 0, stdout.decode(), stderr.decode())
+    return subprocess.CompletedProcess(
+        list(args), process.returncode or 0, stdout.decode(), (stderr or b"").decode()
+    )
 
 
 @pytest.mark.parametrize("command", ["run", "check"])
@@ -676,6 +681,23 @@ async def test_check_prints_what_passed_and_each_problem_and_exits_2(
         "tossup: check failed: 1 problem above",
     ]
     assert "tossup: environment: OK (HTTP on 0.0.0.0:3000)" in out
+
+
+async def test_check_piped_to_one_file_reads_in_order(
+    slack: FakeSlack, check_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`tossup check > report.txt 2>&1`: what passed, then the problems, then the verdict (stdout is
+    buffered when piped: the verdict on stderr came first)."""
+    slack.error_next("auth.test", "invalid_auth")
+    buffered = {**check_env, "PYTHONUNBUFFERED": ""}  # as an operator's shell has it (empty: unset)
+    result = await _run_cli_async("check", env=buffered, cwd=tmp_path, merged=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("tossup: ")]
+    assert result.returncode == 2
+    assert "tossup: environment: OK (HTTP on 0.0.0.0:3000)" in lines[:-2]
+    assert lines[-2:] == [
+        "tossup: SLACK_BOT_TOKEN: Slack refused it (invalid_auth)",
+        "tossup: check failed: 1 problem above",
+    ]
 
 
 def test_the_required_scopes_are_the_manifests(tmp_path: Path) -> None:
