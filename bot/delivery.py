@@ -521,11 +521,30 @@ class Delivery:
     async def _post_notice(self, handoff: HandoffSnapshot) -> None:
         if handoff.notice_ts:
             return  # posted by an earlier attempt whose completion was not recorded
-        await self._post_and_record(handoff, "channel", self.notice_channel(handoff), self.config.locale)
+        channel = self.notice_channel(handoff)
+        item = _SENDING.get()
+        if item is not None and item.in_doubt and channel != handoff.channel_id:
+            # app.yaml moved the notice since the attempt in doubt, which went where the toss-up was first
+            # routed: look there too before posting in the new channel (post() looks in that one).
+            found = await self._find_posted(item, channel=handoff.channel_id, thread_ts=None)
+            if found is not None:
+                log.info("%s was posted by an earlier attempt in %s: not sent again", item.dedupe_key, found)
+                async with self.sessions() as session:
+                    await record_notice(
+                        session=session,
+                        handoff_id=handoff.id,
+                        where="channel",
+                        channel_id=handoff.channel_id,
+                        ts=found,
+                        now=self.clock(),
+                    )
+                return
+        await self._post_and_record(handoff, "channel", channel, self.config.locale)
 
     def notice_channel(self, handoff: HandoffSnapshot) -> str:
         """Where the toss-up's notice goes, as app.yaml says now: a channel fixed since Slack refused the
-        notice is where `tossup repost` posts it (toss-ups stored before routing was recorded: their own)."""
+        notice is where `tossup repost` posts it (toss-ups stored before routing was recorded: their own).
+        Rules are matched by name: a renamed rule's toss-ups go to channels.fs."""
         if handoff.route is None:
             return handoff.channel_id
         return channel_now(handoff.route, config=self.config.routing, default_channel=self.config.channels.fs)

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.delivery import Delivery, queue_notice_repost
 from bot.domain.handoff import EventKind, HandoffStatus
@@ -377,6 +377,41 @@ async def test_repost_after_channels_fs_was_fixed_posts_in_the_fixed_channel(har
     reposted = [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0RIGHTFS"]
     assert len(reposted) == 1 and not reposted[0].args.get("thread_ts")
     assert (await only_handoff(h)).notice_channel_id == "C0RIGHTFS"
+
+
+async def test_a_notice_in_doubt_is_looked_for_where_it_went_before_app_yaml_moved_it(
+    harness: Harness,
+) -> None:
+    """The worker died after Slack took the notice and before it recorded so; at restart app.yaml routes
+    notices elsewhere. The notice is found where the earlier attempt posted it, not posted a second time
+    (a copy with working buttons in each channel)."""
+    h = harness
+    handoff = await tossed_up(h)
+    await h.bot.delivery.wait_idle()
+    async with h.bot.services.sessions() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "notice_channel")
+            .values(done_at=None, in_doubt=True, lease_owner=None, lease_until=None)
+        )
+        await session.execute(
+            update(Handoff).where(Handoff.id == handoff.id).values(notice_ts=None, notice_channel_id=None)
+        )
+        await session.commit()
+    services = h.bot.services
+    moved = team_config(channels={"fs": "C0MOVEDFS"})
+    restarted = Delivery(
+        client=h.bot.delivery.client,
+        sessions=services.sessions,
+        config=moved,
+        users=services.users,
+        clock=h.clock,
+    )
+    await restarted.drain()
+    assert [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0MOVEDFS"] == []
+    assert len(notice_posts(h)) == 1
+    found = await only_handoff(h)
+    assert (found.notice_channel_id, found.notice_ts) == (FS_CHANNEL, handoff.notice_ts)
 
 
 async def test_two_replicas_draining_at_once_send_every_post_once(harness: Harness) -> None:
