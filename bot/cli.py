@@ -5,6 +5,7 @@ or a month's review. What each sub-command does is in `bot.commands`."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -23,6 +24,7 @@ from bot.settings import (
     load_settings,
     load_store_settings,
 )
+from modals.metadata import ID_MAX
 
 
 def _load() -> tuple[Settings, AppConfig]:
@@ -34,9 +36,9 @@ def _load() -> tuple[Settings, AppConfig]:
 
 
 def _toss_up_number(raw: str) -> int:
-    """123 or #123 (as the notice and the DMs show it)."""
+    """123 or #123 (as the notice and the DMs show it), within the ids a toss-up can have."""
     digits = raw.strip().removeprefix("#")
-    if not digits.isdigit():
+    if not re.fullmatch(r"[0-9]{1,10}", digits) or not 1 <= int(digits) <= ID_MAX:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a toss-up number (like 123 or #123)")
     return int(digits)
 

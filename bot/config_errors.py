@@ -198,40 +198,29 @@ def _file_order(raw: Any, loc: Loc) -> tuple[int, ...]:
 
 
 def describe_validation(path: Path, error: ValidationError, raw: Any, root: type[BaseModel]) -> str:
-    """One line per problem, each `app.yaml: key: message`: those of the values, then those the checks
-    across several keys find once the faulty values are set aside (see `problems_behind`)."""
+    """One line per problem, each `app.yaml: key: message`: those of the keys and values, then those the
+    checks across several keys find once the unknown keys are set aside (see `problems_behind`)."""
     found = problems_of(error, raw, root)
     found += [problem for problem in problems_behind(error, raw, root) if problem not in found]
     return "\n".join(f"{path}: {where}: {message}" for where, message in found)
 
 
-def problems_behind(
-    error: ValidationError, raw: Any, root: type[BaseModel], rounds: int = 3
-) -> list[Problem]:
-    """Problems hidden behind others: pydantic runs a model's checks across its keys (a criteria rule on
-    an unknown field, business hours ending before they start) only when each of its values is valid, so
-    a file with a typo elsewhere showed them only once the typo was fixed. Each faulty value is set aside
-    (its key removed: the default applies) and the file checked again, a few rounds deep."""
-    found: list[Problem] = []
-    pruned, newly_aside = raw, [tuple(detail["loc"]) for detail in error.errors() if detail["loc"]]
-    set_aside: list[Loc] = []
-    for _ in range(rounds):
-        pruned, set_aside = _without(pruned, newly_aside), set_aside + newly_aside
-        again = _validation_error(root, pruned)
-        if again is None:
-            break
-        # A required key set aside is now "missing": that is the problem already reported.
-        details = [
-            detail
-            for detail in again.errors()
-            if not (detail["type"] == "missing" and _under(detail["loc"], set_aside))
-        ]
-        new = [problem for problem in problems_of(again, pruned, root, details) if problem not in found]
-        if not new:
-            break
-        found += new
-        newly_aside = [tuple(detail["loc"]) for detail in details if detail["loc"]]
-    return found
+def problems_behind(error: ValidationError, raw: Any, root: type[BaseModel]) -> list[Problem]:
+    """Problems a misspelt key hid: pydantic runs a model's checks across its keys (a criteria rule on an
+    unknown field, a routing key) only when nothing in it failed, so a file with a typo showed them only
+    once the typo was fixed. Unknown keys are set aside and the file checked again: being unknown, they
+    take part in no check, so what is found then is the file's own (a faulty value is not set aside: a
+    check would then read the default in its place and report that as the file's)."""
+    unknown = [tuple(detail["loc"]) for detail in error.errors() if detail["type"] == "extra_forbidden"]
+    if not unknown:
+        return []
+    pruned = _without(raw, unknown)
+    again = _validation_error(root, pruned)
+    if again is None:
+        return []
+    # A misspelt required key is reported as the typo, not again as missing once the typo is set aside.
+    details = [detail for detail in again.errors() if detail["type"] != "missing"]
+    return problems_of(again, pruned, root, details)
 
 
 def _validation_error(root: type[BaseModel], raw: Any) -> ValidationError | None:
@@ -242,14 +231,11 @@ def _validation_error(root: type[BaseModel], raw: Any) -> ValidationError | None
     return None
 
 
-def _under(loc: Loc, set_aside: list[Loc]) -> bool:
-    return any(tuple(loc[: len(aside)]) == aside for aside in set_aside)
-
-
-def _without(raw: Any, locs: list[Loc]) -> Any:
-    """A copy of `raw` without the values at `locs` (list items removed from the last one first)."""
+def _without(raw: Any, keys: list[Loc]) -> Any:
+    """A copy of `raw` without the mapping keys at `keys` (list items stay: their places keep their
+    numbers)."""
     pruned = copy.deepcopy(raw)
-    for loc in sorted(locs, key=lambda loc: [(isinstance(part, str), part) for part in loc], reverse=True):
+    for loc in keys:
         parent = pruned
         for part in loc[:-1]:
             try:
@@ -257,11 +243,8 @@ def _without(raw: Any, locs: list[Loc]) -> Any:
             except (KeyError, IndexError, TypeError):
                 parent = None
                 break
-        last = loc[-1]
-        if isinstance(parent, dict) and last in parent:
-            del parent[last]
-        elif isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
-            del parent[last]
+        if isinstance(parent, dict) and loc[-1] in parent:
+            del parent[loc[-1]]
     return pruned
 
 

@@ -25,7 +25,7 @@ def without_password(database_url: str) -> str:
     """The URL with any password replaced by ***."""
     try:
         return make_url(database_url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # a port that is not a number is a ValueError
         return "(not a database URL)"
 
 
@@ -36,7 +36,10 @@ class SettingsError(Exception):
 class StoreSettings(BaseSettings):
     """What a command that only reads the database needs (`tossup digest` previews): no Slack secrets."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a refused token or URL is not repeated in the error (chained to tracebacks).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Settings end up in tracebacks and test reports: the database password stays out of them."""

@@ -92,7 +92,7 @@ async def test_the_budget_counts_from_the_requests_arrival_not_the_listeners_sta
     finished = asyncio.Event()
 
     async def slow_work() -> None:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(3.0)  # longer than the whole budget
         finished.set()
 
     ack = AsyncAck()
@@ -103,6 +103,6 @@ async def test_the_budget_counts_from_the_requests_arrival_not_the_listeners_sta
         answered_after = time.monotonic() - started
     finally:
         REQUEST_RECEIVED_AT.reset(arrived)
-    assert answered_after < 0.8, answered_after  # what was left of the budget, not 2.5 s more
+    assert answered_after < 1.5, answered_after  # what was left of the budget (0.2 s), not 2.5 s more
     assert ack.response is not None and json.loads(ack.response.body)["errors"] == {"company": "press again"}
     await asyncio.wait_for(finished.wait(), 5)  # the work itself went on

@@ -234,8 +234,11 @@ def test_repost_of_an_unknown_toss_up_says_so(tmp_path: Path) -> None:
         assert result.returncode == 1 and result.stdout == ""
         (line,) = result.stderr.splitlines()
         assert line.startswith("tossup: toss-up #42: no such toss-up (its number is in the notice"), line
-    result = cli_process.run_cli("repost", "#4x2", env=env, cwd=tmp_path)
-    assert result.returncode == 2 and "'#4x2' is not a toss-up number (like 123 or #123)" in result.stderr
+    for typo in ("#4x2", "²", "99999999999"):  # not digits, a digit Python reads, past any id
+        result = cli_process.run_cli("repost", typo, env=env, cwd=tmp_path)
+        assert (
+            result.returncode == 2 and f"{typo!r} is not a toss-up number (like 123 or #123)" in result.stderr
+        )
 
 
 @pytest.mark.parametrize(

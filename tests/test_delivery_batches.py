@@ -93,12 +93,18 @@ async def test_drain_returns_once_what_another_drain_of_the_process_holds_is_sen
         )
     updates_before = len(h.slack.calls_to("chat.update"))
     h.slack.slow("chat.update", 0.2)
-    holder = asyncio.create_task(h.bot.delivery.drain())
-    for _ in range(500):  # the first drain holds the row …
-        if await leased_by(h, h.bot.delivery.owner):
-            break
-        await asyncio.sleep(0.01)
-    assert await h.bot.delivery.drain() == 0  # … a second one sends nothing itself, and waits for it
-    assert len(h.slack.calls_to("chat.update")) - updates_before == 3  # the notice, its DM copy, the IS DM
-    assert await holder == 1
-    h.slack.slow("chat.update", 0)
+    try:
+        holder = asyncio.create_task(h.bot.delivery.drain())
+        for _ in range(500):  # the first drain holds the row …
+            if await leased_by(h, h.bot.delivery.owner):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the first drain never leased the row")
+        assert await h.bot.delivery.drain() == 0  # … a second one sends nothing itself, and waits for it
+        assert (
+            len(h.slack.calls_to("chat.update")) - updates_before == 3
+        )  # the notice, its DM copy, the IS DM
+        assert await holder == 1
+    finally:
+        h.slack.slow("chat.update", 0)
