@@ -267,12 +267,15 @@ class Delivery:
 
     async def drain(self) -> int:
         """Send everything due, including what this process's other drains are sending right now (waited
-        for: once this returns, every due message went out or was tried); returns how many this call sent."""
+        for: once this returns, every message due when it was called went out or was tried); returns how
+        many this call sent. Never from inside a send: it would wait for itself."""
         sent = await self._drain(handoff_id=None)
-        while self._sending_ids:
-            # Rows another drain holds are not claimed here; a row it gives back is due again.
+        held = set(self._sending_ids)  # what other drains held while this one found nothing left
+        if held:
+            # Waited for those rows only (not for whatever later drains take: that could be forever under
+            # steady traffic); a row given back is due again, and sent by the drain that follows.
             async with self._batch_released:
-                await self._batch_released.wait_for(lambda: not self._sending_ids)
+                await self._batch_released.wait_for(lambda: held.isdisjoint(self._sending_ids))
             sent += await self._drain(handoff_id=None)
         return sent
 
