@@ -204,8 +204,12 @@ def _is_error(response: Response) -> bool:
     return response.status != 200 or "errors" in response.text
 
 
-async def load(server: Server, send: Send, *, requests: int, concurrency: int) -> Step:
-    drivers = [SlackDriver(url, SIGNING_SECRET) for url in server.urls]
+async def load(server: Server, send: Send, *, requests: int, concurrency: int, slack: FakeSlack) -> Step:
+    # response_urls on the fake Slack's origin, which tossup allows as it allows Slack's own hosts (any
+    # other is dropped with a warning per request: a cost Slack's real requests never bring)
+    drivers = [
+        SlackDriver(url, SIGNING_SECRET, response_url_base=slack.response_url_base) for url in server.urls
+    ]
     for driver in drivers:
         await driver.__aenter__()
     try:
@@ -289,9 +293,9 @@ async def run_backend(
         for kind, send in [k for k in kinds if only is None or k[0] == only]:
             for in_flight in concurrency:
                 # Back to back so both see the same machine; each starts with Slack drained.
-                base = await load(bare, send, requests=requests, concurrency=in_flight)
+                base = await load(bare, send, requests=requests, concurrency=in_flight, slack=slack)
                 posts_before = len(slack.calls_to("chat.postMessage"))
-                mine = await load(tossup, send, requests=requests, concurrency=in_flight)
+                mine = await load(tossup, send, requests=requests, concurrency=in_flight, slack=slack)
                 tail = ""
                 if kind == "memo submit":
                     expected = posts_before + (requests + 5) * POSTS_PER_SUBMISSION

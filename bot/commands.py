@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -88,6 +89,16 @@ async def serve(bot: Bot, *, stop: asyncio.Event | None = None) -> None:
         await runner.cleanup()
 
 
+def settle_heap() -> None:
+    """Keep the garbage collector's full scans short once the bot is up: the start-up objects (modules,
+    the app and its listeners, the configuration, ~50k) are frozen out of its sight. Unfrozen, every
+    scan of the oldest generation walked them all and held the event loop, so every ack in flight,
+    for 50-300 ms (bench.load: /tossup p99 at 10 in flight 5-7x the bare app's; frozen 1.2-1.4x). A
+    larger young threshold was measured too (5,000, 20,000): no better."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run(settings: Settings, config: AppConfig) -> None:
     bot = await build_bot(settings, config)
     try:
@@ -95,6 +106,7 @@ async def run(settings: Settings, config: AppConfig) -> None:
     except StartupError:
         await bot.close()
         raise
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -211,6 +211,44 @@ def _section_blocks(
     return blocks
 
 
+class _Prebuilt(Block):
+    """A block turned into JSON (and checked by slack_sdk) once, whose JSON is then reused as is (never
+    changed: slack_sdk copies what it sends). The blank sections of the memo are the same for every new
+    toss-up, and making their JSON was most of the work of opening the modal (25 KB, ~200 objects)."""
+
+    def __init__(self, block: Block) -> None:
+        super().__init__(type=block.type, block_id=block.block_id)
+        self._json = block.to_dict()
+
+    def to_dict(self, *args: Any) -> dict[str, Any]:  # slack_sdk passes option types to some
+        return self._json
+
+
+_BLANK = HandoffMemo()
+BLANK_SECTIONS_KEPT = 64  # (config, language, section): a team has one config and two languages
+_blank_sections: dict[tuple[int, Lang, MemoSection], tuple[AppConfig, tuple[Block, ...]]] = {}
+
+
+def _is_blank(section: MemoSection, prefill: HandoffMemo) -> bool:
+    fields_blank = all(prefill.value(field) == _BLANK.value(field) for field in MEMO_SECTIONS[section])
+    return fields_blank and (section is not MemoSection.BASICS or not prefill.custom)
+
+
+def _blank_section_blocks(section: MemoSection, *, lang: Lang, config: AppConfig) -> tuple[Block, ...]:
+    """`_section_blocks` of a blank memo, built once per configuration, language and section."""
+    key = (id(config), lang, section)
+    kept = _blank_sections.get(key)
+    if kept is not None and kept[0] is config:  # the same object: an id is reused only after it is gone
+        return kept[1]
+    blocks = tuple(
+        _Prebuilt(block) for block in _section_blocks(section, lang=lang, config=config, prefill=_BLANK)
+    )
+    if len(_blank_sections) >= BLANK_SECTIONS_KEPT:
+        _blank_sections.clear()
+    _blank_sections[key] = (config, blocks)
+    return blocks
+
+
 def build_memo_modal(
     *,
     lang: Lang,
@@ -242,7 +280,10 @@ def build_memo_modal(
     if meta.edits is not None:
         blocks.append(_context(escape_mrkdwn(t(lang, "memo_edit.modal.editing", number=meta.edits))))
     for section in MemoSection:
-        blocks.extend(_section_blocks(section, lang=lang, config=config, prefill=prefill))
+        if _is_blank(section, prefill):
+            blocks.extend(_blank_section_blocks(section, lang=lang, config=config))
+        else:
+            blocks.extend(_section_blocks(section, lang=lang, config=config, prefill=prefill))
     if config.criteria.mode is CriteriaMode.WARN:
         blocks.append(override_input(lang, initial=override_reason))
     return build_modal(

@@ -26,6 +26,7 @@ from bot.domain.memo import (
     BudgetStatus,
     HandoffMemo,
     MemoField,
+    MemoSection,
     Temperature,
     Timeline,
     validate_memo,
@@ -47,7 +48,14 @@ from modals.decision import (
 from modals.home import build_home
 from modals.ids import ActionId, BlockId, CallbackId, memo_action_id
 from modals.limits import check_slack_limits
-from modals.memo import build_memo_modal, memo_errors, parse_memo_submission
+from modals.memo import (
+    _blank_section_blocks,
+    _is_blank,
+    _section_blocks,
+    build_memo_modal,
+    memo_errors,
+    parse_memo_submission,
+)
 from modals.memo_view import build_memo_view
 from modals.messages import (
     build_already_decided,
@@ -62,6 +70,8 @@ from modals.messages import (
 from modals.metadata import HandoffActionMeta, MemoModalMeta, dump_meta, load_meta
 from modals.notice import build_notice
 from modals.text import escape_mrkdwn, escape_within, format_date, format_datetime, truncate
+from tests.conftest import team_config
+from tests.test_custom_selects import CONFIG as CUSTOM_SELECTS_CONFIG
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 CONFIG = AppConfig(channels={"fs": "C0FSCHANNEL"}, timezone="Asia/Tokyo")
@@ -831,3 +841,55 @@ def test_a_managers_home_opens_with_the_team_kpis(lang: Lang) -> None:
     assert view["blocks"][0]["type"] == "header" and t(lang, "kpi.team.title") in json.dumps(
         view, ensure_ascii=False
     )
+
+
+# ---------------------------------------------------------------- the memo's blank sections, built once
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        CONFIG,
+        CUSTOM_SELECTS_CONFIG,
+        team_config(criteria={"mode": "warn"}),
+    ],
+)
+@pytest.mark.parametrize("lang", list(Lang))
+def test_the_blank_sections_built_once_are_the_sections_built_anew(config: AppConfig, lang: Lang) -> None:
+    """A new toss-up's memo reuses its blank sections' JSON (the bulk of the modal): the same JSON that
+    building them anew gives, per configuration and language."""
+    for section in MemoSection:
+        kept = [block.to_dict() for block in _blank_section_blocks(section, lang=lang, config=config)]
+        anew = [
+            block.to_dict()
+            for block in _section_blocks(section, lang=lang, config=config, prefill=HandoffMemo())
+        ]
+        assert kept == anew, section
+    assert _blank_section_blocks(MemoSection.BASICS, lang=lang, config=config) is _blank_section_blocks(
+        MemoSection.BASICS, lang=lang, config=config
+    )
+    other = config.model_copy(update={"locale": config.locale})  # an equal but other configuration object
+    assert _blank_section_blocks(MemoSection.BASICS, lang=lang, config=other) is not _blank_section_blocks(
+        MemoSection.BASICS, lang=lang, config=config
+    )
+
+
+def test_a_section_with_any_answer_is_built_anew_with_it() -> None:
+    """Only a section with no answer at all is blank: a prefilled field (a revision, `/tossup Acme`, an
+    edit) or a custom select's answer makes its section built with it."""
+    memo = sample_memo()
+    for field in MemoField:
+        value = memo.value(field)
+        if value == HandoffMemo().value(field):
+            continue
+        prefill = HandoffMemo(**{field.value: value})
+        section = next(s for s, fields in MEMO_SECTIONS.items() if field in fields)
+        assert not _is_blank(section, prefill), field
+        shown = view_dict(
+            build_memo_modal(lang=Lang.EN, config=CONFIG, meta=memo_meta(Lang.EN), prefill=prefill)
+        )
+        blank = [block.to_dict() for block in _blank_section_blocks(section, lang=Lang.EN, config=CONFIG)]
+        filled = next(b for b in shown["blocks"] if b.get("block_id") == field.value)
+        assert filled not in blank, field  # shown with its answer
+    assert not _is_blank(MemoSection.BASICS, HandoffMemo(custom={"segment": "smb"}))
+    assert all(_is_blank(section, HandoffMemo()) for section in MemoSection)
