@@ -196,10 +196,13 @@ def _intro(lang: Lang, config: AppConfig, now: datetime | None) -> ContextBlock:
     return _context(escape_mrkdwn("\n".join(lines)))
 
 
+SECTION_HEAD = 2  # a section's title and its intro, before its fields
+
+
 def _section_blocks(
     section: MemoSection, *, lang: Lang, config: AppConfig, prefill: HandoffMemo
 ) -> list[Block]:
-    blocks: list[Block] = [
+    blocks: list[Block] = [  # SECTION_HEAD blocks, then one per field
         HeaderBlock(text=plain(section_title(lang, section))),
         _context(escape_mrkdwn(t(lang, f"memo.section.{section.value}.intro"))),
     ]
@@ -213,7 +216,7 @@ def _section_blocks(
 
 class _Prebuilt(Block):
     """A block turned into JSON (and checked by slack_sdk) once, whose JSON is then reused as is (never
-    changed: slack_sdk copies what it sends). The blank sections of the memo are the same for every new
+    changed: slack_sdk copies what it sends). The memo's unanswered fields are the same for every new
     toss-up, and making their JSON was most of the work of opening the modal (25 KB, ~200 objects)."""
 
     def __init__(self, block: Block) -> None:
@@ -229,11 +232,6 @@ BLANK_SECTIONS_KEPT = 64  # (config, language, section): a team has one config a
 _blank_sections: dict[tuple[int, Lang, MemoSection], tuple[AppConfig, tuple[Block, ...]]] = {}
 
 
-def _is_blank(section: MemoSection, prefill: HandoffMemo) -> bool:
-    fields_blank = all(prefill.value(field) == _BLANK.value(field) for field in MEMO_SECTIONS[section])
-    return fields_blank and (section is not MemoSection.BASICS or not prefill.custom)
-
-
 def _blank_section_blocks(section: MemoSection, *, lang: Lang, config: AppConfig) -> tuple[Block, ...]:
     """`_section_blocks` of a blank memo, built once per configuration, language and section."""
     key = (id(config), lang, section)
@@ -246,6 +244,25 @@ def _blank_section_blocks(section: MemoSection, *, lang: Lang, config: AppConfig
     if len(_blank_sections) >= BLANK_SECTIONS_KEPT:
         _blank_sections.clear()
     _blank_sections[key] = (config, blocks)
+    return blocks
+
+
+def _memo_section(
+    section: MemoSection, *, lang: Lang, config: AppConfig, prefill: HandoffMemo
+) -> list[Block]:
+    """`_section_blocks`, with each block that has no answer taken from the blank section built once and
+    each one that has an answer (`/tossup Acme`'s company, a revision's memo) built anew."""
+    blocks = list(_blank_section_blocks(section, lang=lang, config=config))
+    fields = MEMO_SECTIONS[section]
+    for n, field in enumerate(fields):
+        if (value := prefill.value(field)) != _BLANK.value(field):
+            blocks[SECTION_HEAD + n] = memo_input(field, lang=lang, config=config, initial=value)
+    if section is MemoSection.BASICS:
+        for n, select in enumerate(config.memo.custom_selects):
+            if (chosen := prefill.custom.get(select.key)) is not None:
+                blocks[SECTION_HEAD + len(fields) + n] = custom_select_input(
+                    select, lang=lang, initial=chosen
+                )
     return blocks
 
 
@@ -280,10 +297,7 @@ def build_memo_modal(
     if meta.edits is not None:
         blocks.append(_context(escape_mrkdwn(t(lang, "memo_edit.modal.editing", number=meta.edits))))
     for section in MemoSection:
-        if _is_blank(section, prefill):
-            blocks.extend(_blank_section_blocks(section, lang=lang, config=config))
-        else:
-            blocks.extend(_section_blocks(section, lang=lang, config=config, prefill=prefill))
+        blocks.extend(_memo_section(section, lang=lang, config=config, prefill=prefill))
     if config.criteria.mode is CriteriaMode.WARN:
         blocks.append(override_input(lang, initial=override_reason))
     return build_modal(

@@ -50,7 +50,7 @@ from modals.ids import ActionId, BlockId, CallbackId, memo_action_id
 from modals.limits import check_slack_limits
 from modals.memo import (
     _blank_section_blocks,
-    _is_blank,
+    _memo_section,
     _section_blocks,
     build_memo_modal,
     memo_errors,
@@ -874,22 +874,20 @@ def test_the_blank_sections_built_once_are_the_sections_built_anew(config: AppCo
     )
 
 
-def test_a_section_with_any_answer_is_built_anew_with_it() -> None:
-    """Only a section with no answer at all is blank: a prefilled field (a revision, `/tossup Acme`, an
-    edit) or a custom select's answer makes its section built with it."""
-    memo = sample_memo()
-    for field in MemoField:
-        value = memo.value(field)
-        if value == HandoffMemo().value(field):
-            continue
-        prefill = HandoffMemo(**{field.value: value})
-        section = next(s for s, fields in MEMO_SECTIONS.items() if field in fields)
-        assert not _is_blank(section, prefill), field
-        shown = view_dict(
-            build_memo_modal(lang=Lang.EN, config=CONFIG, meta=memo_meta(Lang.EN), prefill=prefill)
-        )
-        blank = [block.to_dict() for block in _blank_section_blocks(section, lang=Lang.EN, config=CONFIG)]
-        filled = next(b for b in shown["blocks"] if b.get("block_id") == field.value)
-        assert filled not in blank, field  # shown with its answer
-    assert not _is_blank(MemoSection.BASICS, HandoffMemo(custom={"segment": "smb"}))
-    assert all(_is_blank(section, HandoffMemo()) for section in MemoSection)
+@pytest.mark.parametrize(
+    "prefill",
+    [
+        HandoffMemo(company="Acme <Corp>"),  # `/tossup Acme`
+        sample_memo(),  # a revision or an edit: every field answered
+        HandoffMemo(custom={"segment": "smb"}),
+        HandoffMemo(budget_status=BudgetStatus.CONFIRMED, notes="two"),
+    ],
+)
+def test_a_section_with_answers_is_the_section_built_anew(prefill: HandoffMemo) -> None:
+    """The blocks with an answer are built with it, the others come from the blank section built once:
+    together the same JSON as the whole section built anew, in every language."""
+    for lang in Lang:
+        for section in MemoSection:
+            kept = _memo_section(section, lang=lang, config=CUSTOM_SELECTS_CONFIG, prefill=prefill)
+            anew = _section_blocks(section, lang=lang, config=CUSTOM_SELECTS_CONFIG, prefill=prefill)
+            assert [b.to_dict() for b in kept] == [b.to_dict() for b in anew], (lang, section)
