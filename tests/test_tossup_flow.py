@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.config import AppConfig
 from bot.delivery import Delivery, queue_notice_repost
 from bot.domain.handoff import EventKind, HandoffStatus
 from bot.domain.memo import REQUIRED_FIELDS, MemoField
@@ -351,6 +352,18 @@ async def test_wrong_fs_channel_is_reported_to_the_is_rep_not_retried_forever(ha
     assert await queue_notice_repost(sessions, handoff_id=999, now=h.clock()) == "not_found"
 
 
+def restarted_with(h: Harness, config: AppConfig) -> Delivery:
+    """The delivery of the bot started again on the same database and Slack, reading `config`."""
+    services = h.bot.services
+    return Delivery(
+        client=h.bot.delivery.client,
+        sessions=services.sessions,
+        config=config,
+        users=services.users,
+        clock=h.clock,
+    )
+
+
 async def test_repost_after_channels_fs_was_fixed_posts_in_the_fixed_channel(harness: Harness) -> None:
     """The IS rep's DM and the README say: fix `channels.fs`, then `tossup repost <id>`. The restarted bot
     reads the fixed app.yaml; the notice goes to the channel it names, not the one Slack refused."""
@@ -363,16 +376,9 @@ async def test_repost_after_channels_fs_was_fixed_posts_in_the_fixed_channel(har
     handoff = await only_handoff(h)
     assert handoff.notice_ts is None
 
-    fixed = team_config(channels={"fs": "C0RIGHTFS"})  # the admin's correction, read at restart
-    services = h.bot.services
-    restarted = Delivery(
-        client=h.bot.delivery.client,
-        sessions=services.sessions,
-        config=fixed,
-        users=services.users,
-        clock=h.clock,
-    )
-    assert await queue_notice_repost(services.sessions, handoff_id=handoff.id, now=h.clock()) == "queued"
+    restarted = restarted_with(h, team_config(channels={"fs": "C0RIGHTFS"}))  # the admin's correction
+    sessions = h.bot.services.sessions
+    assert await queue_notice_repost(sessions, handoff_id=handoff.id, now=h.clock()) == "queued"
     await restarted.drain()
     reposted = [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0RIGHTFS"]
     assert len(reposted) == 1 and not reposted[0].args.get("thread_ts")
@@ -398,16 +404,7 @@ async def test_a_notice_in_doubt_is_looked_for_where_it_went_before_app_yaml_mov
             update(Handoff).where(Handoff.id == handoff.id).values(notice_ts=None, notice_channel_id=None)
         )
         await session.commit()
-    services = h.bot.services
-    moved = team_config(channels={"fs": "C0MOVEDFS"})
-    restarted = Delivery(
-        client=h.bot.delivery.client,
-        sessions=services.sessions,
-        config=moved,
-        users=services.users,
-        clock=h.clock,
-    )
-    await restarted.drain()
+    await restarted_with(h, team_config(channels={"fs": "C0MOVEDFS"})).drain()
     assert [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0MOVEDFS"] == []
     assert len(notice_posts(h)) == 1
     found = await only_handoff(h)
