@@ -223,7 +223,9 @@ async def load(server: Server, send: Send, *, requests: int, concurrency: int, s
         async def worker(w: int) -> None:
             nonlocal errors, first_error
             for i in queue:
-                driver = drivers[(w + i) % len(drivers)]
+                # By the request's number alone: (w + i) was always even when the workers moved in step
+                # (worker w taking request w, w + c, …), so one replica got every request.
+                driver = drivers[i % len(drivers)]
                 started = time.perf_counter()
                 try:
                     response = await send(driver, i)
