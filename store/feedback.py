@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import String, and_, cast, func, literal, null, or_, select, true, update
+from sqlalchemy import String, and_, bindparam, cast, func, literal, null, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.feedback import AwaitingSheet, FollowUp
@@ -121,14 +121,18 @@ async def recent_sheets_for_is(
 ) -> list[tuple[datetime, dict[str, Any]]]:
     """FS's latest sheets on this IS rep's toss-ups, newest first (for the learning loop)."""
     async with own_transaction(session):
-        rows = await session.execute(
-            select(FeedbackRecord.updated_at, FeedbackRecord.sheet)
-            .join(Handoff, Handoff.id == FeedbackRecord.handoff_id)
-            .where(Handoff.is_user_id == is_user_id)
-            .order_by(FeedbackRecord.updated_at.desc())
-            .limit(limit)
-        )
+        rows = await session.execute(_RECENT_SHEETS, {"is_user_id": is_user_id, "limit": limit})
         return [(at, dict(sheet)) for at, sheet in rows]
+
+
+# Built once: every `/tossup` runs it, and building the statement each time showed in its profile.
+_RECENT_SHEETS = (
+    select(FeedbackRecord.updated_at, FeedbackRecord.sheet)
+    .join(Handoff, Handoff.id == FeedbackRecord.handoff_id)
+    .where(Handoff.is_user_id == bindparam("is_user_id"))
+    .order_by(FeedbackRecord.updated_at.desc())
+    .limit(bindparam("limit"))
+)
 
 
 async def list_awaiting_sheets(*, session: AsyncSession) -> list[AwaitingSheet]:
