@@ -263,9 +263,8 @@ def test_option_typos_in_rules_are_named_at_start(tmp_path: Path, extra: str, me
 def test_the_heap_of_start_up_is_frozen_out_of_the_collectors_scans() -> None:
     """`tossup run` calls settle_heap once up: what start-up built is never walked by a full collection
     again (those walks held every ack in flight, 50-300 ms each, growing with the heap)."""
-    assert gc.get_freeze_count() == 0
-    try:
-        settle_heap()
-        assert gc.get_freeze_count() > 10_000  # the modules and objects this test process holds
-    finally:
-        gc.unfreeze()
+    frozen_by_the_suite = gc.get_freeze_count()  # tests/conftest.py freezes the collected test modules
+    # Built after that freeze, like the bot's start-up heap (lists: the collector always tracks them).
+    fresh = [[n] for n in range(20_000)]
+    settle_heap()
+    assert gc.get_freeze_count() >= frozen_by_the_suite + len(fresh)
