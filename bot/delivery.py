@@ -262,6 +262,12 @@ class Delivery:
             self._soon = SendQueue(self._deliver_now, workers=self.config.delivery.workers)
         self._soon.kick(handoff_id)
 
+    async def settled(self) -> None:
+        """Until what requests asked to send right after their change (`deliver_for`) has been sent or
+        tried, the last look for more included; the retry loop's rows are not waited for."""
+        if self._soon is not None:
+            await self._soon.join()
+
     async def _deliver_now(self, handoff_id: int) -> int:
         return await self._drain(handoff_id=handoff_id)
 

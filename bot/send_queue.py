@@ -51,6 +51,10 @@ class SendQueue:
             finally:
                 self._queue.task_done()
 
+    async def join(self) -> None:
+        """Until every key kicked so far has been sent (or tried)."""
+        await self._queue.join()
+
     async def close(self, grace: float) -> None:
         """Let what is queued go out for up to `grace` seconds, then stop the workers."""
         if self._workers:

@@ -88,6 +88,9 @@ async def tossed_up(h: Harness, **changes: Any):
     await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == f"D{IS_USER}")
     handoff = await confirmation_recorded(h)
     assert handoff.notice_ts is not None
+    # The send that followed the submission ends with a last look for more: a row a test queues next
+    # (an SLA reminder, say) would otherwise be taken by that look, before the test's next step.
+    await h.bot.delivery.settled()
     return handoff
 
 
