@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import Select, String, Update, bindparam, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,19 +173,29 @@ def _route_of(row: Handoff) -> RouteDecision | None:
     )
 
 
+# The statements of every submission and every post are built once, with bound parameters: building
+# one (`Handoff.id == x` and the like) cost more of a submission's time than running it (py-spy of
+# submissions one at a time: ~30 % of the submission's path in SQLAlchemy's expression construction).
+# populate_existing: a session reused across calls must not answer from its identity map.
+_BY_ID = (
+    select(Handoff).where(Handoff.id == bindparam("handoff_id")).execution_options(populate_existing=True)
+)
+_BY_KEY = (
+    select(Handoff)
+    .where(Handoff.submission_key == bindparam("submission_key"))
+    .execution_options(populate_existing=True)
+)
+_FORGET_WARNING = delete(DuplicateWarning).where(
+    DuplicateWarning.submission_key == bindparam("submission_key")
+)
+
+
 async def _load(session: AsyncSession, handoff_id: int) -> Handoff | None:
-    # populate_existing: a session reused across calls must not answer from its identity map.
-    return await session.scalar(
-        select(Handoff).where(Handoff.id == handoff_id).execution_options(populate_existing=True)
-    )
+    return await session.scalar(_BY_ID, {"handoff_id": handoff_id})
 
 
 async def _load_by_key(session: AsyncSession, submission_key: str) -> Handoff | None:
-    return await session.scalar(
-        select(Handoff)
-        .where(Handoff.submission_key == submission_key)
-        .execution_options(populate_existing=True)
-    )
+    return await session.scalar(_BY_KEY, {"submission_key": submission_key})
 
 
 async def _existing(session: AsyncSession, submission_key: str) -> HandoffSnapshot | None:
@@ -254,9 +264,7 @@ async def create_handoff(
             )
             await add_outbox_rows(session, outbox, handoff_id=row.id, now=now)
             # the modal's duplicate warning is answered: forget it
-            await session.execute(
-                delete(DuplicateWarning).where(DuplicateWarning.submission_key == data.submission_key)
-            )
+            await session.execute(_FORGET_WARNING, {"submission_key": data.submission_key})
             snapshot = to_snapshot(row)
     except IntegrityError:
         # Lost a race with a concurrent submission of the same view (already rolled back).
@@ -380,6 +388,27 @@ async def record_event(
     return True
 
 
+def _record_notice_statement(channel_col: Any, ts_col: Any) -> Update:
+    # Bound names differ from the columns': SQLAlchemy keeps a column's own name for its SET value.
+    channel_id, ts = bindparam("channel_id_", type_=String), bindparam("ts_", type_=String)
+    return (
+        update(Handoff)
+        .where(
+            Handoff.id == bindparam("handoff_id"),
+            or_(channel_col.is_distinct_from(channel_id), ts_col.is_distinct_from(ts)),
+        )
+        .values({channel_col: channel_id, ts_col: ts})
+        .execution_options(synchronize_session=False)
+    )
+
+
+_RECORD_NOTICE = {
+    "channel": _record_notice_statement(Handoff.notice_channel_id, Handoff.notice_ts),
+    "dm": _record_notice_statement(Handoff.dm_channel_id, Handoff.dm_ts),
+    "is_dm": _record_notice_statement(Handoff.is_dm_channel_id, Handoff.is_dm_ts),
+}
+
+
 async def record_notice(
     *,
     session: AsyncSession,
@@ -396,24 +425,12 @@ async def record_notice(
     again changes nothing and returns False; so does an unknown handoff id (a worker that posted for a
     handoff deleted meanwhile has nothing to fix). Returns True when something was recorded.
     """
-    if where == "channel":
-        channel_col, ts_col = Handoff.notice_channel_id, Handoff.notice_ts
-    elif where == "dm":
-        channel_col, ts_col = Handoff.dm_channel_id, Handoff.dm_ts
-    elif where == "is_dm":
-        channel_col, ts_col = Handoff.is_dm_channel_id, Handoff.is_dm_ts
-    else:
+    statement = _RECORD_NOTICE.get(where)
+    if statement is None:
         raise ValueError(f"where must be 'channel', 'dm' or 'is_dm', not {where!r}")
-
     async with own_transaction(session):
         result = await session.execute(
-            update(Handoff)
-            .where(
-                Handoff.id == handoff_id,
-                or_(channel_col.is_distinct_from(channel_id), ts_col.is_distinct_from(ts)),
-            )
-            .values({channel_col: channel_id, ts_col: ts})
-            .execution_options(synchronize_session=False)
+            statement, {"handoff_id": handoff_id, "channel_id_": channel_id, "ts_": ts}
         )
         changed = rowcount(result) == 1
         if changed and where == "channel":
@@ -495,21 +512,30 @@ async def find_open_duplicate(
     (company_key, created_at), never a scan of every toss-up."""
     if not key:
         return None
+    query = _OPEN_OF_COMPANY if exclude_id is None else _OPEN_OF_COMPANY_BUT
+    async with own_transaction(session):
+        row = await session.scalar(query, {"key": key, "since": since, "exclude_id": exclude_id})
+        return to_snapshot(row) if row is not None else None
+
+
+def _open_of_company(*, excluding: bool) -> Select[tuple[Handoff]]:
     lost = exists().where(
         OutcomeRecord.handoff_id == Handoff.id, OutcomeRecord.kind == OutcomeKind.LOST.value
     )
     query = select(Handoff).where(
-        Handoff.company_key == key,
-        Handoff.created_at >= since,
+        Handoff.company_key == bindparam("key"),
+        Handoff.created_at >= bindparam("since"),
         Handoff.status != HandoffStatus.RETURNED,
         ~lost,
     )
-    if exclude_id is not None:
-        query = query.where(Handoff.id != exclude_id)
+    if excluding:
+        query = query.where(Handoff.id != bindparam("exclude_id"))
     query = query.order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(1)
-    async with own_transaction(session):
-        row = await session.scalar(query.execution_options(populate_existing=True))
-        return to_snapshot(row) if row is not None else None
+    return query.execution_options(populate_existing=True)
+
+
+_OPEN_OF_COMPANY = _open_of_company(excluding=False)
+_OPEN_OF_COMPANY_BUT = _open_of_company(excluding=True)
 
 
 async def warn_of_duplicate(

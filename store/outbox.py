@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -106,13 +106,55 @@ async def enqueue(
         await add_outbox_rows(session, messages, handoff_id=handoff_id, now=now)
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        OutboxMessage.done_at.is_(None),
-        OutboxMessage.given_up_at.is_(None),
-        OutboxMessage.next_attempt_at <= now,
-        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+# A drain's statements are built once, with bound parameters (as store.handoffs does): building them
+# anew for every claim and every post cost more than running them.
+_DUE_NOW: ColumnElement[bool] = and_(  # due at the bound `now`
+    OutboxMessage.done_at.is_(None),
+    OutboxMessage.given_up_at.is_(None),
+    OutboxMessage.next_attempt_at <= bindparam("now"),
+    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < bindparam("now")),
+)
+_CLAIM_ONE = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("item_id"), _DUE_NOW)
+    # A lease still named here ran out on a worker that never finished: it may have posted before it
+    # died, so this attempt must look first.
+    .values(
+        lease_owner=bindparam("owner"),
+        lease_until=bindparam("until"),
+        in_doubt=or_(OutboxMessage.in_doubt, OutboxMessage.lease_owner.is_not(None)),
     )
+    .execution_options(synchronize_session=False)
+)
+_CLAIMED = (
+    select(OutboxMessage)
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+    .order_by(OutboxMessage.id)
+    .execution_options(populate_existing=True)
+)
+_MARK_DONE = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("item_id"), OutboxMessage.done_at.is_(None))
+    .values(done_at=bindparam("now"), lease_owner=None, lease_until=None)
+    .execution_options(synchronize_session=False)
+)
+_CANDIDATES: dict[tuple[bool, bool, bool], Select[tuple[int]]] = {}
+
+
+def _candidates(*, of_handoff: bool, of_kinds: bool, excluding: bool) -> Select[tuple[int]]:
+    """Due rows after `after`, in id order, up to `limit` (one statement per combination of filters)."""
+    shape = (of_handoff, of_kinds, excluding)
+    if (statement := _CANDIDATES.get(shape)) is None:
+        statement = select(OutboxMessage.id).where(_DUE_NOW, OutboxMessage.id > bindparam("after"))
+        if of_handoff:
+            statement = statement.where(OutboxMessage.handoff_id == bindparam("handoff_id"))
+        if of_kinds:
+            statement = statement.where(OutboxMessage.kind.in_(bindparam("kinds", expanding=True)))
+        if excluding:
+            statement = statement.where(OutboxMessage.id.not_in(bindparam("exclude_ids", expanding=True)))
+        statement = statement.order_by(OutboxMessage.id).limit(bindparam("limit"))
+        _CANDIDATES[shape] = statement
+    return statement
 
 
 def _item(row: OutboxMessage) -> OutboxItem:
@@ -168,43 +210,35 @@ async def claim_due(
     async with own_transaction(session):
         claimed: list[int] = []
         after = 0  # ids are tried in ascending order; a lost race moves on to the next candidates
+        candidates = _candidates(
+            of_handoff=handoff_id is not None, of_kinds=kinds is not None, excluding=bool(exclude_ids)
+        )
+        filters = {
+            "now": now,
+            "handoff_id": handoff_id,
+            "kinds": list(kinds or ()),
+            "exclude_ids": list(exclude_ids),
+        }
         while len(claimed) < limit:
-            candidates = select(OutboxMessage.id).where(_due(now), OutboxMessage.id > after)
-            if handoff_id is not None:
-                candidates = candidates.where(OutboxMessage.handoff_id == handoff_id)
-            if kinds is not None:
-                candidates = candidates.where(OutboxMessage.kind.in_(list(kinds)))
-            if exclude_ids:
-                candidates = candidates.where(OutboxMessage.id.not_in(list(exclude_ids)))
-            candidates = candidates.order_by(OutboxMessage.id).limit(limit - len(claimed))
-            ids = list((await session.scalars(candidates)).all())
+            ids = list(
+                (
+                    await session.scalars(
+                        candidates, {**filters, "after": after, "limit": limit - len(claimed)}
+                    )
+                ).all()
+            )
             if not ids:
                 break
             for item_id in ids:
                 result = await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == item_id, _due(now))
-                    # A lease still named here ran out on a worker that never finished: it may have
-                    # posted before it died, so this attempt must look first.
-                    .values(
-                        lease_owner=owner,
-                        lease_until=now + lease,
-                        in_doubt=or_(OutboxMessage.in_doubt, OutboxMessage.lease_owner.is_not(None)),
-                    )
-                    .execution_options(synchronize_session=False)
+                    _CLAIM_ONE, {"item_id": item_id, "now": now, "owner": owner, "until": now + lease}
                 )
                 if rowcount(result) == 1:
                     claimed.append(item_id)
             after = ids[-1]
         items: list[OutboxItem] = []
         if claimed:
-            rows = await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.id.in_(claimed))
-                .order_by(OutboxMessage.id)
-                .execution_options(populate_existing=True)
-            )
-            items = [_item(row) for row in rows]
+            items = [_item(row) for row in await session.scalars(_CLAIMED, {"ids": claimed})]
     return items
 
 
@@ -235,12 +269,7 @@ async def mark_done(*, session: AsyncSession, item_id: int, owner: str, now: dat
     """
     del owner  # the post happened; see the docstring
     async with own_transaction(session):
-        result = await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == item_id, OutboxMessage.done_at.is_(None))
-            .values(done_at=now, lease_owner=None, lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
+        result = await session.execute(_MARK_DONE, {"item_id": item_id, "now": now})
     return rowcount(result) == 1
 
 
