@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import Insert, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -55,34 +55,55 @@ async def add_outbox_rows(
     """
     if not messages:
         return 0
-    rows = [
-        {
-            "handoff_id": handoff_id,
-            "kind": message.kind,
-            "dedupe_key": message.dedupe_key,
-            "payload": dict(message.payload),
-            "created_at": now,
-            "next_attempt_at": now,
-            "attempts": 0,
-        }
-        for message in messages
-    ]
     dialect = session.get_bind().dialect.name
+    statement = _insert_outbox_rows(dialect, len(messages))
+    params: dict[str, Any] = {"handoff_id": handoff_id, "now": now}
+    for n, message in enumerate(messages):
+        params[f"kind_{n}"] = message.kind
+        params[f"dedupe_key_{n}"] = message.dedupe_key
+        params[f"payload_{n}"] = dict(message.payload)
+    return len((await session.execute(statement, params)).all())
+
+
+_INSERTS: dict[tuple[str, int], Insert] = {}
+_INSERTS_KEPT_UP_TO = 32
+
+
+def _insert_outbox_rows(dialect: str, count: int) -> Insert:
+    """One statement with a VALUES row per message, built once per dialect and row count (RETURNING with
+    executemany is not portable; a multi-row VALUES is, and a toss-up's three posts were three round trips
+    through the one writer). Built anew each time, it was compiled anew each time too."""
+    if (statement := _INSERTS.get((dialect, count))) is not None:
+        return statement
     if dialect == "postgresql":
         insert = postgresql.insert
     elif dialect == "sqlite":
         insert = sqlite.insert
     else:  # pragma: no cover - make_engine refuses other databases
         raise NotImplementedError(f"outbox insert not implemented for {dialect}")
-    # One statement with a VALUES row per message (RETURNING with executemany is not portable; a
-    # multi-row VALUES is, and a toss-up's three posts were three round trips through the one writer).
-    statement = (
-        insert(OutboxMessage)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
+    table = OutboxMessage.__table__
+    handoff_id, now = (
+        bindparam("handoff_id", type_=table.c.handoff_id.type),
+        bindparam("now", type_=table.c.created_at.type),
     )
-    return len((await session.execute(statement)).all())
+    rows = [
+        {
+            "handoff_id": handoff_id,
+            "kind": bindparam(f"kind_{n}", type_=table.c.kind.type),
+            "dedupe_key": bindparam(f"dedupe_key_{n}", type_=table.c.dedupe_key.type),
+            "payload": bindparam(f"payload_{n}", type_=table.c.payload.type),
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+        }
+        for n in range(count)
+    ]
+    statement = (
+        insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    )
+    if count <= _INSERTS_KEPT_UP_TO:  # a change queues a few posts; a digest for every rep may queue more
+        _INSERTS[(dialect, count)] = statement
+    return statement
 
 
 async def is_repeat(
