@@ -245,6 +245,7 @@ class Delivery:
     # Outbox rows this process is sending now: never claimed again by it, even when their lease looks run
     # out (a clock that jumped, a send slower than the lease): a second send would repeat the message.
     _sending_ids: set[int] = field(default_factory=set)
+    _marked_done: set[int] = field(default_factory=set)  # rows marked done with what their post recorded
     _batch_released: asyncio.Condition = field(default_factory=asyncio.Condition)
     _soon: SendQueue | None = None
     _dm_channels: dict[str, str] = field(default_factory=dict)
@@ -387,6 +388,10 @@ class Delivery:
             return 0
         finally:
             _SENDING.reset(token)
+            marked_done = item.id in self._marked_done
+            self._marked_done.discard(item.id)
+        if marked_done:  # in the commit that recorded what it posted
+            return 1
         async with self.sessions() as session:
             await mark_done(session=session, item_id=item.id, owner=self.owner, now=self.clock())
         return 1
@@ -576,6 +581,7 @@ class Delivery:
         """Post a notice and remember where, so it can be updated in place and threaded under."""
         text, blocks = await self._notice(handoff, lang, reader)
         response = await self.post(channel=channel, text=text, blocks=blocks)
+        item = _SENDING.get()  # the outbox row of this post: recording the notice is its last step
         async with self.sessions() as session:
             await record_notice(
                 session=session,
@@ -584,7 +590,10 @@ class Delivery:
                 channel_id=response["channel"],
                 ts=response["ts"],
                 now=self.clock(),
+                done_item_id=item.id if item is not None else None,
             )
+        if item is not None:
+            self._marked_done.add(item.id)
 
     async def _is_confirmation(self, handoff: HandoffSnapshot) -> tuple[str, list]:
         if not (handoff.notice_channel_id and handoff.notice_ts):

@@ -26,7 +26,7 @@ from bot.domain.routing import RouteDecision, RouteKind
 from bot.domain.score import ScoreBreakdown
 from store._tx import own_transaction, rowcount
 from store.models import DuplicateWarning, Handoff, HandoffEvent, OutcomeRecord
-from store.outbox import NewOutbox, add_outbox_rows, is_repeat
+from store.outbox import NewOutbox, add_outbox_rows, is_repeat, mark_done_in_transaction
 from store.routing import take_turn_in_transaction
 
 __all__ = [
@@ -217,10 +217,8 @@ async def create_handoff(
     stored handoff with `created=False` and writes nothing. Outbox rows get `next_attempt_at = now`;
     their dedupe keys cannot contain the new id, so derive them from the submission key.
     """
-    existing = await _existing(session, data.submission_key)
-    if existing is not None:
-        return CreateResult(handoff=existing, created=False)
-
+    # No look-up first: the unique submission_key decides (a look-up was a transaction of its own through
+    # SQLite's one writer for every submission; the caller has looked beside the writer already).
     try:
         async with own_transaction(session):
             row = Handoff(
@@ -267,7 +265,8 @@ async def create_handoff(
             await session.execute(_FORGET_WARNING, {"submission_key": data.submission_key})
             snapshot = to_snapshot(row)
     except IntegrityError:
-        # Lost a race with a concurrent submission of the same view (already rolled back).
+        # The same view stored already: a double click, Slack's retry, or a concurrent submission (rolled
+        # back; nothing of this attempt was written).
         existing = await _existing(session, data.submission_key)
         if existing is None:
             raise
@@ -417,9 +416,11 @@ async def record_notice(
     channel_id: str,
     ts: str,
     now: datetime,
+    done_item_id: int | None = None,
 ) -> bool:
     """Remember where a notice was posted (the channel notice, the FS rep's DM copy, or the IS rep's
-    confirmation: "is_dm"); commits.
+    confirmation: "is_dm"); commits. `done_item_id`: the outbox row that posted it, marked done in the
+    same commit (one write instead of two through SQLite's one writer).
 
     A channel notice also records a NOTICE_POSTED event. Idempotent: recording the same channel and ts
     again changes nothing and returns False; so does an unknown handoff id (a worker that posted for a
@@ -433,6 +434,8 @@ async def record_notice(
             statement, {"handoff_id": handoff_id, "channel_id_": channel_id, "ts_": ts}
         )
         changed = rowcount(result) == 1
+        if done_item_id is not None:
+            await mark_done_in_transaction(session, item_id=done_item_id, now=now)
         if changed and where == "channel":
             session.add(
                 HandoffEvent(

@@ -290,8 +290,13 @@ async def mark_done(*, session: AsyncSession, item_id: int, owner: str, now: dat
     """
     del owner  # the post happened; see the docstring
     async with own_transaction(session):
-        result = await session.execute(_MARK_DONE, {"item_id": item_id, "now": now})
-    return rowcount(result) == 1
+        return await mark_done_in_transaction(session, item_id=item_id, now=now)
+
+
+async def mark_done_in_transaction(session: AsyncSession, *, item_id: int, now: datetime) -> bool:
+    """`mark_done` inside the caller's transaction (what the post left behind is recorded in the same
+    commit); does not commit."""
+    return rowcount(await session.execute(_MARK_DONE, {"item_id": item_id, "now": now})) == 1
 
 
 async def mark_failed(

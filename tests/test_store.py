@@ -608,6 +608,29 @@ async def test_enqueue_ignores_duplicate_keys(session_factory: Factory) -> None:
     assert rows[2].payload == {}
 
 
+async def test_a_notice_recorded_with_its_outbox_row_marks_the_row_done_in_the_same_commit(
+    session_factory: Factory,
+) -> None:
+    handoff_id = await create(session_factory, outbox=notices("V-1"))
+    async with session_factory() as session:
+        channel_row, dm_row = await claim_due(session=session, now=NOW, owner="w", lease=LEASE)
+        assert await record_notice(
+            session=session,
+            handoff_id=handoff_id,
+            where="channel",
+            channel_id="CFS0001",
+            ts="1.000100",
+            now=NOW,
+            done_item_id=channel_row.id,
+        )
+        rows = {
+            row.id: row
+            for row in await session.scalars(select(OutboxMessage).execution_options(populate_existing=True))
+        }
+    assert rows[channel_row.id].done_at == NOW and rows[channel_row.id].lease_owner is None
+    assert rows[dm_row.id].done_at is None and rows[dm_row.id].lease_owner == "w"  # untouched
+
+
 async def test_one_statement_counts_only_the_new_rows_of_a_batch(session_factory: Factory) -> None:
     handoff_id = await create(session_factory, outbox=notices("V-1"))
     fresh = NewOutbox(kind="notice_refresh", dedupe_key="refresh:2")
