@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -523,25 +524,24 @@ async def test_record_event_errors(session_factory: Factory) -> None:
     assert await count(session_factory, HandoffEvent) == 1
 
 
+async def notice_in_channel(session: AsyncSession, handoff_id: int, **extra: Any) -> bool:
+    """The channel notice recorded as posted at CFS0001 / 1.000100."""
+    return await record_notice(
+        session=session,
+        handoff_id=handoff_id,
+        where="channel",
+        channel_id="CFS0001",
+        ts="1.000100",
+        now=NOW,
+        **extra,
+    )
+
+
 async def test_record_notice_is_idempotent(session_factory: Factory) -> None:
     handoff_id = await create(session_factory)
     async with session_factory() as session:
-        assert await record_notice(
-            session=session,
-            handoff_id=handoff_id,
-            where="channel",
-            channel_id="CFS0001",
-            ts="1.000100",
-            now=NOW,
-        )
-        assert not await record_notice(
-            session=session,
-            handoff_id=handoff_id,
-            where="channel",
-            channel_id="CFS0001",
-            ts="1.000100",
-            now=NOW,
-        )
+        assert await notice_in_channel(session, handoff_id)
+        assert not await notice_in_channel(session, handoff_id)
         assert await record_notice(
             session=session, handoff_id=handoff_id, where="dm", channel_id="DFS0001", ts="2.000200", now=NOW
         )
@@ -614,15 +614,7 @@ async def test_a_notice_recorded_with_its_outbox_row_marks_the_row_done_in_the_s
     handoff_id = await create(session_factory, outbox=notices("V-1"))
     async with session_factory() as session:
         channel_row, dm_row = await claim_due(session=session, now=NOW, owner="w", lease=LEASE)
-        assert await record_notice(
-            session=session,
-            handoff_id=handoff_id,
-            where="channel",
-            channel_id="CFS0001",
-            ts="1.000100",
-            now=NOW,
-            done_item_id=channel_row.id,
-        )
+        assert await notice_in_channel(session, handoff_id, done_item_id=channel_row.id)
         rows = {
             row.id: row
             for row in await session.scalars(select(OutboxMessage).execution_options(populate_existing=True))
