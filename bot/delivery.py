@@ -605,24 +605,42 @@ class Delivery:
     async def _confirm_to_is(self, handoff: HandoffSnapshot) -> None:
         text, blocks = await self._is_confirmation(handoff)
         posted = await self.dm(handoff.is_user_id, text, blocks)
-        async with self.sessions() as session:  # kept current in place (`_refresh_notices`)
+        channel, ts = posted["channel"], posted["ts"]
+        item = _SENDING.get()
+        # Recorded (to be kept current in place: `_refresh_notices`) with its outbox row marked done in the
+        # same commit: nothing that fails after this posts the confirmation a second time.
+        async with self.sessions() as session:
             await record_notice(
                 session=session,
                 handoff_id=handoff.id,
                 where="is_dm",
-                channel_id=posted["channel"],
-                ts=posted["ts"],
+                channel_id=channel,
+                ts=ts,
                 now=self.clock(),
+                done_item_id=item.id if item is not None else None,
             )
+        if item is not None:
+            self._marked_done.add(item.id)
         # A decision made while it was being posted refreshed the notices before it was recorded: bring it
         # up to date now (a refresh that reads the toss-up after the recording sees it and updates it).
         current = await self._load_handoff(handoff.id)
         if current is None:
             return
         fresh_text, fresh_blocks = await self._is_confirmation(current)
-        if (fresh_text, _as_dicts(fresh_blocks)) != (text, _as_dicts(blocks)):
-            channel, ts = posted["channel"], posted["ts"]
+        if (fresh_text, _as_dicts(fresh_blocks)) == (text, _as_dicts(blocks)):
+            return
+        try:
             await self.update(channel=channel, ts=ts, text=fresh_text, blocks=fresh_blocks)
+        except Exception as exc:  # Slack refused or paused chat.update: the outbox refreshes it later
+            log.warning("could not bring toss-up #%d's confirmation up to date (%s); queued", handoff.id, exc)
+            refresh = PostKind.NOTICE_REFRESH
+            async with self.sessions() as session:
+                await enqueue(
+                    session=session,
+                    messages=[NewOutbox(kind=refresh, dedupe_key=f"{refresh}:{handoff.id}:is_dm:{ts}")],
+                    handoff_id=handoff.id,
+                    now=self.clock(),
+                )
 
     async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
         # A notice not posted yet needs no update: it will be rendered in its current state.

@@ -546,6 +546,41 @@ async def test_a_decision_while_the_confirmation_is_being_posted_still_takes_its
     h.slack.slow("chat.postMessage", 0)
 
 
+async def test_a_confirmation_whose_catch_up_slack_refuses_is_posted_once_and_brought_up_to_date_later(
+    harness: Harness,
+) -> None:
+    """As above, but Slack refuses the confirmation's catch-up update: the confirmation is not posted a
+    second time (its row was marked done as it was recorded); a refresh is queued and applied later."""
+    h = harness
+    h.slack.slow("chat.postMessage", 0.8)
+    assert (await submit_memo(h)).status == 200
+    for _ in range(500):  # the confirmation is in Slack; its answer has not come back yet
+        if any(channel == f"D{IS_USER}" for channel, _ in h.slack.messages):
+            break
+        await asyncio.sleep(0.01)
+    handoff = await only_handoff(h)
+    await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER, ts=handoff.notice_ts)
+    await h.slack.wait_for("chat.update", count=2)  # the decision's refresh: the notice and its DM copy
+    h.slack.error_next("chat.update", "internal_error")  # then the confirmation's own catch-up fails
+    for _ in range(500):
+        if len(h.slack.calls_to("chat.update", ok_only=False)) == 3:
+            break
+        await asyncio.sleep(0.01)
+    h.slack.slow("chat.postMessage", 0)
+    await h.bot.delivery.settled()
+    await h.bot.delivery.drain()
+    confirmations = [
+        call
+        for call in h.slack.calls_to("chat.postMessage")
+        if call.args["channel"] == f"D{IS_USER}" and ActionId.HANDOFF_EDIT in block_text(call.args["blocks"])
+    ]
+    assert len(confirmations) == 1
+    recorded = await only_handoff(h)
+    assert ActionId.HANDOFF_EDIT not in block_text(
+        h.slack.message(f"D{IS_USER}", str(recorded.is_dm_ts))["blocks"]
+    )
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_accept_by_assignee_updates_notices_and_tells_is(harness: Harness) -> None:
     h = harness
