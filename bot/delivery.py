@@ -246,6 +246,9 @@ class Delivery:
     # out (a clock that jumped, a send slower than the lease): a second send would repeat the message.
     _sending_ids: set[int] = field(default_factory=set)
     _marked_done: set[int] = field(default_factory=set)  # rows marked done with what their post recorded
+    # Rows whose attempt under way Slack has taken a post for: an attempt that fails after that (recording
+    # it, say, with the database locked) leaves the row in doubt, so the retry looks before posting again.
+    _posted: set[int] = field(default_factory=set)
     _batch_released: asyncio.Condition = field(default_factory=asyncio.Condition)
     _soon: SendQueue | None = None
     _dm_channels: dict[str, str] = field(default_factory=dict)
@@ -390,6 +393,7 @@ class Delivery:
             _SENDING.reset(token)
             marked_done = item.id in self._marked_done
             self._marked_done.discard(item.id)
+            self._posted.discard(item.id)
         if marked_done:  # in the commit that recorded what it posted
             return 1
         async with self.sessions() as session:
@@ -432,7 +436,7 @@ class Delivery:
                 now=now,
                 error=error,
                 retry_at=retry_at,
-                in_doubt=is_ambiguous(exc),
+                in_doubt=is_ambiguous(exc) or item.id in self._posted,
             )
         if retry_at is None and item.kind == PostKind.NOTICE_CHANNEL and item.handoff_id is not None:
             async with self.sessions() as session:
@@ -623,24 +627,30 @@ class Delivery:
             self._marked_done.add(item.id)
         # A decision made while it was being posted refreshed the notices before it was recorded: bring it
         # up to date now (a refresh that reads the toss-up after the recording sees it and updates it).
-        current = await self._load_handoff(handoff.id)
-        if current is None:
-            return
-        fresh_text, fresh_blocks = await self._is_confirmation(current)
-        if (fresh_text, _as_dicts(fresh_blocks)) == (text, _as_dicts(blocks)):
-            return
         try:
-            await self.update(channel=channel, ts=ts, text=fresh_text, blocks=fresh_blocks)
-        except Exception as exc:  # Slack refused or paused chat.update: the outbox refreshes it later
+            current = await self._load_handoff(handoff.id)
+            if current is None:
+                return
+            fresh_text, fresh_blocks = await self._is_confirmation(current)
+            if (fresh_text, _as_dicts(fresh_blocks)) != (text, _as_dicts(blocks)):
+                await self.update(channel=channel, ts=ts, text=fresh_text, blocks=fresh_blocks)
+        except Exception as exc:  # Slack refused or paused chat.update, the database failed: retried later
             log.warning("could not bring toss-up #%d's confirmation up to date (%s); queued", handoff.id, exc)
-            refresh = PostKind.NOTICE_REFRESH
+            await self._refresh_later(handoff.id, f"is_dm:{ts}")
+
+    async def _refresh_later(self, handoff_id: int, why: str) -> None:
+        """Queue a refresh of the toss-up's notices in place (never raises: the send it follows is done)."""
+        refresh = PostKind.NOTICE_REFRESH
+        try:
             async with self.sessions() as session:
                 await enqueue(
                     session=session,
-                    messages=[NewOutbox(kind=refresh, dedupe_key=f"{refresh}:{handoff.id}:is_dm:{ts}")],
-                    handoff_id=handoff.id,
+                    messages=[NewOutbox(kind=refresh, dedupe_key=f"{refresh}:{handoff_id}:{why}")],
+                    handoff_id=handoff_id,
                     now=self.clock(),
                 )
+        except Exception:
+            log.exception("could not queue a refresh of toss-up #%d's notices", handoff_id)
 
     async def _refresh_notices(self, handoff: HandoffSnapshot) -> None:
         # A notice not posted yet needs no update: it will be rendered in its current state.
@@ -821,6 +831,8 @@ class Delivery:
         if item is not None:
             args["metadata"] = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": item.dedupe_key}}
         response = await self._slack("chat.postMessage", lambda: self.client.chat_postMessage(**args))
+        if item is not None:
+            self._posted.add(item.id)
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
     async def upload(
@@ -854,6 +866,8 @@ class Delivery:
                 initial_comment=initial_comment,
             ),
         )
+        if item is not None:
+            self._posted.add(item.id)
 
     async def _find_file(self, item: OutboxItem, channel: str, thread_ts: str | None, filename: str) -> bool:
         method = "conversations.replies" if thread_ts else "conversations.history"

@@ -22,11 +22,12 @@ from sqlalchemy.engine import make_url
 
 from bot.i18n import Lang, t
 from handlers.deadline import ACK_BUDGET_SECONDS, REQUEST_RECEIVED_AT, ack_in_time
-from store.db import for_reading
-from store.models import Handoff
-from tests.conftest import FS_CHANNEL, Harness
+from modals.ids import ActionId
+from store.db import SQLITE_BUSY_TIMEOUT_MS, for_reading
+from store.models import Handoff, OutboxMessage
+from tests.conftest import FS_CHANNEL, IS_USER, Harness
 from tests.db_fixtures import BACKENDS
-from tests.test_tossup_flow import submit_memo
+from tests.test_tossup_flow import block_text, only_handoff, submit_memo
 
 LOCK_SECONDS = ACK_BUDGET_SECONDS + 2.5  # past Slack's 3 s
 
@@ -106,3 +107,43 @@ async def test_the_budget_counts_from_the_requests_arrival_not_the_listeners_sta
     assert answered_after < 1.5, answered_after  # what was left of the budget (0.2 s), not 2.5 s more
     assert ack.response is not None and json.loads(ack.response.body)["errors"] == {"company": "press again"}
     await asyncio.wait_for(finished.wait(), 5)  # the work itself went on
+
+
+async def test_a_confirmation_slack_took_but_the_locked_database_could_not_record_is_not_posted_again(
+    harness: Harness,
+) -> None:
+    """Slack takes the IS rep's confirmation; recording it then fails (another writer holds SQLite's lock
+    past the busy timeout). The row is left in doubt, so the retry finds the DM instead of posting it
+    again. The lock is real: another connection's BEGIN IMMEDIATE."""
+    h = harness
+    h.slack.slow("chat.postMessage", 0.8)  # each post is stored at once and answered 0.8 s later
+    assert (await submit_memo(h)).status == 200
+    for _ in range(500):  # the confirmation is in Slack; its answer has not come back yet
+        if any(channel == f"D{IS_USER}" for channel, _ in h.slack.messages):
+            break
+        await asyncio.sleep(0.01)
+    async with table_locked(h):
+        await asyncio.sleep(SQLITE_BUSY_TIMEOUT_MS / 1000 + 1)  # the recording gives up meanwhile
+    h.slack.slow("chat.postMessage", 0)
+
+    async def confirmation_row() -> OutboxMessage:
+        async with h.bot.services.sessions() as session:
+            return (
+                await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "is_confirmation"))
+            ).one()
+
+    for _ in range(500):  # the failure is recorded once the lock is gone
+        if (await confirmation_row()).last_error is not None:
+            break
+        await asyncio.sleep(0.01)
+    failed = await confirmation_row()
+    assert failed.in_doubt and failed.done_at is None and "locked" in (failed.last_error or "")
+    h.clock.advance(minutes=10)
+    await h.bot.delivery.drain()
+    to_is = [
+        call
+        for call in h.slack.calls_to("chat.postMessage")
+        if call.args["channel"] == f"D{IS_USER}" and ActionId.HANDOFF_EDIT in block_text(call.args["blocks"])
+    ]
+    assert len(to_is) == 1, h.slack.describe_calls()
+    assert (await only_handoff(h)).is_dm_ts is not None and (await confirmation_row()).done_at is not None
