@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -110,20 +111,24 @@ async def test_the_budget_counts_from_the_requests_arrival_not_the_listeners_sta
 
 
 async def test_a_confirmation_slack_took_but_the_locked_database_could_not_record_is_not_posted_again(
-    harness: Harness,
+    harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Slack takes the IS rep's confirmation; recording it then fails (another writer holds SQLite's lock
     past the busy timeout). The row is left in doubt, so the retry finds the DM instead of posting it
     again. The lock is real: another connection's BEGIN IMMEDIATE."""
     h = harness
+    caplog.set_level(logging.WARNING, logger="bot.delivery")
     h.slack.slow("chat.postMessage", 0.8)  # each post is stored at once and answered 0.8 s later
     assert (await submit_memo(h)).status == 200
     for _ in range(500):  # the confirmation is in Slack; its answer has not come back yet
         if any(channel == f"D{IS_USER}" for channel, _ in h.slack.messages):
             break
         await asyncio.sleep(0.01)
-    async with table_locked(h):
-        await asyncio.sleep(SQLITE_BUSY_TIMEOUT_MS / 1000 + 1)  # the recording gives up meanwhile
+    async with table_locked(h):  # held until the recording has given up (after the busy timeout)
+        for _ in range(int(SQLITE_BUSY_TIMEOUT_MS / 1000 * 3 / 0.05)):
+            if any("could not send is_confirmation" in record.getMessage() for record in caplog.records):
+                break
+            await asyncio.sleep(0.05)
     h.slack.slow("chat.postMessage", 0)
 
     async def confirmation_row() -> OutboxMessage:
