@@ -55,9 +55,9 @@ from store.handoffs import (
     duplicate_confirmed,
     edit_handoff,
     find_open_duplicate,
-    find_submission,
     get_handoff,
     list_memo_versions,
+    look_up_submission,
     warn_of_duplicate,
 )
 
@@ -134,10 +134,13 @@ async def _submit_new(
     if checked.errors:
         return Submitted(errors=checked.errors)
     # Reads that decide nothing alone go beside the one writer (store.db): the unique key decides doubles.
+    company = company_key(memo.company)
     async with for_reading(services.sessions)() as session:
-        stored = await find_submission(session=session, submission_key=key)
-    if stored is not None:  # the same view again (double click, Slack retry): one toss-up
-        return Submitted(deliver_for=stored.id)
+        found = await look_up_submission(
+            session=session, submission_key=key, company=company, since=services.clock() - DUPLICATE_WINDOW
+        )
+    if found.stored is not None:  # the same view again (double click, Slack retry): one toss-up
+        return Submitted(deliver_for=found.stored.id)
     # `revises` came back through the client: it may only link to a toss-up of this IS rep's that FS
     # returned. A forged one is refused on the form rather than dropped, so the rep is not misled.
     if meta.revises is not None and await revision_problem(
@@ -145,7 +148,9 @@ async def _submit_new(
     ):
         log.warning("a memo named a toss-up it may not revise; refused on the form")
         return _refuse(lang, "message.form.bad_revision")
-    duplicate_of, warning = await _duplicate_check(services, key=key, memo=memo, lang=lang, exclude_id=None)
+    duplicate_of, warning = await _answer_duplicate(
+        services, key=key, company=company, duplicate=found.open_duplicate, lang=lang
+    )
     if warning:
         return Submitted(errors=warning)
 
@@ -191,23 +196,34 @@ async def _submit_new(
 async def _duplicate_check(
     services: Services, *, key: str, memo: HandoffMemo, lang: Lang, exclude_id: int | None
 ) -> tuple[int | None, dict[str, str]]:
+    """`_answer_duplicate` for the open toss-up of the memo's company other than `exclude_id`, if any."""
+    company = company_key(memo.company)
+    async with for_reading(services.sessions)() as session:
+        duplicate = await find_open_duplicate(
+            session=session, key=company, since=services.clock() - DUPLICATE_WINDOW, exclude_id=exclude_id
+        )
+    return await _answer_duplicate(services, key=key, company=company, duplicate=duplicate, lang=lang)
+
+
+async def _answer_duplicate(
+    services: Services, *, key: str, company: str, duplicate: HandoffSnapshot | None, lang: Lang
+) -> tuple[int | None, dict[str, str]]:
     """(the open toss-up this one confirmedly duplicates, or None; the warning to show, or {}).
 
     The first submission naming a company with an open toss-up is warned (and the warning remembered by
     view id); the same modal submitted again with the same company is the confirmation.
     """
-    company, now = company_key(memo.company), services.clock()
-    async with for_reading(services.sessions)() as session:
-        duplicate = await find_open_duplicate(
-            session=session, key=company, since=now - DUPLICATE_WINDOW, exclude_id=exclude_id
-        )
     if duplicate is None:
         return None, {}
     async with services.sessions() as session:
         if await duplicate_confirmed(session=session, submission_key=key, key=company):
             return duplicate.id, {}
         await warn_of_duplicate(
-            session=session, submission_key=key, key=company, duplicate_of_id=duplicate.id, now=now
+            session=session,
+            submission_key=key,
+            key=company,
+            duplicate_of_id=duplicate.id,
+            now=services.clock(),
         )
     permalink = await _permalink(services, duplicate)
     return None, {COMPANY: duplicate_warning(duplicate=duplicate, lang=lang, permalink=permalink)}

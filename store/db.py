@@ -46,7 +46,7 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def _json_dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)  # Japanese stays readable in the database
 
 
@@ -121,14 +121,14 @@ def make_engine(url: str | URL = DEFAULT_DATABASE_URL, *, read_only: bool = Fals
             pool_pre_ping=True,
             pool_size=POSTGRES_POOL_SIZE,
             max_overflow=POSTGRES_POOL_SIZE,
-            json_serializer=_json_dumps,
+            json_serializer=json_dumps,
         )
 
     file = _sqlite_file(parsed)
     if file is not None:
         _check_sqlite_location(file)
     one_writer = {} if file is None or read_only else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
-    engine = create_async_engine(parsed, json_serializer=_json_dumps, **one_writer)
+    engine = create_async_engine(parsed, json_serializer=json_dumps, **one_writer)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

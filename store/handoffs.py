@@ -16,6 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, String, Update, bindparam, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.domain.company import company_key
 from bot.domain.criteria import CriteriaEvaluation
@@ -26,8 +27,9 @@ from bot.domain.routing import RouteDecision, RouteKind
 from bot.domain.score import ScoreBreakdown
 from store._tx import own_transaction, rowcount
 from store.models import DuplicateWarning, Handoff, HandoffEvent, OutcomeRecord
-from store.outbox import NewOutbox, add_outbox_rows, is_repeat, mark_done_in_transaction
-from store.routing import take_turn_in_transaction
+from store.one_trip import run_in_one_trip
+from store.outbox import NewOutbox, add_outbox_rows, insert_outbox_rows, is_repeat, mark_done_in_transaction
+from store.routing import take_turn_now
 
 __all__ = [
     "CreateResult",
@@ -38,16 +40,17 @@ __all__ = [
     "MemoEdit",
     "NewHandoff",
     "NewOutbox",
+    "SubmissionLookup",
     "create_handoff",
     "decide_handoff",
     "duplicate_confirmed",
     "edit_handoff",
     "find_open_duplicate",
-    "find_submission",
     "get_handoff",
     "list_events",
     "list_handoffs",
     "list_memo_versions",
+    "look_up_submission",
     "record_event",
     "record_notice",
     "to_snapshot",
@@ -143,23 +146,19 @@ def to_snapshot(row: Handoff) -> HandoffSnapshot:
     )
 
 
-async def _route(session: AsyncSession, row: Handoff, data: NewHandoff, now: datetime) -> None:
+def _route(session: Session, row: Handoff, data: NewHandoff, now: datetime) -> None:
     """Take the round-robin turn (when a rule with a pool matched) and apply the routing decision."""
     assignee = None
     if data.turn is not None:
-        turn = await take_turn_in_transaction(
-            session=session,
-            rule=data.turn.rule,
-            pool=data.turn.pool,
-            unavailable=data.turn.unavailable,
-            now=now,
+        turn = take_turn_now(
+            session, rule=data.turn.rule, pool=data.turn.pool, unavailable=data.turn.unavailable, now=now
         )
         assignee = turn.member if turn is not None else None
     assert data.decide_route is not None
     route = data.decide_route(assignee)
     row.fs_user_id, row.channel_id = route.fs_user_id, route.channel_id
     row.route_kind, row.route_rule = route.kind.value, route.rule
-    await session.flush()
+    session.flush()
 
 
 def _route_of(row: Handoff) -> RouteDecision | None:
@@ -220,50 +219,9 @@ async def create_handoff(
     # No look-up first: the unique submission_key decides (a look-up was a transaction of its own through
     # SQLite's one writer for every submission; the caller has looked beside the writer already).
     try:
-        async with own_transaction(session):
-            row = Handoff(
-                submission_key=data.submission_key,
-                team_id=data.team_id,
-                is_user_id=data.is_user_id,
-                fs_user_id=data.fs_user_id,
-                channel_id=data.channel_id,
-                status=HandoffStatus.PENDING,
-                company=(data.memo.company or "")[:COMPANY_MAX],
-                company_key=company_key(data.memo.company),
-                duplicate_of_id=data.duplicate_of_id,
-                meeting_at=data.memo.meeting_at,
-                memo=data.memo.model_dump(mode="json"),
-                lang=data.lang,
-                revision_of_id=data.revision_of_id,
-                criteria=data.criteria.to_json() if data.criteria else None,
-                criteria_passed=data.criteria.passed if data.criteria else None,
-                override_reason=data.override_reason,
-                score=data.score.to_json() if data.score else None,
-                score_total=data.score.total if data.score else None,
-                memo_score=data.score.total if data.score else None,  # no FS rating yet at submission
-                route_kind=data.route.kind.value if data.route else None,
-                route_rule=data.route.rule if data.route else None,
-                created_at=now,
-                version=1,
-                edit_count=0,
-            )
-            session.add(row)
-            await session.flush()  # the unique submission_key is checked here
-            if data.decide_route is not None:
-                await _route(session, row, data, now)
-            session.add(
-                HandoffEvent(
-                    handoff_id=row.id,
-                    kind=EventKind.SUBMITTED,
-                    actor_user_id=data.is_user_id,
-                    at=now,
-                    detail={},
-                )
-            )
-            await add_outbox_rows(session, outbox, handoff_id=row.id, now=now)
-            # the modal's duplicate warning is answered: forget it
-            await session.execute(_FORGET_WARNING, {"submission_key": data.submission_key})
-            snapshot = to_snapshot(row)
+        snapshot = await run_in_one_trip(
+            session, lambda sync_session: _store_new(sync_session, data=data, outbox=outbox, now=now)
+        )
     except IntegrityError:
         # The same view stored already: a double click, Slack's retry, or a concurrent submission (rolled
         # back; nothing of this attempt was written).
@@ -274,9 +232,75 @@ async def create_handoff(
     return CreateResult(handoff=snapshot, created=True)
 
 
-async def find_submission(*, session: AsyncSession, submission_key: str) -> HandoffSnapshot | None:
-    """The toss-up stored for this modal submission (view id), if it was stored already."""
-    return await _existing(session, submission_key)
+def _store_new(
+    session: Session, *, data: NewHandoff, outbox: Sequence[NewOutbox], now: datetime
+) -> HandoffSnapshot:
+    """`create_handoff`'s writes, in one transaction run by store.one_trip."""
+    row = Handoff(
+        submission_key=data.submission_key,
+        team_id=data.team_id,
+        is_user_id=data.is_user_id,
+        fs_user_id=data.fs_user_id,
+        channel_id=data.channel_id,
+        status=HandoffStatus.PENDING,
+        company=(data.memo.company or "")[:COMPANY_MAX],
+        company_key=company_key(data.memo.company),
+        duplicate_of_id=data.duplicate_of_id,
+        meeting_at=data.memo.meeting_at,
+        memo=data.memo.model_dump(mode="json"),
+        lang=data.lang,
+        revision_of_id=data.revision_of_id,
+        criteria=data.criteria.to_json() if data.criteria else None,
+        criteria_passed=data.criteria.passed if data.criteria else None,
+        override_reason=data.override_reason,
+        score=data.score.to_json() if data.score else None,
+        score_total=data.score.total if data.score else None,
+        memo_score=data.score.total if data.score else None,  # no FS rating yet at submission
+        route_kind=data.route.kind.value if data.route else None,
+        route_rule=data.route.rule if data.route else None,
+        created_at=now,
+        version=1,
+        edit_count=0,
+    )
+    session.add(row)
+    session.flush()  # the unique submission_key is checked here
+    if data.decide_route is not None:
+        _route(session, row, data, now)
+    session.add(
+        HandoffEvent(
+            handoff_id=row.id, kind=EventKind.SUBMITTED, actor_user_id=data.is_user_id, at=now, detail={}
+        )
+    )
+    insert_outbox_rows(session, outbox, handoff_id=row.id, now=now)
+    # the modal's duplicate warning is answered: forget it
+    session.execute(_FORGET_WARNING, {"submission_key": data.submission_key})
+    return to_snapshot(row)
+
+
+@dataclass(frozen=True)
+class SubmissionLookup:
+    stored: HandoffSnapshot | None  # this modal's toss-up, when the same view was stored already
+    open_duplicate: HandoffSnapshot | None  # else the newest open toss-up of the same company, if any
+
+
+async def look_up_submission(
+    *, session: AsyncSession, submission_key: str, company: str, since: datetime
+) -> SubmissionLookup:
+    """What a new memo submission looks up before it is stored, in one trip: the toss-up stored for this
+    view already, else the open toss-up of company key `company` since `since` (`find_open_duplicate`)."""
+
+    def work(sync_session: Session) -> SubmissionLookup:
+        stored = sync_session.scalar(_BY_KEY, {"submission_key": submission_key})
+        if stored is not None:
+            return SubmissionLookup(stored=to_snapshot(stored), open_duplicate=None)
+        if not company:
+            return SubmissionLookup(stored=None, open_duplicate=None)
+        duplicate = sync_session.scalar(
+            _OPEN_OF_COMPANY, {"key": company, "since": since, "exclude_id": None}
+        )
+        return SubmissionLookup(stored=None, open_duplicate=to_snapshot(duplicate) if duplicate else None)
+
+    return await run_in_one_trip(session, work)
 
 
 async def get_handoff(*, session: AsyncSession, handoff_id: int) -> HandoffSnapshot | None:

@@ -7,6 +7,7 @@ but never loses them, and the unique `dedupe_key` keeps anything from being enqu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Insert, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from store._tx import own_transaction, rowcount
@@ -47,6 +49,15 @@ class OutboxItem:
 async def add_outbox_rows(
     session: AsyncSession, messages: Sequence[NewOutbox], *, handoff_id: int | None, now: datetime
 ) -> int:
+    """`insert_outbox_rows` for an async session, in its current transaction. Does not commit."""
+    if not messages:
+        return 0
+    return await session.run_sync(insert_outbox_rows, messages, handoff_id=handoff_id, now=now)
+
+
+def insert_outbox_rows(
+    session: Session, messages: Sequence[NewOutbox], *, handoff_id: int | None, now: datetime
+) -> int:
     """Insert outbox rows in the session's current transaction, skipping dedupe keys already present.
 
     One `INSERT … VALUES (…), (…) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id` on both backends
@@ -55,26 +66,27 @@ async def add_outbox_rows(
     """
     if not messages:
         return 0
-    dialect = session.get_bind().dialect.name
-    statement = _insert_outbox_rows(dialect, len(messages))
-    params: dict[str, Any] = {"handoff_id": handoff_id, "now": now}
-    for n, message in enumerate(messages):
-        params[f"kind_{n}"] = message.kind
-        params[f"dedupe_key_{n}"] = message.dedupe_key
-        params[f"payload_{n}"] = dict(message.payload)
-    return len((await session.execute(statement, params)).all())
+    rows = [
+        {
+            "handoff_id": handoff_id,
+            "kind": message.kind,
+            "dedupe_key": message.dedupe_key,
+            "payload": dict(message.payload),
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+        }
+        for message in messages
+    ]
+    return len(session.execute(_insert_outbox_rows(session.get_bind().dialect.name), rows).all())
 
 
-_INSERTS: dict[tuple[str, int], Insert] = {}
-_INSERTS_KEPT_UP_TO = 32
-
-
-def _insert_outbox_rows(dialect: str, count: int) -> Insert:
-    """One statement with a VALUES row per message, built once per dialect and row count (RETURNING with
-    executemany is not portable; a multi-row VALUES is, and a toss-up's three posts were three round trips
-    through the one writer). Built anew each time, it was compiled anew each time too."""
-    if (statement := _INSERTS.get((dialect, count))) is not None:
-        return statement
+@functools.cache
+def _insert_outbox_rows(dialect: str) -> Insert:
+    """Built once per dialect. Executed with one parameter set per row, SQLAlchemy sends it as ONE
+    multi-row INSERT (its "insertmanyvalues": a toss-up's three posts were three round trips through the
+    one writer), and compiles it once: a statement built with a VALUES row per message was compiled anew
+    every time (SQLAlchemy cannot cache a multi-row `values()`)."""
     if dialect == "postgresql":
         insert = postgresql.insert
     elif dialect == "sqlite":
@@ -82,28 +94,7 @@ def _insert_outbox_rows(dialect: str, count: int) -> Insert:
     else:  # pragma: no cover - make_engine refuses other databases
         raise NotImplementedError(f"outbox insert not implemented for {dialect}")
     table = OutboxMessage.__table__
-    handoff_id, now = (
-        bindparam("handoff_id", type_=table.c.handoff_id.type),
-        bindparam("now", type_=table.c.created_at.type),
-    )
-    rows = [
-        {
-            "handoff_id": handoff_id,
-            "kind": bindparam(f"kind_{n}", type_=table.c.kind.type),
-            "dedupe_key": bindparam(f"dedupe_key_{n}", type_=table.c.dedupe_key.type),
-            "payload": bindparam(f"payload_{n}", type_=table.c.payload.type),
-            "created_at": now,
-            "next_attempt_at": now,
-            "attempts": 0,
-        }
-        for n in range(count)
-    ]
-    statement = (
-        insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
-    )
-    if count <= _INSERTS_KEPT_UP_TO:  # a change queues a few posts; a digest for every rep may queue more
-        _INSERTS[(dialect, count)] = statement
-    return statement
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
 
 
 async def is_repeat(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.domain.routing import next_in_pool
 from store._tx import own_transaction, rowcount
@@ -41,7 +42,7 @@ class Turn:
     number: int  # the turn used: counted per rule from 0, skipped turns included
 
 
-def _insert(session: AsyncSession) -> Any:
+def _insert(session: AsyncSession | Session) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert
@@ -86,12 +87,25 @@ async def take_turn_in_transaction(
     its turn, so a refused or doubled submission never uses one up."""
     if not pool:
         return None
-    await session.execute(
+    return await session.run_sync(
+        lambda sync_session: take_turn_now(
+            sync_session, rule=rule, pool=pool, unavailable=unavailable, now=now
+        )
+    )
+
+
+def take_turn_now(
+    session: Session, *, rule: str, pool: Sequence[str], unavailable: Collection[str], now: datetime
+) -> Turn | None:
+    """`take_turn_in_transaction` for a synchronous session (store.one_trip)."""
+    if not pool:
+        return None
+    session.execute(
         _insert(session)(RoutingTurn)
         .values(rule=rule, turn=NO_TURN_YET, updated_at=now)
         .on_conflict_do_nothing(index_elements=["rule"])
     )
-    last = await session.scalar(select(RoutingTurn.turn).where(RoutingTurn.rule == rule).with_for_update())
+    last = session.scalar(select(RoutingTurn.turn).where(RoutingTurn.rule == rule).with_for_update())
     if last is None:  # pragma: no cover - the row was created above and is never deleted
         raise RuntimeError(f"routing_turns row for rule {rule!r} vanished")
     step = next_in_pool(pool, last_turn=last, unavailable=unavailable)
@@ -100,7 +114,7 @@ async def take_turn_in_transaction(
     member, number = step
     # Conditional on the turn read: under the lock it always applies; if it ever did not, the
     # transaction is rolled back rather than handing out a turn twice.
-    result = await session.execute(
+    result = session.execute(
         update(RoutingTurn)
         .where(RoutingTurn.rule == rule, RoutingTurn.turn == last)
         .values(turn=number, updated_at=now)

@@ -1,0 +1,127 @@
+"""store.one_trip: a transaction of synchronous ORM code, committed in one trip to the driver (SQLite) or
+through `run_sync` (PostgreSQL). Real databases, both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from store.handoffs import create_handoff, look_up_submission
+from store.models import Handoff, OutboxMessage
+from store.one_trip import run_in_one_trip
+from store.outbox import NewOutbox, insert_outbox_rows
+from tests.test_store import NOW, new_handoff, notices
+
+Factory = async_sessionmaker[AsyncSession]
+
+
+async def _outbox_rows(factory: Factory) -> int:
+    async with factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+
+
+async def test_the_work_is_committed_and_its_result_returned(session_factory: Factory) -> None:
+    async with session_factory() as session:
+        added = await run_in_one_trip(
+            session, lambda sync: insert_outbox_rows(sync, notices("V-1"), handoff_id=None, now=NOW)
+        )
+    assert added == 2
+    assert await _outbox_rows(session_factory) == 2
+
+
+async def test_work_that_raises_leaves_nothing_written(session_factory: Factory) -> None:
+    def half_then_fail(sync: Session) -> None:
+        insert_outbox_rows(sync, notices("V-1"), handoff_id=None, now=NOW)
+        raise RuntimeError("after the first write")
+
+    async with session_factory() as session:
+        with pytest.raises(RuntimeError):
+            await run_in_one_trip(session, half_then_fail)
+    assert await _outbox_rows(session_factory) == 0
+    # and the connection is usable afterwards (on SQLite: the one writer, not left in a transaction)
+    async with session_factory() as session:
+        await run_in_one_trip(
+            session, lambda sync: insert_outbox_rows(sync, notices("V-2"), handoff_id=None, now=NOW)
+        )
+    assert await _outbox_rows(session_factory) == 2
+
+
+async def test_a_database_error_is_sqlalchemys_and_rolls_back(session_factory: Factory) -> None:
+    async with session_factory() as session:
+        await create_handoff(session=session, data=new_handoff("V-1"), now=NOW)
+
+    def second_with_the_same_key(sync: Session) -> None:
+        insert_outbox_rows(sync, notices("V-2"), handoff_id=None, now=NOW)
+        sync.add(Handoff(**{**_columns_of_first(sync), "id": None}))
+        sync.flush()
+
+    async with session_factory() as session:
+        with pytest.raises(IntegrityError):
+            await run_in_one_trip(session, second_with_the_same_key)
+    assert await _outbox_rows(session_factory) == 0
+
+
+def _columns_of_first(sync: Session) -> dict[str, object]:
+    row = sync.scalars(select(Handoff)).one()
+    return {column.key: getattr(row, column.key) for column in Handoff.__mapper__.column_attrs}
+
+
+async def test_on_sqlite_the_work_runs_in_the_drivers_thread_not_the_event_loops(
+    session_factory: Factory,
+) -> None:
+    async with session_factory() as session:
+        backend = session.bind.dialect.name
+        ran_in = await run_in_one_trip(session, lambda _sync: threading.get_ident())
+    if backend == "sqlite":
+        assert ran_in != threading.get_ident()
+    else:  # asyncpg: the greenlet of run_sync, on the loop's thread
+        assert ran_in == threading.get_ident()
+
+
+async def test_concurrent_trips_and_async_writes_share_the_one_writer_without_a_lock_error(
+    session_factory: Factory,
+) -> None:
+    async def trip(n: int) -> None:
+        async with session_factory() as session:
+            await run_in_one_trip(
+                session,
+                lambda sync: insert_outbox_rows(
+                    sync, [NewOutbox(kind="notice_dm", dedupe_key=f"trip:{n}")], handoff_id=None, now=NOW
+                ),
+            )
+
+    async def submission(n: int) -> None:
+        async with session_factory() as session:
+            result = await create_handoff(
+                session=session, data=new_handoff(f"V-{n}"), outbox=notices(f"V-{n}"), now=NOW
+            )
+        assert result.created
+
+    await asyncio.gather(*(trip(n) for n in range(20)), *(submission(n) for n in range(20)))
+    assert await _outbox_rows(session_factory) == 20 + 20 * 2
+
+
+async def test_the_submission_look_up_finds_the_stored_view_else_the_open_duplicate(
+    session_factory: Factory,
+) -> None:
+    async with session_factory() as session:
+        stored = (await create_handoff(session=session, data=new_handoff("V-1"), now=NOW)).handoff
+    async with session_factory() as session:
+        again = await look_up_submission(session=session, submission_key="V-1", company="x", since=NOW)
+    assert again.stored is not None and again.stored.id == stored.id and again.open_duplicate is None
+    async with session_factory() as session:
+        row = await session.get(Handoff, stored.id)
+        assert row is not None
+        company = row.company_key
+    async with session_factory() as session:
+        other = await look_up_submission(session=session, submission_key="V-2", company=company, since=NOW)
+    assert other.stored is None and other.open_duplicate is not None and other.open_duplicate.id == stored.id
+    async with session_factory() as session:
+        nothing = await look_up_submission(session=session, submission_key="V-3", company="", since=NOW)
+    assert nothing.stored is None and nothing.open_duplicate is None
