@@ -16,6 +16,7 @@ import contextvars
 import logging
 import os
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -245,11 +246,15 @@ class Delivery:
     # Outbox rows this process is sending now: never claimed again by it, even when their lease looks run
     # out (a clock that jumped, a send slower than the lease): a second send would repeat the message.
     _sending_ids: set[int] = field(default_factory=set)
+    # The toss-ups those rows belong to (how many of this process's batches hold rows of each): left alone
+    # whole by its other drains, so a toss-up's confirmation is never sent beside its notice, ahead of it.
+    _sending_handoffs: Counter[int] = field(default_factory=Counter)
     _marked_done: set[int] = field(default_factory=set)  # rows marked done with what their post recorded
     # Rows whose attempt under way Slack has taken a post for: an attempt that fails after that (recording
     # it, say, with the database locked) leaves the row in doubt, so the retry looks before posting again.
     _posted: set[int] = field(default_factory=set)
     _batch_released: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
     _soon: SendQueue | None = None
     _dm_channels: dict[str, str] = field(default_factory=dict)
     _permalinks: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -341,26 +346,39 @@ class Delivery:
     async def _drain_due(self, *, handoff_id: int | None, kinds: tuple[str, ...] | None) -> int:
         sent = 0
         while True:
-            claimed_at = self.clock()
-            async with self.sessions() as session:  # one transaction leases a batch
-                items = await claim_due(
-                    session=session,
-                    now=claimed_at,
-                    owner=self.owner,
-                    lease=self.lease,
-                    limit=CLAIM_BATCH,
-                    handoff_id=handoff_id,
-                    kinds=kinds,
-                    exclude_ids=frozenset(self._sending_ids),
+            # One claim at a time in the process: what another drain holds is then known when this one
+            # claims (the rows it leased and the toss-ups they are of), not as of before it waited.
+            async with self._claiming:
+                claimed_at = self.clock()
+                async with self.sessions() as session:  # one transaction leases a batch
+                    items = await claim_due(
+                        session=session,
+                        now=claimed_at,
+                        owner=self.owner,
+                        lease=self.lease,
+                        limit=CLAIM_BATCH,
+                        handoff_id=handoff_id,
+                        kinds=kinds,
+                        exclude_ids=frozenset(self._sending_ids),
+                        exclude_handoff_ids=frozenset(self._sending_handoffs),
+                    )
+                if not items:
+                    return sent
+                batch = [item.id for item in items]
+                # (a drain of some kinds only would not take the rest of a toss-up: it holds none back)
+                handoffs = (
+                    {i.handoff_id for i in items if i.handoff_id is not None} if kinds is None else set()
                 )
-            if not items:
-                return sent
-            batch = [item.id for item in items]
-            self._sending_ids.update(batch)  # this process's other drains leave the whole batch alone
+                self._sending_ids.update(batch)  # this process's other drains leave the whole batch alone
+                self._sending_handoffs.update(handoffs)  # … and the rest of its toss-ups, till it is done
             try:
                 sent += await self._send_batch(items, claimed_at)
             finally:
                 self._sending_ids.difference_update(batch)  # done, failed, postponed or given back by now
+                self._sending_handoffs.subtract(handoffs)
+                for handoff in handoffs:
+                    if self._sending_handoffs[handoff] <= 0:
+                        del self._sending_handoffs[handoff]
                 async with self._batch_released:
                     self._batch_released.notify_all()
 

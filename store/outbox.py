@@ -150,12 +150,14 @@ _MARK_DONE = (
     .values(done_at=bindparam("now"), lease_owner=None, lease_until=None)
     .execution_options(synchronize_session=False)
 )
-_CANDIDATES: dict[tuple[bool, bool, bool], Select[tuple[int]]] = {}
+_CANDIDATES: dict[tuple[bool, bool, bool, bool], Select[tuple[int]]] = {}
 
 
-def _candidates(*, of_handoff: bool, of_kinds: bool, excluding: bool) -> Select[tuple[int]]:
+def _candidates(
+    *, of_handoff: bool, of_kinds: bool, excluding: bool, excluding_handoffs: bool
+) -> Select[tuple[int]]:
     """Due rows after `after`, in id order, up to `limit` (one statement per combination of filters)."""
-    shape = (of_handoff, of_kinds, excluding)
+    shape = (of_handoff, of_kinds, excluding, excluding_handoffs)
     if (statement := _CANDIDATES.get(shape)) is None:
         statement = select(OutboxMessage.id).where(_DUE_NOW, OutboxMessage.id > bindparam("after"))
         if of_handoff:
@@ -164,6 +166,13 @@ def _candidates(*, of_handoff: bool, of_kinds: bool, excluding: bool) -> Select[
             statement = statement.where(OutboxMessage.kind.in_(bindparam("kinds", expanding=True)))
         if excluding:
             statement = statement.where(OutboxMessage.id.not_in(bindparam("exclude_ids", expanding=True)))
+        if excluding_handoffs:
+            statement = statement.where(
+                or_(
+                    OutboxMessage.handoff_id.is_(None),
+                    OutboxMessage.handoff_id.not_in(bindparam("exclude_handoff_ids", expanding=True)),
+                )
+            )
         statement = statement.order_by(OutboxMessage.id).limit(bindparam("limit"))
         _CANDIDATES[shape] = statement
     return statement
@@ -206,6 +215,7 @@ async def claim_due(
     handoff_id: int | None = None,
     kinds: Sequence[str] | None = None,
     exclude_ids: Collection[int] = (),
+    exclude_handoff_ids: Collection[int] = (),
 ) -> list[OutboxItem]:
     """Lease up to `limit` due messages to `owner` until `now + lease`, oldest first, and commit.
 
@@ -216,6 +226,9 @@ async def claim_due(
     deadlocking. `handoff_id` restricts to one toss-up, `kinds` to those kinds of post. `exclude_ids`:
     rows the caller is sending right now, never taken again by it even when their lease looks run out
     (a send slower than the lease, or a clock that jumped): that would send the same message twice.
+    `exclude_handoff_ids`: toss-ups the caller's process is sending rows of right now, left alone whole: a
+    batch that took a toss-up's notice but not its confirmation would have the confirmation taken by
+    another send, which finds the notice not posted yet and waits for the retry loop's next poll.
     """
     if limit <= 0:
         return []
@@ -223,13 +236,17 @@ async def claim_due(
         claimed: list[int] = []
         after = 0  # ids are tried in ascending order; a lost race moves on to the next candidates
         candidates = _candidates(
-            of_handoff=handoff_id is not None, of_kinds=kinds is not None, excluding=bool(exclude_ids)
+            of_handoff=handoff_id is not None,
+            of_kinds=kinds is not None,
+            excluding=bool(exclude_ids),
+            excluding_handoffs=bool(exclude_handoff_ids),
         )
         filters = {
             "now": now,
             "handoff_id": handoff_id,
             "kinds": list(kinds or ()),
             "exclude_ids": list(exclude_ids),
+            "exclude_handoff_ids": list(exclude_handoff_ids),
         }
         while len(claimed) < limit:
             ids = list(

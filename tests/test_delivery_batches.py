@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.delivery import Delivery, PostKind, utc_now
+from bot.delivery import CLAIM_BATCH, Delivery, PostKind, submission_posts, utc_now
+from store.handoffs import create_handoff
 from store.models import OutboxMessage
 from store.outbox import NewOutbox, enqueue
 from tests.conftest import Harness
+from tests.test_store import new_handoff
 from tests.test_tossup_flow import tossed_up
 
 
@@ -108,3 +110,51 @@ async def test_drain_returns_once_what_another_drain_of_the_process_holds_is_sen
         assert await holder == 1
     finally:
         h.slack.slow("chat.update", 0)
+
+
+async def test_a_batch_that_cuts_a_toss_up_in_two_never_sends_its_confirmation_ahead_of_its_notice(
+    harness: Harness,
+) -> None:
+    """Seen in bench.load at 1 in flight: a drain's batch of CLAIM_BATCH rows ended with a toss-up's
+    notice; the post-ack send of that toss-up took its confirmation, found the notice not posted yet and
+    put it off to the retry loop's next poll (~15 s late for the IS rep)."""
+    h = harness
+    services = h.bot.services
+    per_toss_up = len(submission_posts(submission_key="x"))
+    count = CLAIM_BATCH // per_toss_up + 1  # the first batch ends inside the last toss-up
+    async with services.sessions() as session:
+        stored = [
+            (
+                await create_handoff(
+                    session=session,
+                    data=new_handoff(f"V-CUT-{n}"),
+                    outbox=submission_posts(submission_key=f"V-CUT-{n}"),
+                    now=h.clock(),
+                )
+            ).handoff
+            for n in range(count)
+        ]
+    cut = stored[-1]
+    h.slack.slow("chat.postMessage", 0.1)
+    try:
+        first = asyncio.create_task(h.bot.delivery.drain())
+        for _ in range(500):  # the drain holds its first batch, the cut toss-up's notice last …
+            if await leased_by(h, h.bot.delivery.owner):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the drain never leased its batch")
+        await h.bot.delivery.deliver_for(cut.id)  # … when the cut toss-up's own send looks for its posts
+        await h.bot.delivery.settled()
+        await first
+    finally:
+        h.slack.slow("chat.postMessage", 0)
+
+    async with services.sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.handoff_id == cut.id))).all()
+    # each sent on its first attempt, none put off for a retry
+    assert sorted((row.kind, row.done_at is not None, row.attempts) for row in rows) == sorted(
+        (post.kind, True, 0) for post in submission_posts(submission_key="x")
+    )
+    channel = [c for c in h.slack.calls_to("chat.postMessage") if c.args["channel"] == cut.channel_id]
+    assert len(channel) == count  # one notice per toss-up, none twice
