@@ -453,15 +453,18 @@ async def record_notice(
     statement = _RECORD_NOTICE.get(where)
     if statement is None:
         raise ValueError(f"where must be 'channel', 'dm' or 'is_dm', not {where!r}")
-    async with own_transaction(session):
-        result = await session.execute(
-            statement, {"handoff_id": handoff_id, "channel_id_": channel_id, "ts_": ts}
+
+    def record(sync: Session) -> bool:
+        changed = (
+            rowcount(
+                sync.execute(statement, {"handoff_id": handoff_id, "channel_id_": channel_id, "ts_": ts})
+            )
+            == 1
         )
-        changed = rowcount(result) == 1
         if done_item_id is not None:
-            await mark_done_in_transaction(session, item_id=done_item_id, now=now)
+            mark_done_in_transaction(sync, item_id=done_item_id, now=now)
         if changed and where == "channel":
-            session.add(
+            sync.add(
                 HandoffEvent(
                     handoff_id=handoff_id,
                     kind=EventKind.NOTICE_POSTED,
@@ -470,7 +473,9 @@ async def record_notice(
                     detail={"channel_id": channel_id, "ts": ts},
                 )
             )
-    return changed
+        return changed
+
+    return await run_in_one_trip(session, record)
 
 
 async def list_events(

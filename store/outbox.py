@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from store._tx import own_transaction, rowcount
 from store.models import OutboxMessage
+from store.one_trip import run_in_one_trip
 
 LAST_ERROR_MAX = 4000
 
@@ -232,43 +233,37 @@ async def claim_due(
     """
     if limit <= 0:
         return []
-    async with own_transaction(session):
+    candidates = _candidates(
+        of_handoff=handoff_id is not None,
+        of_kinds=kinds is not None,
+        excluding=bool(exclude_ids),
+        excluding_handoffs=bool(exclude_handoff_ids),
+    )
+    filters = {
+        "now": now,
+        "handoff_id": handoff_id,
+        "kinds": list(kinds or ()),
+        "exclude_ids": list(exclude_ids),
+        "exclude_handoff_ids": list(exclude_handoff_ids),
+    }
+
+    def claim(sync: Session) -> list[OutboxItem]:
         claimed: list[int] = []
         after = 0  # ids are tried in ascending order; a lost race moves on to the next candidates
-        candidates = _candidates(
-            of_handoff=handoff_id is not None,
-            of_kinds=kinds is not None,
-            excluding=bool(exclude_ids),
-            excluding_handoffs=bool(exclude_handoff_ids),
-        )
-        filters = {
-            "now": now,
-            "handoff_id": handoff_id,
-            "kinds": list(kinds or ()),
-            "exclude_ids": list(exclude_ids),
-            "exclude_handoff_ids": list(exclude_handoff_ids),
-        }
         while len(claimed) < limit:
-            ids = list(
-                (
-                    await session.scalars(
-                        candidates, {**filters, "after": after, "limit": limit - len(claimed)}
-                    )
-                ).all()
-            )
+            ids = list(sync.scalars(candidates, {**filters, "after": after, "limit": limit - len(claimed)}))
             if not ids:
                 break
             for item_id in ids:
-                result = await session.execute(
+                result = sync.execute(
                     _CLAIM_ONE, {"item_id": item_id, "now": now, "owner": owner, "until": now + lease}
                 )
                 if rowcount(result) == 1:
                     claimed.append(item_id)
             after = ids[-1]
-        items: list[OutboxItem] = []
-        if claimed:
-            items = [_item(row) for row in await session.scalars(_CLAIMED, {"ids": claimed})]
-    return items
+        return [_item(row) for row in sync.scalars(_CLAIMED, {"ids": claimed})] if claimed else []
+
+    return await run_in_one_trip(session, claim)
 
 
 async def release_leases(*, session: AsyncSession, item_ids: Sequence[int], owner: str) -> int:
@@ -297,14 +292,15 @@ async def mark_done(*, session: AsyncSession, item_id: int, owner: str, now: dat
     (or does not exist). `owner` is accepted for symmetry and logging by callers.
     """
     del owner  # the post happened; see the docstring
-    async with own_transaction(session):
-        return await mark_done_in_transaction(session, item_id=item_id, now=now)
+    return await run_in_one_trip(
+        session, lambda sync: mark_done_in_transaction(sync, item_id=item_id, now=now)
+    )
 
 
-async def mark_done_in_transaction(session: AsyncSession, *, item_id: int, now: datetime) -> bool:
+def mark_done_in_transaction(session: Session, *, item_id: int, now: datetime) -> bool:
     """`mark_done` inside the caller's transaction (what the post left behind is recorded in the same
     commit); does not commit."""
-    return rowcount(await session.execute(_MARK_DONE, {"item_id": item_id, "now": now})) == 1
+    return rowcount(session.execute(_MARK_DONE, {"item_id": item_id, "now": now})) == 1
 
 
 async def mark_failed(
