@@ -14,13 +14,13 @@ import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.answer_at_ack import TossupApp
 from bot.config import AppConfig
 from bot.delivery import Clock, Delivery, utc_now
 from bot.errors import StartupError
@@ -32,6 +32,7 @@ from bot.slack import MethodThrottle, SlackUsers, http_session, make_client
 from bot.verification import SlackRequestGuard, is_signed_by_slack, unverified_response
 from handlers import register_all
 from handlers.deadline import REQUEST_RECEIVED_AT
+from handlers.errors import answer_failure
 from handlers.payload import shape_refusal
 from store.db import make_engine, make_read_engine, make_sessionmaker, migrate
 
@@ -40,13 +41,14 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 CLIENT_TIMEOUT_SECONDS = 10  # one Slack call of the handlers (the outbox has delivery.slack_timeout_seconds)
+LATE_WORK_GRACE_SECONDS = 10  # at shutdown, for what listeners do after their acks
 
 
 @dataclass(repr=False)
 class Bot:
     settings: Settings
     services: Services
-    app: AsyncApp
+    app: TossupApp
     engine: AsyncEngine
     read_engine: AsyncEngine | None = None  # SQLite: long reads beside the one writer (store.db)
     http: tuple[aiohttp.ClientSession, ...] = ()  # the Slack clients' connections, closed with the bot
@@ -133,6 +135,7 @@ class Bot:
             raise StartupError(slack_problem(setting, exc, self.settings.slack_api_url)) from exc
 
     async def close(self) -> None:
+        await self.app.finish_running(LATE_WORK_GRACE_SECONDS)  # what listeners do after their acks
         await self.delivery.wait_idle()
         await self.engine.dispose()
         if self.read_engine is not None:
@@ -185,7 +188,11 @@ async def build_bot(settings: Settings, config: AppConfig, *, clock: Clock = utc
         ),
     )
     services = Services(config=config, sessions=sessions, delivery=delivery, users=users, clock=clock)
-    app = AsyncApp(
+    app = TossupApp(
+        # a listener's failure after its ack is answered as Bolt's error handler answers one before it
+        on_late_failure=lambda error, args: answer_failure(
+            services, error, body=args.body, client=args.client, respond=args.respond, context=args.context
+        ),
         name="tossup",  # without a name Bolt walks the whole call stack (inspect.stack) to make one up
         client=client,
         signing_secret=settings.slack_signing_secret or "",  # unused in Socket Mode

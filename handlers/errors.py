@@ -35,20 +35,33 @@ def register(app: AsyncApp, services: Services) -> None:
         respond: AsyncRespond,
         context: AsyncBoltContext,
     ) -> None:
-        if not context.get(VERIFIED):
-            # Failed before the request guard vouched for it: the body may be anyone's, so act on none of it.
-            log.warning("refused to act on an unverified request (%s)", type(error).__name__)
-            return
-        kind = body.get("type")
-        kind = kind if isinstance(kind, str) and kind in LOGGED_KINDS else "command"
-        log.error("listener failed (%s)", kind, exc_info=error)
-        user = actor_id(body)
-        if not user or kind == "view_submission":
-            return  # a failed submission is shown by Slack on the form itself
-        lang = await user_lang(services, body)
-        response = error.response if isinstance(error, SlackApiError) else None
-        if response is not None and str(response.api_url).endswith("views.open"):
-            message = build_modal_failed(lang=lang)
-        else:
-            message = build_internal_error(lang=lang)
-        await tell(client, respond=respond, channel=source_channel(body), user=user, message=message)
+        await answer_failure(services, error, body=body, client=client, respond=respond, context=context)
+
+
+async def answer_failure(
+    services: Services,
+    error: Exception,
+    *,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """Bolt's error handler, and what a listener's work after its ack (bot.answer_at_ack) fails into."""
+    if not context.get(VERIFIED):
+        # Failed before the request guard vouched for it: the body may be anyone's, so act on none of it.
+        log.warning("refused to act on an unverified request (%s)", type(error).__name__)
+        return
+    kind = body.get("type")
+    kind = kind if isinstance(kind, str) and kind in LOGGED_KINDS else "command"
+    log.error("listener failed (%s)", kind, exc_info=error)
+    user = actor_id(body)
+    if not user or kind == "view_submission":
+        return  # a failed submission is shown by Slack on the form itself
+    lang = await user_lang(services, body)
+    response = error.response if isinstance(error, SlackApiError) else None
+    if response is not None and str(response.api_url).endswith("views.open"):
+        message = build_modal_failed(lang=lang)
+    else:
+        message = build_internal_error(lang=lang)
+    await tell(client, respond=respond, channel=source_channel(body), user=user, message=message)

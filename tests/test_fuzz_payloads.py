@@ -687,13 +687,15 @@ def shown_texts(h: Harness, since: int, response: Response) -> list[str]:
 
 
 async def settle(h: Harness) -> None:
-    """Let what a listener does after its ack finish: nothing new at the fake Slack for a moment."""
+    """Let what a listener does after its ack finish (the app holds that work until it ends), then what
+    it queued, and then nothing new at the fake Slack for a moment."""
     deadline = time.monotonic() + 3
     seen = -1
     while len(h.slack.calls) != seen and time.monotonic() < deadline:
         seen = len(h.slack.calls)
-        await asyncio.sleep(0.04)
+        assert await h.bot.app.finish_running(grace=5), "a listener's work after its ack did not end"
         await h.bot.delivery.wait_idle()
+        await asyncio.sleep(0.04)
 
 
 async def send(h: Harness, target: Target, payload: Any) -> Response:
