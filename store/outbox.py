@@ -127,6 +127,7 @@ _DUE_NOW: ColumnElement[bool] = and_(  # due at the bound `now`
     OutboxMessage.next_attempt_at <= bindparam("now"),
     or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < bindparam("now")),
 )
+_OF_KINDS = OutboxMessage.kind.in_(bindparam("kinds", expanding=True))
 _CLAIM_ONE = (
     update(OutboxMessage)
     .where(OutboxMessage.id == bindparam("item_id"), _DUE_NOW)
@@ -138,6 +139,21 @@ _CLAIM_ONE = (
         in_doubt=or_(OutboxMessage.in_doubt, OutboxMessage.lease_owner.is_not(None)),
     )
     .execution_options(synchronize_session=False)
+)
+# The other due rows of the toss-ups a batch took rows of, past its last row: rows are locked in id order
+# (see claim_due), and a toss-up's rows are enqueued together, so what the batch was cut from lies past it.
+_SIBLINGS = (
+    select(OutboxMessage.id)
+    .where(
+        _DUE_NOW,
+        OutboxMessage.id > bindparam("after"),
+        OutboxMessage.handoff_id.in_(bindparam("handoff_ids", expanding=True)),
+        OutboxMessage.id.not_in(bindparam("exclude_ids", expanding=True)),
+    )
+    .order_by(OutboxMessage.id)
+)
+_HANDOFFS_OF = select(OutboxMessage.handoff_id).where(
+    OutboxMessage.id.in_(bindparam("ids", expanding=True)), OutboxMessage.handoff_id.is_not(None)
 )
 _CLAIMED = (
     select(OutboxMessage)
@@ -164,7 +180,7 @@ def _candidates(
         if of_handoff:
             statement = statement.where(OutboxMessage.handoff_id == bindparam("handoff_id"))
         if of_kinds:
-            statement = statement.where(OutboxMessage.kind.in_(bindparam("kinds", expanding=True)))
+            statement = statement.where(_OF_KINDS)
         if excluding:
             statement = statement.where(OutboxMessage.id.not_in(bindparam("exclude_ids", expanding=True)))
         if excluding_handoffs:
@@ -218,7 +234,10 @@ async def claim_due(
     exclude_ids: Collection[int] = (),
     exclude_handoff_ids: Collection[int] = (),
 ) -> list[OutboxItem]:
-    """Lease up to `limit` due messages to `owner` until `now + lease`, oldest first, and commit.
+    """Lease up to `limit` due messages to `owner` until `now + lease`, oldest first, and commit; then the
+    other due rows of the toss-ups those are of, beyond `limit` (a handful per toss-up): a batch never ends
+    inside a toss-up, whose confirmation another process's drain would otherwise take and find the notice
+    not posted yet (it then waits for the retry loop's next poll).
 
     Due: not done, not given up, `next_attempt_at <= now` and no live lease. Each candidate is taken by
     a conditional UPDATE that re-checks those conditions; only rows it changed are returned, so two
@@ -227,9 +246,8 @@ async def claim_due(
     deadlocking. `handoff_id` restricts to one toss-up, `kinds` to those kinds of post. `exclude_ids`:
     rows the caller is sending right now, never taken again by it even when their lease looks run out
     (a send slower than the lease, or a clock that jumped): that would send the same message twice.
-    `exclude_handoff_ids`: toss-ups the caller's process is sending rows of right now, left alone whole: a
-    batch that took a toss-up's notice but not its confirmation would have the confirmation taken by
-    another send, which finds the notice not posted yet and waits for the retry loop's next poll.
+    `exclude_handoff_ids`: toss-ups the caller's process is sending rows of right now, left alone whole
+    (their rows that became due since, a retry's, say, wait for that send), for the same reason.
     """
     if limit <= 0:
         return []
@@ -261,7 +279,18 @@ async def claim_due(
                 if rowcount(result) == 1:
                     claimed.append(item_id)
             after = ids[-1]
-        return [_item(row) for row in sync.scalars(_CLAIMED, {"ids": claimed})] if claimed else []
+        if not claimed:
+            return []
+        if handoff_id is None and kinds is None:  # (a drain of one toss-up or some kinds takes no more)
+            handoffs = list(sync.scalars(_HANDOFFS_OF, {"ids": claimed}))
+            of_them = {**filters, "after": after, "handoff_ids": handoffs}
+            for item_id in list(sync.scalars(_SIBLINGS, of_them)) if handoffs else []:
+                result = sync.execute(
+                    _CLAIM_ONE, {"item_id": item_id, "now": now, "owner": owner, "until": now + lease}
+                )
+                if rowcount(result) == 1:
+                    claimed.append(item_id)
+        return [_item(row) for row in sync.scalars(_CLAIMED, {"ids": claimed})]
 
     return await run_in_one_trip(session, claim)
 

@@ -673,11 +673,33 @@ async def test_claim_limit_order_and_handoff_filter(session_factory: Factory) ->
     async with session_factory() as session:
         only_two = await claim_due(session=session, now=NOW, owner="a", lease=LEASE, handoff_id=two)
         assert [i.handoff_id for i in only_two] == [two, two]
-        limited = await claim_due(session=session, now=NOW, owner="a", lease=LEASE, limit=1)
-        assert [(i.handoff_id, i.kind) for i in limited] == [(one, "notice_channel")]
         assert await claim_due(session=session, now=NOW, owner="a", lease=LEASE, limit=0) == []
+        three = await create(session_factory, key="V-3", outbox=notices("V-3"))
+        # the limit is reached at one's first row: the batch takes the rest of that toss-up, no more
+        limited = await claim_due(session=session, now=NOW, owner="a", lease=LEASE, limit=1)
+        assert [(i.handoff_id, i.kind) for i in limited] == [(one, "notice_channel"), (one, "notice_dm")]
         rest = await claim_due(session=session, now=NOW, owner="a", lease=LEASE)
-        assert [(i.handoff_id, i.kind) for i in rest] == [(one, "notice_dm")]
+        assert [(i.handoff_id, i.kind) for i in rest] == [(three, "notice_channel"), (three, "notice_dm")]
+
+
+async def test_a_batch_never_ends_inside_a_toss_up_whoever_claims_next(session_factory: Factory) -> None:
+    """Two processes' drains: the first's batch reaches its limit at a toss-up's notice; the second must not
+    get that toss-up's DM copy (sent beside the notice it waits for, it would find it not posted yet and
+    wait for the next poll). A drain of some kinds only takes just those."""
+    first = await create(session_factory, key="V-1", outbox=notices("V-1"))
+    second = await create(session_factory, key="V-2", outbox=notices("V-2"))
+    async with session_factory() as session:
+        only_channel = await claim_due(
+            session=session, now=NOW, owner="kinds", lease=LEASE, limit=1, kinds=["notice_channel"]
+        )
+        assert [(i.handoff_id, i.kind) for i in only_channel] == [(first, "notice_channel")]
+        batch = await claim_due(session=session, now=NOW, owner="replica-a", lease=LEASE, limit=2)
+        assert [(i.handoff_id, i.kind) for i in batch] == [
+            (first, "notice_dm"),
+            (second, "notice_channel"),
+            (second, "notice_dm"),
+        ]
+        assert await claim_due(session=session, now=NOW, owner="replica-b", lease=LEASE) == []
 
 
 async def test_concurrent_claimers_never_share_a_row(session_factory: Factory) -> None:
