@@ -279,7 +279,7 @@ class DigestPost(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "weekly" (later: "monthly", "quarterly")
+    kind: Mapped[str] = mapped_column(String(32))  # "weekly", "monthly", "scorecard_overview", …
     channel_id: Mapped[str] = mapped_column(String(64))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)

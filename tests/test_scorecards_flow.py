@@ -24,6 +24,7 @@ from bot.scorecards import SCORECARD, SCORECARD_OVERVIEW
 from store.models import DigestPost
 from tests.cli_process import clean_environment
 from tests.conftest import FS_USER, IS_USER, MANAGER, SIGNING_SECRET, Harness, team_config
+from tests.db_fixtures import BACKENDS
 from tests.test_monthly_review import REVIEW_CHANNEL, a_month_of_toss_ups, fire
 from tests.test_weekly_agenda_flow import settle, tokyo
 
@@ -56,6 +57,7 @@ def scorecard_dms(h: Harness) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.parametrize("backend", BACKENDS)  # PostgreSQL checks the kind's length; SQLite does not
 async def test_scorecards_go_by_dm_on_the_monthly_schedule(harness: Harness) -> None:
     h = harness
     await a_month_of_toss_ups(h)
