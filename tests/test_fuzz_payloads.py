@@ -74,7 +74,7 @@ KNOWN_USERS = frozenset({IS_USER, FS_USER, OTHER_USER, MANAGER})
 AGENDA_CHANNEL = "C0AGENDA"
 NOTICE_TS = "1700000000.000100"
 SLACK_DEADLINE = 3.0  # seconds: Slack shows the person an error after that
-# ~150 examples take about 30 s; TOSSUP_FUZZ_EXAMPLES=3000 for a deeper run by hand.
+# ~150 examples take about 8 s; TOSSUP_FUZZ_EXAMPLES=3000 for a deeper run by hand.
 EXAMPLES = int(os.environ.get("TOSSUP_FUZZ_EXAMPLES", "150"))
 
 # Put into texts and ids: each would ping, mention or link if it reached mrkdwn unescaped.
@@ -688,14 +688,14 @@ def shown_texts(h: Harness, since: int, response: Response) -> list[str]:
 
 async def settle(h: Harness) -> None:
     """Let what a listener does after its ack finish (the app holds that work until it ends), then what
-    it queued, and then nothing new at the fake Slack for a moment."""
+    it queued, until a round of both brings nothing new to the fake Slack."""
     deadline = time.monotonic() + 3
     seen = -1
     while len(h.slack.calls) != seen and time.monotonic() < deadline:
         seen = len(h.slack.calls)
         assert await h.bot.app.finish_running(grace=5), "a listener's work after its ack did not end"
         await h.bot.delivery.wait_idle()
-        await asyncio.sleep(0.04)
+        await asyncio.sleep(0.005)
 
 
 async def send(h: Harness, target: Target, payload: Any) -> Response:
