@@ -27,8 +27,11 @@ from bot.digests import compute_monthly_review
 from bot.domain.kpi import month_before, month_of, week_of
 from bot.settings import Settings
 from modals.monthly import kpi_chart_data, score_chart_data
+from store.db import for_reading
 from tests.conftest import IS_USER, SIGNING_SECRET
 from tests.fake_slack import FakeSlack
+
+BUSY_BUILDS = 3  # builds of the review (with its charts) the busy phase lasts at least
 
 
 def p99(timings: list[float]) -> float:
@@ -57,11 +60,13 @@ async def main(size: int, requests: int) -> None:
             runner, url = await serve(bot.web_app())
             builds: list[float] = []
 
+            reads = for_reading(bot.services.sessions)  # as the scheduler reads it (bot/digests.py)
+
             async def review_forever() -> None:
                 lang = config.locale
                 while True:
                     started = asyncio.get_running_loop().time()
-                    review = await compute_monthly_review(bot.services.sessions, config, month=month, now=now)
+                    review = await compute_monthly_review(reads, config, month=month, now=now)
                     score, kpi = score_chart_data(review, lang=lang), kpi_chart_data(review, lang=lang)
                     await charts.render(charts.score_trend_chart, lang=lang, **score)  # type: ignore[arg-type]
                     await charts.render(charts.kpi_chart, lang=lang, **kpi)  # type: ignore[arg-type]
@@ -71,7 +76,11 @@ async def main(size: int, requests: int) -> None:
                 idle = await measure(url, slash, requests)
                 busy_task = asyncio.create_task(review_forever())
                 await asyncio.sleep(0.2)
-                busy = await measure(url, slash, requests)
+                busy: list[float] = []
+                # At least `requests` acks and at least BUSY_BUILDS whole builds: acks answered at once can
+                # all be done before one build of the review at 100k is.
+                while len(busy) < requests or len(builds) < BUSY_BUILDS:
+                    busy += await measure(url, slash, 50)
                 busy_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await busy_task
@@ -86,7 +95,10 @@ async def main(size: int, requests: int) -> None:
         f"/tossup ack, review being built:   p50 {statistics.median(busy):6.1f} ms   p99 {p99(busy):6.1f} ms"
     )
     built = statistics.median(builds or [0])
-    print(f"monthly review + charts built {len(builds)} times meanwhile, median {built:.0f} ms")
+    print(
+        f"monthly review + charts built {len(builds)} times while {len(busy)} acks were timed, "
+        f"median {built:.0f} ms"
+    )
     print(f"p99 busy / idle = {ratio:.2f}x (target <= 1.5x): {'met' if ratio <= 1.5 else 'NOT met'}")
     print(f"reproduce: .venv/bin/python -m bench.ack_during_review --size {size} --requests {requests}")
 

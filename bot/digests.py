@@ -39,8 +39,9 @@ from bot.domain.monthly import (
     build_monthly_review,
 )
 from bot.domain.quarterly import QuarterlyReview, QuarterlyRules, QuarterlySection, build_quarterly_review
+from bot.kpi_worker import PROCESS_FROM_ROWS, count_created, database_url, in_kpi_process
 from store.agenda import load_agenda_facts
-from store.db import for_reading
+from store.db import for_reading, make_engine, make_sessionmaker
 from store.digests import DigestRecord, claim_digest, find_digest, get_digest
 from store.issues import list_closed_issues, list_open_issues
 from store.kpi import load_kpi_facts
@@ -175,9 +176,41 @@ async def compute_weekly_agenda(
 
 
 async def compute_monthly_review(
+    sessions: async_sessionmaker[AsyncSession],
+    config: AppConfig,
+    *,
+    month: Period,
+    now: datetime,
+    process_from: int = PROCESS_FROM_ROWS,
+) -> MonthlyReview:
+    """The review of `month` (its toss-ups as a cohort; open issues as of `now`), never built on the
+    event loop: from `process_from` toss-ups over it and the month before, read and built whole in the
+    KPI process (bot.kpi_worker: turning thousands of rows into facts, in this process, held the event
+    loop and a thread the interpreter lock — `/tossup` ack p99 3-5x idle while the review at 100k was
+    built); below that, read here and built in a thread."""
+    url = database_url(sessions)
+    previous = month_before(month, config.tz)
+    if url is not None and await count_created(sessions, start=previous.start, end=month.end) >= process_from:
+        return await in_kpi_process(_monthly_review_in_kpi_process, url, config, month, now)
+    return await _monthly_review(sessions, config, month=month, now=now)
+
+
+def _monthly_review_in_kpi_process(
+    url: str, config: AppConfig, month: Period, now: datetime
+) -> MonthlyReview:
+    async def review() -> MonthlyReview:
+        engine = make_engine(url)
+        try:
+            return await _monthly_review(make_sessionmaker(engine), config, month=month, now=now)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(review())
+
+
+async def _monthly_review(
     sessions: async_sessionmaker[AsyncSession], config: AppConfig, *, month: Period, now: datetime
 ) -> MonthlyReview:
-    """The review of `month` (its toss-ups as a cohort; open issues as of `now`)."""
     tz = config.tz
     previous = month_before(month, tz)
     trend = [month_before(month, tz, back) for back in range(TREND_MONTHS - 1, 0, -1)] + [month]

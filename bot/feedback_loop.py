@@ -14,6 +14,7 @@ from bot.domain.feedback import FeedbackSheet, IsRating, complete_score, learnin
 from bot.domain.handoff import HandoffSnapshot
 from bot.domain.outcome import Outcome
 from bot.domain.score import ScoreBreakdown, score_memo
+from store.db import for_reading
 from store.feedback import (
     recent_sheets_for_is,
     save_feedback,
@@ -103,7 +104,7 @@ async def learning_for(sessions: Sessions, *, is_user_id: str, config: AppConfig
     limit = config.feedback.learning_loop_items
     if limit <= 0:
         return []
-    async with sessions() as session:
+    async with for_reading(sessions)() as session:  # every /tossup reads this: not through the one writer
         rows = await recent_sheets_for_is(session=session, is_user_id=is_user_id, limit=RECENT_SHEETS)
     sheets = [(at, FeedbackSheet.model_validate(data)) for at, data in rows]
     return learning_items(sheets, limit)

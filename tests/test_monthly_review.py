@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import AppConfig
-from bot.digests import MONTHLY
+from bot.digests import MONTHLY, compute_monthly_review
 from bot.domain.issues import Quadrant
+from bot.domain.kpi import month_of
 from bot.domain.monthly import CaseLine, KpiKey, MonthlyReview, MonthlySection
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey
@@ -26,6 +27,7 @@ from bot.i18n import Lang, t
 from bot.scheduler import MONTHLY_DIGEST_CATCH_UP_JOB_ID, MONTHLY_DIGEST_JOB_ID, make_scheduler
 from modals.ids import CallbackId
 from modals.monthly import build_review_section
+from store.db import for_reading
 from store.models import DigestPost
 from tests.conftest import MANAGER, Harness, team_config
 from tests.db_fixtures import BACKENDS
@@ -220,3 +222,22 @@ def test_the_cases_do_not_put_fs_words_beside_the_raters_name_when_anonymous(ano
         assert "決裁プロセスが明確" in shown
         assert ("<@U0FSREP>" in shown) is not anonymous
         assert ("<@U0IS>" in shown) and (f"→ {t(lang, 'feedback.anonymous_fs')}" in shown) is anonymous
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_large_month_is_built_in_the_kpi_process_to_the_same_review(harness: Harness) -> None:
+    """From `process_from` toss-ups the review is read and built whole in the KPI process (bot.kpi_worker),
+    which opens the database by its URL; here the bar is lowered to this small month so both ways run."""
+    h = harness
+    await a_month_of_toss_ups(h)
+    november = month_of(date(2026, 11, 1), h.bot.services.config.tz)
+    now = tokyo(12, 1, 9, 0)
+    reads = for_reading(h.bot.services.sessions)
+    here = await compute_monthly_review(
+        reads, h.bot.services.config, month=november, now=now, process_from=10**9
+    )
+    there = await compute_monthly_review(
+        reads, h.bot.services.config, month=november, now=now, process_from=1
+    )
+    assert there == here
+    assert {line.key: line.current for line in there.kpis}[KpiKey.TOSS_UPS] == 3
