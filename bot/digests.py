@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -39,9 +40,9 @@ from bot.domain.monthly import (
     build_monthly_review,
 )
 from bot.domain.quarterly import QuarterlyReview, QuarterlyRules, QuarterlySection, build_quarterly_review
-from bot.kpi_worker import PROCESS_FROM_ROWS, count_created, database_url, in_kpi_process
+from bot.kpi_worker import PROCESS_FROM_ROWS, build_in_kpi_process, count_created, database_url
 from store.agenda import load_agenda_facts
-from store.db import for_reading, make_engine, make_sessionmaker
+from store.db import for_reading
 from store.digests import DigestRecord, claim_digest, find_digest, get_digest
 from store.issues import list_closed_issues, list_open_issues
 from store.kpi import load_kpi_facts
@@ -191,21 +192,8 @@ async def compute_monthly_review(
     url = database_url(sessions)
     previous = month_before(month, config.tz)
     if url is not None and await count_created(sessions, start=previous.start, end=month.end) >= process_from:
-        return await in_kpi_process(_monthly_review_in_kpi_process, url, config, month, now)
+        return await build_in_kpi_process(url, partial(_monthly_review, config=config, month=month, now=now))
     return await _monthly_review(sessions, config, month=month, now=now)
-
-
-def _monthly_review_in_kpi_process(
-    url: str, config: AppConfig, month: Period, now: datetime
-) -> MonthlyReview:
-    async def review() -> MonthlyReview:
-        engine = make_engine(url)
-        try:
-            return await _monthly_review(make_sessionmaker(engine), config, month=month, now=now)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(review())
 
 
 async def _monthly_review(
@@ -242,9 +230,24 @@ async def _monthly_review(
 
 
 async def compute_quarterly_review(
+    sessions: async_sessionmaker[AsyncSession],
+    config: AppConfig,
+    *,
+    quarter: Period,
+    process_from: int = PROCESS_FROM_ROWS,
+) -> QuarterlyReview:
+    """Which criteria and score items predicted wins over `quarter`'s toss-ups, never built on the event
+    loop: from `process_from` toss-ups in the KPI process, as the monthly review."""
+    url = database_url(sessions)
+    in_quarter = await count_created(sessions, start=quarter.start, end=quarter.end) if url else 0
+    if url is not None and in_quarter >= process_from:
+        return await build_in_kpi_process(url, partial(_quarterly_review, config=config, quarter=quarter))
+    return await _quarterly_review(sessions, config, quarter=quarter)
+
+
+async def _quarterly_review(
     sessions: async_sessionmaker[AsyncSession], config: AppConfig, *, quarter: Period
 ) -> QuarterlyReview:
-    """Which criteria and score items predicted wins over `quarter`'s toss-ups (off the event loop)."""
     async with sessions() as session:
         facts = await load_quarterly_facts(session=session, quarter=quarter)
     return await asyncio.to_thread(build_quarterly_review, facts, QuarterlyRules(criteria=config.criteria))

@@ -6,7 +6,9 @@ bench/reads.py: `/tossup` ack p99 ×12 while a year is computed in a thread). So
 `PROCESS_FROM_ROWS` toss-ups is read and computed by one KPI process (started on first use, kept for the
 bot's life, "spawn": never a fork of a process running an event loop), which opens the same database
 itself and hands back only the KPIs. A smaller period (or an in-memory database a second process cannot
-see) is computed in a worker thread: cheaper than the hand-over, and short enough not to matter.
+see) is computed in a worker thread: cheaper than the hand-over, and short enough not to matter. The
+monthly and quarterly reviews (bot.digests) are read and built there too from the same size
+(`build_in_kpi_process`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import functools
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
@@ -89,22 +91,37 @@ async def in_kpi_process(work: Callable[..., T], *args: Any) -> T:
     return await loop.run_in_executor(_kpi_pool(), functools.partial(work, *args))
 
 
-async def _load_and_compute(
-    url: str, period: Period, window: dict[str, Any], user_id: str, manager: bool
+Build = Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+
+
+async def build_in_kpi_process(url: str, build: Build[T]) -> T:
+    """`await build(sessions)` in the KPI process, on sessions of its own to the database at `url`
+    (`build`: a module-level coroutine function, or a partial of one with picklable arguments)."""
+    return await in_kpi_process(_build_on_own_engine, url, build)
+
+
+def _build_on_own_engine(url: str, build: Build[T]) -> T:
+    async def run() -> T:
+        engine = make_engine(url)
+        try:
+            return await build(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+async def _loaded_report(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    period: Period,
+    window: dict[str, Any],
+    user_id: str,
+    manager: bool,
 ) -> ReportKpis:
-    engine = make_engine(url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
-    finally:
-        await engine.dispose()
+    async with sessions() as session:
+        facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
     return report_kpis(facts, window, user_id=user_id, manager=manager)
-
-
-def _in_kpi_process(
-    url: str, period: Period, window: dict[str, Any], user_id: str, manager: bool
-) -> ReportKpis:
-    return asyncio.run(_load_and_compute(url, period, window, user_id, manager))
 
 
 async def period_kpis(
@@ -121,7 +138,8 @@ async def period_kpis(
     url = database_url(sessions)
     reads = for_reading(sessions)  # a long read: beside SQLite's one writer, not queued in front of it
     if url is not None and await count_created(reads, start=period.start, end=period.end) >= process_from:
-        return await in_kpi_process(_in_kpi_process, url, period, window, user_id, manager)
+        asked = {"period": period, "window": window, "user_id": user_id, "manager": manager}
+        return await build_in_kpi_process(url, functools.partial(_loaded_report, **asked))
     async with reads() as session:
         facts = await load_kpi_facts(session=session, start=period.start, end=period.end)
     return await asyncio.to_thread(report_kpis, facts, window, user_id=user_id, manager=manager)

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import AppConfig
-from bot.digests import QUARTERLY, DigestKind
+from bot.digests import QUARTERLY, DigestKind, compute_quarterly_review
+from bot.domain.kpi import quarter_of
 from bot.domain.quarterly import QuarterlyReview
 from bot.scheduler import digest_catch_up_job_id, digest_job_id, make_scheduler
+from store.db import for_reading
 from store.models import DigestPost
 from tests.conftest import MANAGER, Harness, team_config
 from tests.db_fixtures import BACKENDS
@@ -83,3 +85,20 @@ async def test_the_quarterly_review_is_posted_once_on_schedule(harness: Harness)
     await fire(h)
     await fire(h, catch_up=True)
     assert len(posts(h)) == 4
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_large_quarter_is_built_in_the_kpi_process_to_the_same_review(harness: Harness) -> None:
+    """From `process_from` toss-ups the review is read and built in the KPI process (bot.kpi_worker);
+    here the bar is lowered to this small quarter so both ways run."""
+    h = harness
+    first = date(2026, 8, 1)
+    kept = await toss(h, "Q3 One KK", at=tokyo(8, 3, 10), meeting=tokyo(8, 10, 10), first_contact=first)
+    await accept(h, kept, at=tokyo(8, 3, 12))
+    await toss(h, "Q3 Two KK", at=tokyo(8, 4, 10), meeting=tokyo(8, 11, 10), first_contact=first)
+    config = h.bot.services.config
+    q3 = quarter_of(date(2026, 8, 1), config.tz)
+    reads = for_reading(h.bot.services.sessions)
+    here = await compute_quarterly_review(reads, config, quarter=q3, process_from=10**9)
+    there = await compute_quarterly_review(reads, config, quarter=q3, process_from=1)
+    assert there == here and (there.toss_ups, there.accepted) == (2, 1)
