@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
 from bot.digest_posts import DIGEST_POST_KINDS, send_digest_post
+from bot.domain.agenda import NoticeRef
 from bot.domain.feedback import feedback_owner
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
 from bot.domain.routing import channel_now
@@ -48,6 +49,7 @@ from bot.slack import (
     retry_after_seconds,
     slack_error_code,
 )
+from modals.digest_text import notice_permalink
 from modals.feedback import (
     build_feedback_reminder,
     build_feedback_request,
@@ -225,7 +227,7 @@ def outcome_posts(*, handoff_id: int, submission_key: str) -> list[NewOutbox]:
     return _submission_posts(handoff_id, submission_key, (PostKind.OUTCOME_DM, PostKind.NOTICE_REFRESH))
 
 
-DM_CHANNELS_KEPT = 10_000  # user id → DM channel id (and notices' links); a team is far smaller
+DM_CHANNELS_KEPT = 10_000  # user id → DM channel id; a team is far smaller
 CLAIM_BATCH = 10  # outbox rows leased in one transaction (a toss-up's notice, its DM copy, the confirmation)
 
 
@@ -257,7 +259,6 @@ class Delivery:
     _claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
     _soon: SendQueue | None = None
     _dm_channels: dict[str, str] = field(default_factory=dict)
-    _permalinks: dict[tuple[str, str], str] = field(default_factory=dict)
     _workspace_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -1003,18 +1004,7 @@ class Delivery:
         return self._workspace_url
 
     async def _permalink(self, channel: str, ts: str) -> str | None:
-        """A message's link: asked of Slack once, then remembered (a confirmation is refreshed after
-        every decision, sheet and outcome; the notice's link never changes)."""
-        if (known := self._permalinks.get((channel, ts))) is not None:
-            return known
-        try:
-            response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
-        except Exception as exc:  # a missing link must not hold the confirmation back
-            log.info("no permalink for %s/%s: %s", channel, ts, slack_error_code(exc))
-            return None
-        permalink = response.get("permalink")
-        if isinstance(permalink, str):
-            if len(self._permalinks) >= DM_CHANNELS_KEPT:
-                self._permalinks.clear()
-            self._permalinks[(channel, ts)] = permalink
-        return permalink
+        """A message's link, made from the workspace's URL (auth.test, asked once) as the digests make
+        theirs: no `chat.getPermalink` per toss-up (a notice's link never changes, and each toss-up has its
+        own notice)."""
+        return notice_permalink(await self.workspace_url(), NoticeRef(channel_id=channel, ts=ts))
