@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.i18n import Lang, normalize_locale
+from bot.logs import SLACK_CLIENT_LOGGER
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def make_client(
         token=token,
         base_url=base_url,
         session=session,
+        logger=_client_logger(),
         timeout=int(timeout) if float(timeout).is_integer() else timeout,  # type: ignore[arg-type]
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -77,6 +79,15 @@ def make_client(
         if retries
         else [],
     )
+
+
+def _client_logger() -> logging.Logger:
+    """slack_sdk's client logger with a level of its own (bot.logs.SLACK_CLIENT_LOGGER says why): the one
+    it inherits, when logging was not set up (tests, benchmarks, a library user)."""
+    logger = logging.getLogger(SLACK_CLIENT_LOGGER)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logger.getEffectiveLevel())
+    return logger
 
 
 def http_session(timeout: float) -> aiohttp.ClientSession:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.logs import BOLT_TOKEN_WARNING, JsonFormatter
+from bot.logs import BOLT_TOKEN_WARNING, LIBRARY_LOGGERS, SLACK_CLIENT_LOGGER, JsonFormatter
+from bot.slack import make_client
 from tests.cli_process import start_cold
 from tests.fake_slack import FakeSlack
 from tests.test_cli import run_cli, slack_env, write_config
@@ -127,3 +128,22 @@ def test_the_dropped_bolt_warning_is_bolts_own_text() -> None:
     from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
     assert BOLT_TOKEN_WARNING == warning_client_prioritized_and_token_skipped()
+
+
+def test_the_slack_clients_logger_has_a_level_of_its_own_as_slack_sdk_reads_only_that() -> None:
+    """slack_sdk formats its debug lines (whole bodies) whenever its client logger's own level is NOTSET,
+    whatever the effective level: the client is given that logger with the level it inherits."""
+    logger = logging.getLogger(SLACK_CLIENT_LOGGER)
+    root = logging.getLogger()
+    saved = logger.level, root.level
+    try:
+        for inherited in (logging.WARNING, logging.DEBUG):  # a DEBUG set-up still gets its debug lines
+            logger.setLevel(logging.NOTSET)
+            root.setLevel(inherited)
+            client = make_client(token="xoxb-test", base_url="http://127.0.0.1:9/api/")
+            assert client.logger is logger
+            assert logger.level == inherited
+    finally:
+        logger.setLevel(saved[0])
+        root.setLevel(saved[1])
+    assert SLACK_CLIENT_LOGGER in LIBRARY_LOGGERS  # LOG_LIBRARY_LEVEL sets it as well
