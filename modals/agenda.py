@@ -85,6 +85,16 @@ def _heading(section: Section, lang: Lang) -> str:
 
 
 def _count_line(agenda: WeeklyAgenda, section: Section, lang: Lang) -> str:
+    if (
+        section is Section.NEXT_WEEK
+    ):  # two lists that share toss-ups (a pending one with a meeting): not summed
+        next_week = agenda.next_week
+        return t(
+            lang,
+            "agenda.count.next_week",
+            meetings=f"{next_week.meeting_count:,}",
+            waiting=f"{next_week.waiting_count:,}",
+        )
     return t(lang, f"agenda.count.{section.value}", count=f"{agenda.section_count(section):,}")
 
 
@@ -283,7 +293,17 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
         for item in collab.requested_info
     ]
     return [
-        Part(fmt.bold(fmt.t("agenda.issues.low_title")), low, fmt.t("agenda.issues.low_empty"), limit=1500),
+        Part(
+            fmt.bold(fmt.t("agenda.issues.low_title")),
+            low,
+            # none below full marks is not the same as no memo at all
+            fmt.t(
+                "agenda.issues.low_full"
+                if agenda.this_week.team.average == MEMO_SCORE_MAX
+                else "agenda.issues.low_empty"
+            ),
+            limit=1500,
+        ),
         Part(
             fmt.bold(fmt.t("agenda.issues.returns_title")),
             returns,

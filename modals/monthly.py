@@ -93,6 +93,10 @@ def _change(line: KpiLine, lang: Lang) -> str:
     elif line.key in (KpiKey.TOSS_UPS, KpiKey.SQLS):
         count = round(line.change)
         change = f"+{count:,}" if count > 0 else f"−{-count:,}" if count < 0 else "±0"
+    elif line.key is KpiKey.LEAD_TIME_DAYS:  # in the value's own unit: "−2.8 days", "−2.8日"
+        change = t(lang, "kpi.value.days", days=signed(line.change))
+    elif line.key is KpiKey.HOURS_TO_ACCEPT:
+        change = t(lang, "kpi.value.hours", hours=signed(line.change))
     else:
         change = signed(line.change)
     return t(lang, "monthly.kpi.previous", previous=_value(line.key, line.previous, lang), change=change)

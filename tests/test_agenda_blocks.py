@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot.domain.agenda import (
+    MEMO_SCORE_MAX,
     AgendaStatus,
     Collaboration,
     IssueLine,
@@ -40,7 +41,7 @@ from bot.domain.agenda import (
 from bot.domain.handoff import ReturnReason
 from bot.domain.issues import Quadrant
 from bot.domain.score import ScoreItemKey
-from bot.i18n import Lang
+from bot.i18n import Lang, t
 from modals.agenda import (
     MESSAGE_SIZE_BUDGET,
     agenda_as_text,
@@ -423,7 +424,7 @@ def test_lead_in_english() -> None:
         "Mon, Nov 16, 2026 – Sun, Nov 22, 2026",
         "*1. This week's toss-ups (10 min)* — toss-ups made this week: 3\n"
         "*2. Deals in progress needing support (10 min)* — deals needing support: 2\n"
-        "*3. Next week (5 min)* — meetings booked and toss-ups awaiting a decision: 2\n"
+        "*3. Next week (5 min)* — meetings booked: 1 · toss-ups awaiting a decision: 1\n"
         "*4. Collaboration issues (15 min)* — topics (low scores, returns, overrides, open issues): 5",
         "Team average memo score: *48.3/70* (+1.8 from last week)",
         "The details of each section follow in this thread.",
@@ -441,7 +442,7 @@ def test_lead_in_japanese() -> None:
         "2026年11月16日(月)〜2026年11月22日(日)",
         "*1. 今週のトスアップ（10分）* — 今週のトスアップ 3件\n"
         "*2. 支援が必要な進行中の商談（10分）* — 支援が必要な商談 2件\n"
-        "*3. 来週の予定（5分）* — 来週の商談・判断待ちのトスアップ 2件\n"
+        "*3. 来週の予定（5分）* — 来週の商談 1件・判断待ちのトスアップ 1件\n"
         "*4. 連携課題（15分）* — 論点（低スコア・差し戻し・基準未達・未解決の連携課題） 5件",
         "チーム平均メモスコア: *48.3/70*（先週比 +1.8）",
         "各セクションの詳細は、このスレッドに続きます。",
@@ -580,7 +581,7 @@ def test_collaboration_issues_in_english() -> None:
         "*Open collaboration issues (impact × urgency), most urgent first*",
         "*[Top priority]* FS accepts late\nOwner: <@U0MGR> · open 12 days · raised by <@U0IS1>",
         "Close",
-        "*[Consider]* Memos lack competitors\nOwner: not assigned · open 1 day · raised by <@U0FS1>",
+        "*[If time allows]* Memos lack competitors\nOwner: not assigned · open 1 day · raised by <@U0FS1>",
         "Close",
     ]
     assert close_buttons(blocks) == [
@@ -619,7 +620,7 @@ def test_every_quadrant_is_labelled_from_the_issue_catalog(lang: Lang) -> None:
     collab = small.collaboration.model_copy(update={"open_issues": issues})
     _, blocks = section(small.model_copy(update={"collaboration": collab}), Section.ISSUES, lang)
     labels = {
-        Lang.EN: ["Top priority", "Act now", "Important", "Consider"],
+        Lang.EN: ["Top priority", "Act on plan", "Mid-term", "If time allows"],
         Lang.JA: ["最優先", "要対応", "重要", "検討"],
     }
     found = re.findall(r"^\*[\[【](.+?)[\]】]\*", body(blocks), flags=re.MULTILINE)
@@ -665,6 +666,20 @@ def test_an_empty_part_says_so_in_one_line(lang: Lang, lines: list[str]) -> None
     assert close_buttons(section(agenda, Section.ISSUES, lang)[1]) == []
     for message in all_messages(agenda, lang):
         assert_within_limits(message)
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [(Lang.EN, "Every memo scored this week got full marks."), (Lang.JA, "今週のメモはすべて満点でした。")],
+)
+def test_a_week_of_full_marks_says_so_rather_than_that_there_were_no_scores(lang: Lang, line: str) -> None:
+    agenda = one_toss_up_agenda()
+    full = agenda.this_week.model_copy(
+        update={"team": ScoreTrend(average=float(MEMO_SCORE_MAX), previous=None, scored=1)}
+    )
+    shown = body(section(agenda.model_copy(update={"this_week": full}), Section.ISSUES, lang)[1])
+    assert line in shown
+    assert t(lang, "agenda.issues.low_empty") not in shown
 
 
 # ------------------------------------------------------------------------------------ empty week

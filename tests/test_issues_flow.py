@@ -200,7 +200,7 @@ async def test_an_issue_is_stored_confirmed_and_its_owner_told_once(harness: Har
     assert f"#{issue.id}" in confirmation.args["text"] and "要対応" in confirmation.args["text"]
     # The owner by DM, in theirs (FS_USER reads English).
     (dm,) = await h.slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == FS_DM)
-    assert f"<@{IS_USER}>" in dm.args["text"] and "Act now" in dm.args["text"]
+    assert f"<@{IS_USER}>" in dm.args["text"] and "Act on plan" in dm.args["text"]
     assert PROBLEM in json.dumps(dm.args["blocks"], ensure_ascii=False)
 
     # The same view again (double click, Slack retry): one issue, one DM, one confirmation.

@@ -20,7 +20,7 @@ from bot.config import AppConfig
 from bot.digests import MONTHLY, compute_monthly_review
 from bot.domain.issues import Quadrant
 from bot.domain.kpi import month_of
-from bot.domain.monthly import CaseLine, KpiKey, MonthlyReview, MonthlySection
+from bot.domain.monthly import CaseLine, KpiKey, KpiLine, MonthlyReview, MonthlySection
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey
 from bot.i18n import Lang, t
@@ -183,6 +183,49 @@ async def test_the_monthly_review_over_the_wire(harness: Harness) -> None:
     assert len([f for f in h.slack.files.values() if f.get("channel") == REVIEW_CHANNEL]) == 2
 
 
+def november(**parts: object) -> MonthlyReview:
+    """November's review with nothing in it but `parts`."""
+    empty: dict[str, object] = {
+        "kpis": [],
+        "trend": [],
+        "items": [],
+        "weakest": None,
+        "by_rep": [],
+        "best": [],
+        "worst": [],
+        "sources": [],
+        "open_issues": [],
+        "closed_issues": [],
+    }
+    return MonthlyReview(
+        month_start=date(2026, 11, 1),
+        month_end=date(2026, 11, 30),
+        generated_at=datetime(2026, 12, 1, tzinfo=UTC),
+        **{**empty, **parts},
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [(Lang.EN, ["−2.8 h", "+2.5 days", "+5.0 pts"]), (Lang.JA, ["−2.8時間", "+2.5日", "+5.0ポイント"])],
+)
+def test_each_change_from_last_month_is_in_its_values_unit(lang: Lang, expected: list[str]) -> None:
+    review = november(
+        kpis=[
+            KpiLine(key=KpiKey.HOURS_TO_ACCEPT, current=1.0, previous=3.8),
+            KpiLine(key=KpiKey.LEAD_TIME_DAYS, current=31.0, previous=28.5),
+            KpiLine(key=KpiKey.WIN_RATE, current=0.30, previous=0.25),
+        ]
+    )
+    config = team_config()
+    _, blocks = build_review_section(
+        review, MonthlySection.KPIS, lang=lang, tz=config.tz, workspace_url=None, config=config
+    )
+    shown = block_text([block.to_dict() for block in blocks])
+    for change in expected:
+        assert change in shown
+
+
 @pytest.mark.parametrize("anonymous", [False, True])
 def test_the_cases_do_not_put_fs_words_beside_the_raters_name_when_anonymous(anonymous: bool) -> None:
     """feedback.anonymous hides who rated from IS: the monthly review, posted where IS reads it, quotes
@@ -198,21 +241,7 @@ def test_the_cases_do_not_put_fs_words_beside_the_raters_name_when_anonymous(ano
         good="決裁プロセスが明確",
         improve=None,
     )
-    review = MonthlyReview(
-        month_start=date(2026, 11, 1),
-        month_end=date(2026, 11, 30),
-        generated_at=datetime(2026, 12, 1, tzinfo=UTC),
-        kpis=[],
-        trend=[],
-        items=[],
-        weakest=None,
-        by_rep=[],
-        best=[case],
-        worst=[],
-        sources=[],
-        open_issues=[],
-        closed_issues=[],
-    )
+    review = november(best=[case])
     config = team_config(feedback={"anonymous": anonymous})
     for lang in Lang:
         _, blocks = build_review_section(

@@ -376,7 +376,7 @@ class WeeklyAgenda(_Model):
                 return len(self.this_week.toss_ups)
             case Section.SUPPORT:
                 return sum(self.support_count(reason) for reason in SupportReason)
-            case Section.NEXT_WEEK:
+            case Section.NEXT_WEEK:  # lines in its two lists; the lead shows each list's count instead
                 return self.next_week.meeting_count + self.next_week.waiting_count
             case Section.ISSUES:
                 return (
