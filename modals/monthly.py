@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.config import AppConfig
+from bot.domain.handoff import HandoffStatus
 from bot.domain.monthly import (
     MONTHLY_MINUTES,
     RATE_KEYS,
@@ -214,7 +215,10 @@ def _case_lines(cases: list, fmt: Fmt, *, anonymous: bool) -> list[str]:
     of the FS rep who wrote them: the line says "FS"."""
     lines = []
     for case in cases:
-        outcome = fmt.t(f"monthly.outcome.{case.outcome.value if case.outcome else 'none'}")
+        if case.status is HandoffStatus.RETURNED:  # FS gave it back: there is no deal to have an outcome
+            outcome = fmt.t("monthly.outcome.returned")
+        else:
+            outcome = fmt.t(f"monthly.outcome.{case.outcome.value if case.outcome else 'none'}")
         text = fmt.t(
             "monthly.cases.line",
             company=fmt.company(case.company, case.notice),
@@ -236,12 +240,12 @@ def _case_parts(review: MonthlyReview, fmt: Fmt, config: AppConfig | None) -> li
         Part(
             fmt.bold(fmt.t("monthly.cases.best_title")),
             _case_lines(review.best, fmt, anonymous=anonymous),
-            fmt.t("monthly.cases.empty"),
+            fmt.t("monthly.cases.best_empty"),
         ),
         Part(
             fmt.bold(fmt.t("monthly.cases.worst_title")),
             _case_lines(review.worst, fmt, anonymous=anonymous),
-            fmt.t("monthly.cases.empty"),
+            fmt.t("monthly.cases.worst_empty"),
         ),
     ]
 

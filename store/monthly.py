@@ -1,9 +1,10 @@
 """What the monthly review needs from the database.
 
 The KPIs reuse the KPI loader (`store.kpi.load_kpi_facts`: the definitions live in one place) over the
-month and the one before; the six-month trend, the best and worst cases and the lead-source table are
-aggregated in SQL over ranges of the indexed creation time (COUNT / AVG / SUM … GROUP BY, ORDER BY …
-LIMIT), so their cost follows the months read, not the history. One read transaction per call.
+month and the one before; the six-month trend, the success cases and cases to learn from, and the
+lead-source table are aggregated in SQL over ranges of the indexed creation time (COUNT / AVG / SUM …
+GROUP BY, ORDER BY … LIMIT), so their cost follows the months read, not the history. One read
+transaction per call.
 """
 
 from __future__ import annotations
@@ -61,8 +62,26 @@ def _share() -> object:
     )
 
 
+def _case_tier(*, best: bool) -> tuple[object, object]:
+    """(which toss-ups can be a case, their order before the score): `bot.domain.monthly.success_rank`
+    and `lesson_rank` in SQL, so only the few shown are read."""
+    accepted = Handoff.status == HandoffStatus.ACCEPTED.value
+    rated = FeedbackRecord.handoff_id.is_not(None)
+    won, lost = OutcomeRecord.kind == OutcomeKind.WON.value, OutcomeRecord.kind == OutcomeKind.LOST.value
+    not_won = (OutcomeRecord.kind.is_(None)) | (OutcomeRecord.kind != OutcomeKind.WON.value)
+    if best:
+        not_lost = (OutcomeRecord.kind.is_(None)) | (OutcomeRecord.kind != OutcomeKind.LOST.value)
+        return and_(accepted, not_lost), case((won, 0), (rated, 1), else_=2)
+    returned = Handoff.status == HandoffStatus.RETURNED.value
+    return (
+        and_(not_won, returned | lost | and_(accepted, rated)),
+        case((returned, 0), (lost, 1), else_=2),
+    )
+
+
 def _cases_query(month: Period, *, best: bool) -> Select:
     share = _share()
+    candidate, tier = _case_tier(best=best)
     return (
         select(
             Handoff.id,
@@ -85,8 +104,9 @@ def _cases_query(month: Period, *, best: bool) -> Select:
             Handoff.created_at >= month.start,
             Handoff.created_at < month.end,
             Handoff.score_total.is_not(None),
+            candidate,
         )
-        .order_by(desc(share) if best else share, Handoff.id)
+        .order_by(tier, desc(share) if best else share, Handoff.id)
         .limit(CASES_MAX * 2)  # the builder keeps best and worst apart when a month has few toss-ups
     )
 
@@ -104,6 +124,7 @@ def _case(row: object) -> CaseFacts:
         score_total=int(row.score_total),  # type: ignore[attr-defined]
         rated=row.rated_id is not None,  # type: ignore[attr-defined]
         outcome=OutcomeKind(row.outcome) if row.outcome else None,  # type: ignore[attr-defined]
+        status=HandoffStatus(row.status),  # type: ignore[attr-defined]
         good=row.good or None,  # type: ignore[attr-defined]
         improve=row.improve or None,  # type: ignore[attr-defined]
         notice_channel_id=row.notice_channel_id,  # type: ignore[attr-defined]
@@ -112,7 +133,7 @@ def _case(row: object) -> CaseFacts:
 
 
 async def load_cases(*, session: AsyncSession, month: Period) -> tuple[list[CaseFacts], list[CaseFacts]]:
-    """The month's best and worst scored handoffs (by share of the possible score), with FS's lines."""
+    """The month's candidate success cases and cases to learn from, in their order, with FS's lines."""
     async with own_transaction(session):
         best = (await session.execute(_cases_query(month, best=True))).all()
         worst = (await session.execute(_cases_query(month, best=False))).all()

@@ -25,11 +25,13 @@ from bot.domain.criteria import CriteriaEvaluation, CriteriaMode, CriterionResul
 from bot.domain.handoff import EventKind, HandoffStatus, ReturnReason
 from bot.domain.kpi import HandoffFacts, compute_kpis, parse_period
 from bot.domain.memo import BudgetStatus, HandoffMemo, Timeline
+from bot.domain.monthly import split_cases
 from bot.domain.outcome import Outcome, OutcomeKind
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey
 from store.feedback import save_feedback, save_outcome
 from store.handoffs import NewHandoff, create_handoff, decide_handoff
 from store.kpi import load_kpi_facts
+from store.monthly import load_cases
 from tests.test_store import make_memo
 
 Factory = async_sessionmaker[AsyncSession]
@@ -303,3 +305,22 @@ async def test_the_fs_member_who_accepted_an_unassigned_toss_up_is_credited(sess
     assert [(f.id, f.fs_user_id) for f in facts] == [(taken, "FS1"), (returned, None)]
     mine = compute_kpis(facts, start=START, end=END, user="FS1")
     assert (mine.toss_ups, mine.won, mine.won_amount) == (1, 1, 800_000)
+
+
+async def test_the_months_cases_are_successes_and_lessons_by_outcome_then_score(
+    session_factory: Factory,
+) -> None:
+    """The monthly review's cases, read in SQL and split in the domain: a won toss-up is a success whatever
+    its score, a returned or lost one is a case to learn from whatever its score; D (undecided) is neither."""
+    ids = await seed(session_factory)
+    async with session_factory() as session:
+        best, worst = await load_cases(session=session, month=PERIOD)
+    successes, lessons = split_cases(best, worst)
+    assert [(c.id, c.score_total, c.rated) for c in successes] == [
+        (ids["A"], 74, True),  # won, 74/100
+        (ids["E"], 50, False),  # won, 50/70: a smaller share than A's
+    ]
+    assert [(c.id, c.status, c.outcome) for c in lessons] == [
+        (ids["B"], HandoffStatus.RETURNED, None),  # returned first
+        (ids["C"], HandoffStatus.ACCEPTED, OutcomeKind.LOST),  # lost, though FS rated it 90/100
+    ]

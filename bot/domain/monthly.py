@@ -8,8 +8,9 @@ The seed's monthly agenda, for managers and the sales lead, in four time-boxed s
    lead source and campaign.
 2. Quality score (15 min): the team's average memo score over the last six months, each score item's
    average and the weakest item (the largest share of its points lost), each IS rep's average.
-3. Cases (20 min): the month's best and worst handoffs (score and outcome) with FS's "good" and
-   "improve" lines.
+3. Cases (20 min): the month's success cases (won, then accepted: best score first) and cases to learn
+   from (returned, lost, then accepted ones FS rated: lowest score first) with FS's "good" and "improve"
+   lines. A toss-up FS has not decided yet is neither.
 4. Improvement measures (25 min): the open collaboration issues on the impact × urgency matrix and the
    ones closed this month with what was decided.
 
@@ -30,6 +31,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.domain.agenda import IssueLine, NoticeRef
 from bot.domain.diagnosis import DiagnosisTrend
+from bot.domain.handoff import HandoffStatus
 from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
 from bot.domain.kpi import HandoffFacts, Kpis, Period, compute_kpis
 from bot.domain.moments import as_utc
@@ -110,6 +112,7 @@ class CaseFacts:
     score_total: int
     rated: bool
     outcome: OutcomeKind | None
+    status: HandoffStatus = HandoffStatus.ACCEPTED
     good: str | None = None
     improve: str | None = None
     notice_channel_id: str | None = None
@@ -207,6 +210,7 @@ class CaseLine(_Model):
     good: str | None
     improve: str | None
     notice: NoticeRef = NoticeRef()
+    status: HandoffStatus | None = None  # None in reviews stored before it was kept
 
 
 class SourceLine(_Model):
@@ -333,6 +337,49 @@ def case_share(case: CaseFacts) -> float:
     return case.score_total / (100 if case.rated else 70)
 
 
+def success_rank(case: CaseFacts) -> tuple[int, float, int] | None:
+    """Where a toss-up stands among the month's success cases (smallest first), None when it is none:
+    won, then accepted and rated by FS, then accepted; the best share of its possible score first."""
+    if case.status is not HandoffStatus.ACCEPTED or case.outcome is OutcomeKind.LOST:
+        return None
+    tier = 0 if case.outcome is OutcomeKind.WON else 1 if case.rated else 2
+    return tier, -case_share(case), case.id
+
+
+def lesson_rank(case: CaseFacts) -> tuple[int, float, int] | None:
+    """Where a toss-up stands among the cases to learn from (smallest first), None when it is none:
+    returned, then lost, then accepted ones FS rated; the lowest share of its possible score first.
+    Never a won one, nor one FS has not decided or rated (nothing to learn from it yet)."""
+    if case.outcome is OutcomeKind.WON:
+        return None
+    if case.status is HandoffStatus.RETURNED:
+        tier = 0
+    elif case.outcome is OutcomeKind.LOST:
+        tier = 1
+    elif case.status is HandoffStatus.ACCEPTED and case.rated:
+        tier = 2
+    else:
+        return None
+    return tier, case_share(case), case.id
+
+
+def split_cases(best: Sequence[CaseFacts], worst: Sequence[CaseFacts]) -> tuple[list, list]:
+    """(success cases, cases to learn from), at most CASES_MAX each and none in both. An accepted toss-up
+    FS rated, with no outcome yet, can be either: such ones are split, the better half a success."""
+    successes = sorted(
+        {c.id: c for c in best if success_rank(c)}.values(),
+        key=lambda c: success_rank(c),  # type: ignore[arg-type,return-value]
+    )
+    lessons = sorted(
+        {c.id: c for c in worst if lesson_rank(c)}.values(),
+        key=lambda c: lesson_rank(c),  # type: ignore[arg-type,return-value]
+    )
+    either = {c.id for c in successes} & {c.id for c in lessons}
+    chosen = successes[: min(CASES_MAX, len(successes) - len(either) // 2)]
+    chosen_ids = {c.id for c in chosen}
+    return chosen, [c for c in lessons if c.id not in chosen_ids][:CASES_MAX]
+
+
 def _case(case: CaseFacts) -> CaseLine:
     return CaseLine(
         id=case.id,
@@ -345,6 +392,7 @@ def _case(case: CaseFacts) -> CaseLine:
         good=case.good,
         improve=case.improve,
         notice=NoticeRef(channel_id=case.notice_channel_id, ts=case.notice_ts),
+        status=case.status,
     )
 
 
@@ -369,11 +417,7 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
     """The month's review from its facts: pure, tested on data worked out by hand."""
     rows = _month_rows(facts)
     items = _items(rows, rules.weights)
-    # A month with few toss-ups is split between the two lists (the better half is "best").
-    considered = len({case.id for case in (*facts.best, *facts.worst)})
-    best = sorted(facts.best, key=lambda c: (-case_share(c), c.id))[: min(CASES_MAX, (considered + 1) // 2)]
-    best_ids = {case.id for case in best}
-    worst = [c for c in sorted(facts.worst, key=lambda c: (case_share(c), c.id)) if c.id not in best_ids]
+    best, worst = split_cases(facts.best, facts.worst)
     return MonthlyReview(
         month_start=facts.month.first_day,
         month_end=facts.month.last_day,
@@ -393,7 +437,7 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
         weakest=weakest_item(items),
         by_rep=_reps(rows),
         best=[_case(case) for case in best],
-        worst=[_case(case) for case in worst[:CASES_MAX]],
+        worst=[_case(case) for case in worst],
         sources=_sources(facts),
         open_issues=[
             IssueLine.of(issue) for issue in most_urgent_first(i for i in facts.open_issues if i.is_open)
