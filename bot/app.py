@@ -9,11 +9,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
@@ -44,6 +48,19 @@ CLIENT_TIMEOUT_SECONDS = 10  # one Slack call of the handlers (the outbox has de
 LATE_WORK_GRACE_SECONDS = 10  # at shutdown, for what listeners do after their acks
 
 
+def bolt_request_of(body: str, *, query: str, headers: dict[str, str]) -> AsyncBoltRequest:
+    """Bolt's request for a verified HTTP body. Bolt takes a form with "payload" anywhere in it for an
+    interactive payload and, finding no `payload` field, reads it as {}: a slash command whose text,
+    channel or user name holds the word would be refused. Such a form is read as the form it is."""
+    request = AsyncBoltRequest(body=body, query=query, headers=headers)
+    if request.body == {} and body and not body.lstrip().startswith(("{", "[")):
+        form = dict(parse_qsl(body, keep_blank_values=True))
+        if form and "payload" not in form:
+            request.body = form
+            request.context = build_async_context(AsyncBoltContext({}), form)
+    return request
+
+
 @dataclass(repr=False)
 class Bot:
     settings: Settings
@@ -71,7 +88,16 @@ class Bot:
     async def _slack_events(self, request: web.Request) -> web.Response:
         """Verify the signature on the raw bytes before anything else reads them; only then parse."""
         REQUEST_RECEIVED_AT.set(time.monotonic())  # the listener's ack budget counts from here
-        raw_body = await request.read()
+        try:
+            raw_body = await request.read()
+        except RequestPayloadError:  # not what its Content-Encoding says, or cut short: nobody's payload
+            log.warning("refused a request whose body could not be read")
+            # The rest is unreadable too: aiohttp would linger reading it after the answer and log that
+            # failure as an unhandled exception. The connection is closed after the 400.
+            request.content.feed_eof()
+            refused = web.json_response({"error": "unreadable body"}, status=400)
+            refused.force_close()
+            return refused
         if not is_signed_by_slack(
             secret=self.settings.slack_signing_secret or "",
             body=raw_body,
@@ -81,10 +107,8 @@ class Bot:
             log.warning("refused a request that failed Slack signature verification")
             return await to_aiohttp_response(unverified_response())
         try:
-            bolt_request = AsyncBoltRequest(
-                body=raw_body.decode("utf-8"),
-                query=request.query_string,
-                headers=dict(request.headers),
+            bolt_request = bolt_request_of(
+                raw_body.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
             )
         # Not UTF-8, not JSON, JSON but not an object, nested past the parser's depth, or shaped so that
         # Bolt's own context building trips (`authorizations: {}` is a KeyError there).

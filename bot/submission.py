@@ -155,7 +155,9 @@ async def _submit_new(
         return Submitted(errors=warning)
 
     now = services.clock()
-    turn, route = await routing_plan(sessions=services.sessions, config=config, memo=memo, now=now)
+    turn, route = await routing_plan(
+        sessions=services.sessions, config=config, memo=memo, is_user_id=form.actor, now=now
+    )
     data = NewHandoff(
         submission_key=key,
         team_id=form.team_id,

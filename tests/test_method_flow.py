@@ -202,6 +202,26 @@ async def test_rule_routes_round_robin_skipping_who_is_away(harness: Harness, co
     ]
 
 
+@pytest.mark.parametrize("config", [ROUTED])
+async def test_round_robin_never_gives_a_toss_up_to_the_rep_who_tossed_it_up(
+    harness: Harness, config: AppConfig
+) -> None:
+    """No IS list: anyone may toss up, a pool member too. Their own turn is skipped (they may not decide
+    their own toss-up), as the memo form refuses them as its FS rep."""
+    h = harness
+    enterprise = custom_state(segment="enterprise")
+    for n in range(2):
+        response = await h.driver.view_submission(
+            CallbackId.HANDOFF_MEMO,
+            {**memo_state(answers(h, fs_user_id=None, company=f"Self {n}")), **enterprise},
+            user_id=REP_A,
+            private_metadata=memo_meta(),
+        )
+        assert response.status == 200 and not response.text, response.text
+    await h.slack.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == ENT_CHANNEL)
+    assert [(r.is_user_id, r.fs_user_id) for r in await all_handoffs(h)] == [(REP_A, REP_B), (REP_A, REP_B)]
+
+
 async def test_away_command_checks_its_date(harness: Harness) -> None:
     h = harness
     for argument in ("away yesterday", "away 2020-01-01"):

@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import func, select
 
+from bot.app import bolt_request_of
 from bot.verification import is_allowed_response_url, is_signed_by_slack
-from modals.ids import ActionId, BlockId
+from modals.ids import ActionId, BlockId, CallbackId
 from store.models import Handoff, HandoffEvent, OutboxMessage
-from tests.conftest import FS_CHANNEL, OTHER_USER, SIGNING_SECRET, Harness
+from tests.conftest import FS_CHANNEL, IS_USER, OTHER_USER, SIGNING_SECRET, Harness
 from tests.slack_driver import sign
 
 MARKER = "SECRET-CUSTOMER-TEXT-7f3a"  # user text that must never reach a log line
@@ -178,6 +179,47 @@ async def test_signed_body_that_is_not_a_payload_is_a_quiet_400(
     assert not any(record.exc_info for record in caplog.records)
 
 
+async def post_declaring(h: Harness, encoding: str, body: bytes) -> int:
+    """The status of a POST whose body is not what its Content-Encoding says (sent raw: aiohttp's client
+    would encode it)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(h.url.rsplit(":", 1)[1]))
+    head = (
+        "POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+        f"Content-Encoding: {encoding}\r\nX-Slack-Request-Timestamp: 1\r\nX-Slack-Signature: v0=00\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    writer.write(head + body)
+    await writer.drain()
+    status_line = (await asyncio.wait_for(reader.read(200), 5)).split(b"\r\n", 1)[0]
+    writer.close()
+    return int(status_line.split()[1])
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_is_not_what_its_encoding_says_is_a_quiet_400(
+    harness: Harness, encoding: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert await post_declaring(harness, encoding, b'{"type": "event_callback"}') == 400
+    assert not any(record.levelno >= logging.ERROR or record.exc_info for record in caplog.records)
+    assert harness.slack.calls == []
+
+
+async def test_a_command_whose_text_or_channel_says_payload_is_a_command(harness: Harness) -> None:
+    """Bolt reads any form body with "payload" in it as an interactive payload (finding none, as {}): a
+    company, a channel or a handle with that word must still reach `/tossup`."""
+    h = harness
+    response = await h.driver.slash("Payload Systems payload株式会社", user_id=IS_USER)
+    assert response.status == 200, response.text
+    (opened,) = await h.slack.wait_for("views.open")
+    assert opened.args["view"]["callback_id"] == CallbackId.HANDOFF_MEMO
+    fields = h.driver.slash_fields("help", user_id=IS_USER)
+    fields["channel_name"] = "payload-dev"
+    response = await h.driver.send_form(fields)
+    assert response.status == 200, response.text
+    assert (response.json() or {}).get("response_type") == "ephemeral", response.text
+
+
 async def test_verified_request_never_posts_to_a_response_url_off_slacks_hosts(
     harness: Harness, attacker: Listener
 ) -> None:
@@ -303,3 +345,27 @@ async def test_the_apps_own_guard_refuses_without_the_http_door(harness: Harness
         assert response.status == 401, case
     await asyncio.sleep(0.2)
     assert h.slack.calls == [] and attacker.received == []
+
+
+FORM = "application/x-www-form-urlencoded"
+FORM_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["command", "text", "channel_name", "user_name", "team_domain", "trigger_id"]),
+        st.one_of(FORM_TEXT, st.sampled_from(["payload", "payload=1", "&payload=", "{payload}"])),
+        min_size=1,
+    )
+)
+def test_a_form_without_a_payload_field_is_read_as_its_fields(fields: dict[str, str]) -> None:
+    request = bolt_request_of(urlencode(fields), query="", headers={"content-type": FORM})
+    assert request.body == fields
+
+
+@settings(max_examples=100, deadline=None)
+@given(payload=st.dictionaries(st.sampled_from(["type", "user", "view", "text"]), FORM_TEXT, min_size=1))
+def test_a_form_with_a_payload_field_is_read_as_that_payload(payload: dict[str, str]) -> None:
+    body = urlencode({"payload": json.dumps(payload)})
+    assert bolt_request_of(body, query="", headers={"content-type": FORM}).body == payload
