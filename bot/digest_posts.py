@@ -84,7 +84,7 @@ def _lead(kind: DigestKind, content: Digest, lang: Lang, delivery: Delivery) -> 
     tz, config = delivery.config.tz, delivery.config
     if isinstance(content, WeeklyAgenda):
         if content.is_empty:
-            return build_agenda_empty(content, lang=lang)
+            return build_agenda_empty(content, lang=lang, tz=tz)
         return build_agenda_lead(content, lang=lang, tz=tz)
     if isinstance(content, QuarterlyReview):
         if content.is_empty:

@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -30,7 +30,8 @@ from bot.cron import first_fire_between, parse_cron
 from bot.diagnosis import month_diagnosis_trend
 from bot.domain.agenda import AgendaRules, Section, WeeklyAgenda, build_weekly_agenda
 from bot.domain.digest_kind import DigestKind
-from bot.domain.kpi import Period, month_before, month_of, quarter_before, quarter_of, week_of
+from bot.domain.kpi import Period, PeriodKind, month_before, month_of, quarter_before, quarter_of, week_of
+from bot.domain.moments import as_utc
 from bot.domain.monthly import (
     TREND_MONTHS,
     MonthlyFacts,
@@ -163,14 +164,44 @@ def _lookback_days(config: AppConfig) -> int:
     return weekly.lookback_days if weekly else WeeklyDigestConfig.model_fields["lookback_days"].default
 
 
+def reviewed_since_last_agenda(week: Period, config: AppConfig) -> Period:
+    """What `week`'s agenda reviews: the toss-ups from the week before's scheduled agenda up to this week's
+    (Friday 09:00 to Friday 09:00), so one made after an agenda went out (a Friday afternoon, a weekend)
+    is in the next; late or repeated posts of an agenda cover the same. The calendar week itself when no
+    weekly digest is scheduled (a preview) or its schedule does not fire in one of the two weeks."""
+    schedule = config.digests.weekly
+    if schedule is None:
+        return week
+    trigger = parse_cron(schedule.cron, tz=config.tz)
+    before = week_of(week.first_day - timedelta(days=7), config.tz)
+    last_moment = timedelta(microseconds=1)  # a week is [start, end): the next Monday 00:00 is not in it
+    this_fire = first_fire_between(trigger, week.start, week.end - last_moment)
+    last_fire = first_fire_between(trigger, before.start, before.end - last_moment)
+    if this_fire is None or last_fire is None:
+        return week
+    return Period(
+        kind=PeriodKind.RANGE,
+        start=as_utc(last_fire),
+        end=as_utc(this_fire),
+        first_day=last_fire.astimezone(config.tz).date(),
+        last_day=this_fire.astimezone(config.tz).date(),
+    )
+
+
 async def compute_weekly_agenda(
     sessions: async_sessionmaker[AsyncSession], config: AppConfig, *, week: Period, now: datetime
 ) -> WeeklyAgenda:
-    """The agenda of `week` as of `now` (sections 2 and 3 show what is open at `now`)."""
+    """The agenda of `week` as of `now` (sections 2 and 3 show what is open at `now`; section 1 what came
+    since the last agenda: `reviewed_since_last_agenda`)."""
     rules = agenda_rules(config)
     async with sessions() as session:
         facts = await load_agenda_facts(
-            session=session, week=week, now=now, rules=rules, lookback_days=_lookback_days(config)
+            session=session,
+            week=week,
+            reviewed=reviewed_since_last_agenda(week, config),
+            now=now,
+            rules=rules,
+            lookback_days=_lookback_days(config),
         )
         issues = await list_open_issues(session=session)
     return build_weekly_agenda(replace(facts, open_issues=issues), rules)

@@ -65,6 +65,7 @@ from modals.messages import Message
 from modals.text import (
     enum_label,
     format_date,
+    format_datetime,
     truncate,
 )
 
@@ -98,7 +99,11 @@ def _count_line(agenda: WeeklyAgenda, section: Section, lang: Lang) -> str:
     return t(lang, f"agenda.count.{section.value}", count=f"{agenda.section_count(section):,}")
 
 
-def _week(agenda: WeeklyAgenda, lang: Lang) -> str:
+def _week(agenda: WeeklyAgenda, lang: Lang, tz: ZoneInfo) -> str:
+    """The days the agenda covers; the moments, when it reviews the toss-ups since the last agenda."""
+    if agenda.reviewed_from is not None and agenda.reviewed_to is not None:
+        first = format_datetime(agenda.reviewed_from, tz, lang)
+        return t(lang, "agenda.week", first=first, last=format_datetime(agenda.reviewed_to, tz, lang))
     return t(
         lang,
         "agenda.week",
@@ -411,9 +416,9 @@ def _section_text(agenda: WeeklyAgenda, section: Section, fmt: Fmt) -> str:
 def build_agenda_lead(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> Message:
     """The channel's compact lead message: header, week, the four sections (minutes, one count each),
     the team's average memo score and its change; the details follow in its thread. `tz` is the team's
-    zone (kept for symmetry with the section builders: the week's days are already local dates)."""
+    zone (the moments since the last agenda are shown in it)."""
     fmt = Fmt(lang, tz, mrkdwn=True)
-    week = _week(agenda, lang)
+    week = _week(agenda, lang, tz)
     trend = _trend(agenda.this_week.team, fmt)
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "agenda.header"), HEADER_TEXT_MAX))),
@@ -453,9 +458,9 @@ def build_agenda_section(
     return truncate(fallback, FALLBACK_MAX), blocks
 
 
-def build_agenda_empty(agenda: WeeklyAgenda, *, lang: Lang) -> Message:
+def build_agenda_empty(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> Message:
     """A week with nothing to discuss: one short message saying so, never an empty template."""
-    week = _week(agenda, lang)
+    week = _week(agenda, lang, tz)
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "agenda.header"), HEADER_TEXT_MAX))),
         SectionBlock(
@@ -470,7 +475,7 @@ def build_agenda_empty(agenda: WeeklyAgenda, *, lang: Lang) -> Message:
 def agenda_as_text(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> str:
     """The whole agenda as plain text (the CLI preview): the lead, then each section with its details.
     No mrkdwn, no entities; users read as @U123. An empty week is one line."""
-    week = _week(agenda, lang)
+    week = _week(agenda, lang, tz)
     if agenda.is_empty:
         return t(lang, "agenda.empty.fallback", week=week)
     fmt = Fmt(lang, tz, mrkdwn=False)

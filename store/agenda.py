@@ -183,7 +183,7 @@ _MEETINGS = (
     _open_query()
     .where(
         Handoff.status.in_([HandoffStatus.PENDING, HandoffStatus.ACCEPTED]),
-        Handoff.meeting_at >= bindparam("end"),
+        Handoff.meeting_at >= bindparam("week_end"),
         Handoff.meeting_at < bindparam("next_end"),
     )
     .order_by(Handoff.meeting_at, Handoff.id)
@@ -241,20 +241,29 @@ _SUPPORT = {
 
 
 async def load_agenda_facts(
-    *, session: AsyncSession, week: Period, now: datetime, rules: AgendaRules, lookback_days: int
+    *,
+    session: AsyncSession,
+    week: Period,
+    now: datetime,
+    rules: AgendaRules,
+    lookback_days: int,
+    reviewed: Period | None = None,
 ) -> AgendaFacts:
-    """The facts of the week [week.start, week.end) and of what is open at `now`.
+    """The facts of the week and of what is open at `now`: the toss-ups, returns and scores of `reviewed`
+    [start, end) (by default the week itself) and of the 7 days before it; the meetings of the calendar
+    week after `week`.
 
     lookback_days bounds how far back accepted deals are chased for a sheet or an outcome (by meeting
     time). Open collaboration issues are not loaded here (see `store.issues`).
     """
-    start, end = week.start, week.end
+    start, end = (reviewed or week).start, (reviewed or week).end
     overdue_before = overdue_created_before(now, rules)
     params = {
         "start": start,
         "end": end,
         "last_start": start - timedelta(days=7),
-        "next_end": end + timedelta(days=7),
+        "week_end": week.end,
+        "next_end": week.end + timedelta(days=7),
         "info_start": end - timedelta(weeks=REQUESTED_INFO_WEEKS),
         "now": now,
         "lookback_from": now - timedelta(days=lookback_days),
@@ -284,6 +293,7 @@ async def load_agenda_facts(
 
     return AgendaFacts(
         week=week,
+        reviewed=reviewed,
         now=now,
         this_week=[
             WeekTossUp(

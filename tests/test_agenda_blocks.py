@@ -367,7 +367,7 @@ def all_messages(agenda: WeeklyAgenda, lang: Lang) -> list[Message]:
             build_agenda_section(agenda, section, lang=lang, tz=TOKYO, workspace_url=WORKSPACE)
             for section in Section
         ),
-        build_agenda_empty(agenda, lang=lang),
+        build_agenda_empty(agenda, lang=lang, tz=TOKYO),
     ]
 
 
@@ -689,7 +689,7 @@ def test_a_week_of_full_marks_says_so_rather_than_that_there_were_no_scores(lang
 def test_the_empty_week_is_one_short_message(lang: Lang) -> None:
     agenda = empty_agenda()
     assert agenda.is_empty
-    text, blocks = build_agenda_empty(agenda, lang=lang)
+    text, blocks = build_agenda_empty(agenda, lang=lang, tz=TOKYO)
     assert len(blocks) == 2
     if lang is Lang.EN:
         assert texts(blocks) == [

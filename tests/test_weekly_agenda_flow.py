@@ -20,14 +20,17 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import AppConfig
-from bot.digests import WEEKLY
+from bot.digests import WEEKLY, reviewed_since_last_agenda
 from bot.domain.agenda import AgendaStatus, SupportReason, WeeklyAgenda
 from bot.domain.handoff import ReturnReason
 from bot.domain.issues import Quadrant
+from bot.domain.kpi import week_of
 from bot.domain.memo import MemoField
 from bot.domain.score import ScoreItemKey
+from bot.i18n import Lang
 from bot.scheduler import WEEKLY_DIGEST_CATCH_UP_JOB_ID, WEEKLY_DIGEST_JOB_ID, make_scheduler
 from modals.ids import ActionId, BlockId, CallbackId
+from modals.text import format_datetime
 from store.models import DigestPost, Handoff
 from store.outbox import pending_count
 from tests.conftest import FS_USER, IS_USER, MANAGER, OTHER_USER, Harness, team_config
@@ -324,3 +327,58 @@ async def test_slack_down_at_nine_the_agenda_follows_when_it_is_back(harness: Ha
     posts = meeting_posts(h)
     assert len(posts) == 5 and {p.args.get("thread_ts") for p in posts[1:]} == {posts[0].response["ts"]}
     assert "Epsilon KK" in block_text(posts[1].args["blocks"])
+
+
+async def test_what_comes_after_an_agenda_went_out_is_in_the_next_one(harness: Harness) -> None:
+    """Each agenda reviews the toss-ups since the last one (Friday 09:00 to Friday 09:00): a toss-up or a
+    return on Friday afternoon or at the weekend is in the next week's agenda, not lost between two."""
+    h = harness
+    thursday = await toss(h, "Thursday KK", at=tokyo(12, 3, 10), meeting=tokyo(12, 10, 10))
+    await toss(h, "Friday AM KK", at=tokyo(12, 4, 8, 30), meeting=tokyo(12, 10, 11), drop=DROP_OPTIONAL)
+    h.clock.now = tokyo(12, 4, 9, 0)
+    await fire(h)
+    await settle(h)
+    await toss(h, "Friday PM KK", at=tokyo(12, 4, 15), meeting=tokyo(12, 16, 10), drop=DROP_ISSUE)
+    await give_back(h, thursday, at=tokyo(12, 4, 17), note="予算不明のまま")
+    await toss(h, "Saturday KK", at=tokyo(12, 5, 10), meeting=tokyo(12, 16, 11))
+    h.clock.now = tokyo(12, 11, 9, 0)
+    await fire(h)
+    await settle(h)
+
+    first, second = (
+        WeeklyAgenda.model_validate(d.content) for d in sorted(await digests(h), key=lambda d: d.period_start)
+    )
+    assert [t.company for t in first.this_week.toss_ups] == ["Thursday KK", "Friday AM KK"]
+    assert [t.company for t in second.this_week.toss_ups] == ["Friday PM KK", "Saturday KK"]
+    assert first.collaboration.returns == []
+    assert [r.company for r in second.collaboration.returns] == ["Thursday KK"]
+    assert first.this_week.team.average == pytest.approx((70 + 68) / 2)
+    assert second.this_week.team.previous == first.this_week.team.average  # "last week" is the same 7 days
+    assert (second.reviewed_from, second.reviewed_to) == (tokyo(12, 4, 9), tokyo(12, 11, 9))
+    second_lead = meeting_posts(h)[5]
+    assert "thread_ts" not in second_lead.args
+    shown = block_text(second_lead.args["blocks"])
+    for moment in (tokyo(12, 4, 9), tokyo(12, 11, 9)):
+        assert format_datetime(moment, TOKYO, Lang.JA) in shown
+
+
+@pytest.mark.parametrize(
+    ("cron", "expected"),
+    [
+        ("0 9 * * FRI", (tokyo(11, 27, 9), tokyo(12, 4, 9))),
+        ("0 0 * * MON", (tokyo(11, 23, 0), tokyo(11, 30, 0))),  # Monday midnight: the week just ended
+        ("30 17 * * MON,THU", (tokyo(11, 23, 17, 30), tokyo(11, 30, 17, 30))),  # each week's first fire
+        ("0 9 1-7 * FRI", None),  # first Friday of the month only: no fire the week before
+    ],
+)
+def test_an_agenda_reviews_from_the_last_scheduled_agenda_to_its_own(
+    cron: str, expected: tuple[datetime, datetime] | None
+) -> None:
+    week = week_of(date(2026, 12, 2), TOKYO)
+    config = team_config(digests={"weekly": {"channel": MEETING_CHANNEL, "cron": cron}})
+    reviewed = reviewed_since_last_agenda(week, config)
+    if expected is None:
+        assert reviewed is week
+    else:
+        assert (reviewed.start, reviewed.end) == expected
+    assert reviewed_since_last_agenda(week, team_config()) is week  # no weekly digest: the calendar week

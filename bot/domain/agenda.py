@@ -168,6 +168,9 @@ class AgendaFacts:
     support_totals: Mapping[SupportReason, int] | None = None  # the accepted deals' reasons
     meetings_total: int | None = None
     returns_total: int | None = None
+    # What the week's toss-ups, returns and team average cover: from the week before's scheduled agenda to
+    # this week's (None: the calendar week itself). Next week's meetings stay the calendar week after.
+    reviewed: Period | None = None
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,9 @@ class WeeklyAgenda(_Model):
     week_start: date  # Monday, in the team's zone
     week_end: date  # Sunday
     generated_at: datetime
+    # [from, to) of this week's toss-ups when it is not the calendar week: since the last agenda (UTC)
+    reviewed_from: datetime | None = None
+    reviewed_to: datetime | None = None
     this_week: ThisWeek
     support: list[SupportLine]  # at most LIST_MAX per reason
     next_week: NextWeek
@@ -645,10 +651,13 @@ def _collaboration(facts: AgendaFacts) -> Collaboration:
 def build_weekly_agenda(facts: AgendaFacts, rules: AgendaRules) -> WeeklyAgenda:
     """The week's agenda from its facts: pure, so it is tested on data worked out by hand."""
     support, support_totals = _support(facts, rules)
+    reviewed = facts.reviewed if facts.reviewed not in (None, facts.week) else None
     return WeeklyAgenda(
         week_start=facts.week.first_day,
         week_end=facts.week.last_day,
         generated_at=as_utc(facts.now),
+        reviewed_from=as_utc(reviewed.start) if reviewed else None,
+        reviewed_to=as_utc(reviewed.end) if reviewed else None,
         this_week=_this_week(facts),
         support=support,
         support_totals=support_totals,
