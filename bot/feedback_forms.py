@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.feedback_access import LoopAction, loop_refusal
 from bot.domain.handoff import HandoffSnapshot, Refusal
-from bot.i18n import t
+from bot.i18n import Lang, t
 from bot.services import Services
 from modals.feedback import LOOP_FIRST_INPUT, loop_refusal_form_error
 from modals.metadata import HandoffActionMeta
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 # Stores a checked submission: (the toss-up, who sent it, the submission's view id as its key).
 Store = Callable[[HandoffSnapshot, str, str], Awaitable[None]]
+ErrorsWith = Callable[[HandoffSnapshot, Lang], dict[str, str]]  # a form's errors that need its toss-up
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,10 @@ async def submit_loop_form(
     key: str,
     errors: dict[str, str],
     store: Store,
+    errors_with: ErrorsWith | None = None,
 ) -> LoopFormAnswer:
-    """Check and store one loop form (`errors`: its fields' own, found by the parser's checks)."""
+    """Check and store one loop form (`errors`: its fields' own, found by the parser's checks;
+    `errors_with`: those that need the toss-up, once the submitter may act on it)."""
     if errors:
         return LoopFormAnswer(errors=errors)
     first_input = LOOP_FIRST_INPUT[action].value
@@ -52,6 +55,8 @@ async def submit_loop_form(
     if problem is not None or handoff is None:
         error = loop_refusal_form_error(action, problem or Refusal.MISSING, handoff=handoff, lang=meta.lang)
         return LoopFormAnswer(errors={first_input: error})
+    if errors_with is not None and (against := errors_with(handoff, meta.lang)):
+        return LoopFormAnswer(errors=against)
     try:
         await store(handoff, actor, key)
     except Exception:

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.feedback import feedback_owner
 from bot.domain.feedback_access import LoopAction, loop_refusal
 from bot.domain.handoff import HandoffSnapshot, Refusal
-from bot.feedback_forms import Store, submit_loop_form
+from bot.feedback_forms import ErrorsWith, Store, submit_loop_form
 from bot.feedback_loop import record_feedback, record_is_rating, record_outcome
 from bot.feedback_state import loop_state
 from bot.i18n import Lang, t
@@ -41,6 +41,7 @@ from modals.feedback import (
     build_outcome_modal,
     feedback_errors,
     is_rating_errors,
+    outcome_date_errors,
     outcome_errors,
     parse_feedback_submission,
     parse_is_rating,
@@ -97,13 +98,16 @@ def register(app: AsyncApp, services: Services) -> None:
         view: dict[str, Any],
         errors_in: Callable[[Lang], dict[str, str]],
         store: Store,
+        errors_with: ErrorsWith | None = None,
     ) -> None:
         """A loop modal's submission: field errors first, then whether the submitter may still act (the
-        toss-up may have changed since the modal opened), then store, ack, and post what was queued —
-        answered within Slack's 3 seconds whatever happens (handlers.deadline)."""
+        toss-up may have changed since the modal opened), then the errors that need the toss-up, then
+        store, ack, and post what was queued — answered within Slack's 3 seconds whatever happens
+        (handlers.deadline)."""
         lang = _form_lang(view) or config.locale
         late = {LOOP_FIRST_INPUT[action].value: t(lang, "deadline.press_again")}
-        await ack_in_time(ack, check_and_store(action, ack, body, view, errors_in, store), late_errors=late)
+        checked = check_and_store(action, ack, body, view, errors_in, store, errors_with)
+        await ack_in_time(ack, checked, late_errors=late)
 
     async def check_and_store(
         action: LoopAction,
@@ -112,13 +116,21 @@ def register(app: AsyncApp, services: Services) -> None:
         view: dict[str, Any],
         errors_in: Callable[[Lang], dict[str, str]],
         store: Store,
+        errors_with: ErrorsWith | None,
     ) -> None:
         readable = await read_action_form(services, ack, body, view, LOOP_FIRST_INPUT[action])
         if readable is None:
             return
         meta, actor, key = readable
         answer = await submit_loop_form(
-            services, action=action, meta=meta, actor=actor, key=key, errors=errors_in(meta.lang), store=store
+            services,
+            action=action,
+            meta=meta,
+            actor=actor,
+            key=key,
+            errors=errors_in(meta.lang),
+            store=store,
+            errors_with=errors_with,
         )
         if answer.errors:
             await ack(response_action="errors", errors=answer.errors)
@@ -219,7 +231,13 @@ def register(app: AsyncApp, services: Services) -> None:
             )
 
         await handle_submission(
-            LoopAction.OUTCOME, ack, body, view, lambda lang: outcome_errors(draft, lang), store
+            LoopAction.OUTCOME,
+            ack,
+            body,
+            view,
+            lambda lang: outcome_errors(draft, lang),
+            store,
+            lambda handoff, lang: outcome_date_errors(draft, handoff, lang),
         )
 
 

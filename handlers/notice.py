@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.decisions import ask_question, decide, may_decide
 from bot.domain.handoff import EventKind, HandoffSnapshot, Refusal
+from bot.domain.memo_edit import may_see_history
 from bot.i18n import Lang
 from bot.services import Services
 from handlers.common import (
@@ -187,9 +188,14 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        zone = await services.users.zone(actor_id(body) or None, fallback=config.tz)  # the reader's times
+        reader = actor_id(body) or ""
+        zone = await services.users.zone(reader or None, fallback=config.tz)  # the reader's times
+        roles = config.roles
 
         def memo_view(handoff: HandoffSnapshot, lang: Lang) -> View:
-            return build_memo_view(handoff=handoff, lang=lang, tz=zone, config=config)
+            history = may_see_history(
+                handoff, actor_id=reader, fs_members=roles.field_sales, managers=roles.managers
+            )
+            return build_memo_view(handoff=handoff, lang=lang, tz=zone, config=config, with_history=history)
 
         await open_for_clicked(body, client, respond, memo_view)

@@ -665,6 +665,18 @@ def outcome_errors(draft: OutcomeDraft, lang: Lang) -> dict[str, str]:
     return errors
 
 
+def outcome_date_errors(draft: OutcomeDraft, handoff: HandoffSnapshot, lang: Lang) -> dict[str, str]:
+    """A deal closes after its first contact: a close date before the memo's first contact is a typo (it
+    would make a negative lead time)."""
+    first_contact = handoff.memo.first_contact_on
+    if draft.closed_on is None or first_contact is None or draft.closed_on >= first_contact:
+        return {}
+    error = t(
+        lang, "feedback.error.closed_before_first_contact", first_contact=format_date(first_contact, lang)
+    )
+    return {BlockId.OUTCOME_CLOSED_ON.value: error}
+
+
 def to_outcome(draft: OutcomeDraft) -> Outcome:
     """The validated outcome, keeping only what its kind carries (a won deal drops a typed lost reason,
     an open deal drops everything). Call it only when `outcome_errors` is empty (raises ValueError)."""

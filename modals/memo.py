@@ -138,12 +138,15 @@ def _element(field: MemoField, lang: Lang, config: AppConfig, initial: object) -
     )
 
 
-def memo_input(field: MemoField, *, lang: Lang, config: AppConfig, initial: object = None) -> InputBlock:
-    """The labelled input block of one memo field (block_id = the field's value)."""
+def memo_input(
+    field: MemoField, *, lang: Lang, config: AppConfig, initial: object = None, hint: str | None = None
+) -> InputBlock:
+    """The labelled input block of one memo field (block_id = the field's value); `hint` in place of the
+    field's own."""
     return InputBlock(
         block_id=memo_block_id(field),
         label=plain(field_label(lang, field)),
-        hint=plain(t(lang, f"memo.field.{field.value}.hint")),
+        hint=plain(hint or t(lang, f"memo.field.{field.value}.hint")),
         element=_element(field, lang, config, initial),
         optional=field not in REQUIRED_FIELDS,
     )
@@ -298,6 +301,20 @@ def build_memo_modal(
         blocks.append(_context(escape_mrkdwn(t(lang, "memo_edit.modal.editing", number=meta.edits))))
     for section in MemoSection:
         blocks.extend(_memo_section(section, lang=lang, config=config, prefill=prefill))
+    if meta.edits is not None:  # routing was decided at submission: the picker says so (it cannot be locked)
+        fs_block = memo_block_id(MemoField.FS_USER_ID)
+        blocks = [
+            memo_input(
+                MemoField.FS_USER_ID,
+                lang=lang,
+                config=config,
+                initial=prefill.fs_user_id,
+                hint=t(lang, "memo_edit.modal.fs_rep_hint"),
+            )
+            if getattr(block, "block_id", None) == fs_block
+            else block
+            for block in blocks
+        ]
     if config.criteria.mode is CriteriaMode.WARN:
         blocks.append(override_input(lang, initial=override_reason))
     return build_modal(

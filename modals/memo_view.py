@@ -59,7 +59,11 @@ def _answers(
     return blocks
 
 
-def build_memo_view(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, config: AppConfig) -> View:
+def build_memo_view(
+    *, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, config: AppConfig, with_history: bool
+) -> View:
+    """The memo as sent, read-only; `with_history`: the edited memo's History button, for a reader who may
+    open it (`bot.domain.memo_edit.may_see_history`, checked again when it is clicked)."""
     people = t(
         lang,
         "memo_view.people",
@@ -81,7 +85,7 @@ def build_memo_view(*, handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, confi
         custom = custom_answers_mrkdwn(handoff.memo, config.memo.custom_selects, lang)
         if section is MemoSection.BASICS and custom:
             blocks.append(SectionBlock(text=MarkdownTextObject(text=custom)))
-    history = history_button(handoff, lang)  # who may open it is checked when it is clicked
+    history = history_button(handoff, lang) if with_history else None
     if history is not None:
         blocks.append(history)
     return build_modal(

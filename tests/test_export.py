@@ -45,6 +45,7 @@ from tests.cli_process import run_cli
 from tests.conftest import FS_USER, MANAGER, Harness, team_config
 from tests.db_fixtures import BACKENDS, drop_database, fresh_database
 from tests.test_store import make_memo
+from tests.test_tossup_flow import eventually
 
 Factory = async_sessionmaker[AsyncSession]
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -473,7 +474,14 @@ async def test_slack_refusing_for_a_while_delays_the_csv_but_sends_it_once(harne
     await seed_harness(h)
     h.slack.fail_next("files.getUploadURLExternal", status=500)
     await export_over_the_wire(h, "export")
-    await h.slack.assert_no_more("files.completeUploadExternal", count=0, settle=0.5)
+
+    async def refused() -> bool:
+        return bool(h.slack.calls_to("files.getUploadURLExternal", ok_only=False))
+
+    await eventually(refused)  # the attempt Slack refuses, made by the command's work after its ack …
+    assert await h.bot.app.finish_running(10)
+    await h.bot.delivery.wait_idle()  # … with its failure recorded (not a guessed quiet time)
+    await h.slack.assert_no_more("files.completeUploadExternal", count=0, settle=0.1)
     h.clock.advance(minutes=10)
     assert await h.bot.delivery.deliver_exports() == 1
     await h.slack.assert_no_more("files.completeUploadExternal", count=1)

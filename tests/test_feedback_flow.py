@@ -15,8 +15,10 @@ from bot.config import AppConfig
 from bot.domain.handoff import EventKind
 from bot.domain.kpi import compute_kpis
 from bot.domain.score import ScoreBreakdown, ScoreItemKey
+from bot.i18n import Lang
 from bot.scheduler import FEEDBACK_JOB_ID, make_scheduler
 from modals.ids import ActionId, BlockId, CallbackId
+from modals.text import format_date
 from store.handoffs import list_events
 from store.kpi import load_kpi_facts
 from store.models import FeedbackRecord, Handoff, IsRatingRecord, OutboxMessage, OutcomeRecord
@@ -318,7 +320,20 @@ async def test_bad_sheets_and_outcomes_get_field_errors_and_store_nothing(harnes
     modal = await open_modal(h, ActionId.OUTCOME_OPEN, handoff.id, user=FS_USER)
     body = (await submit(h, CallbackId.OUTCOME, modal, outcome_state("won", "abc"), user=FS_USER)).json()
     assert body is not None and set(body["errors"]) == {BlockId.OUTCOME_AMOUNT, BlockId.OUTCOME_CLOSED_ON}
+    # a close date before the memo's first contact: a typo that would make a negative lead time
+    first_contact = handoff.memo.first_contact_on
+    assert first_contact is not None
+    early = (first_contact - timedelta(days=1)).isoformat()
+    state = outcome_state("won", "1000000", closed_on=early)
+    body = (await submit(h, CallbackId.OUTCOME, modal, state, user=FS_USER)).json()
+    assert body is not None and list(body["errors"]) == [BlockId.OUTCOME_CLOSED_ON]
+    assert format_date(first_contact, Lang.EN) in body["errors"][BlockId.OUTCOME_CLOSED_ON]
     assert await count(h, FeedbackRecord) == 0 and await count(h, OutcomeRecord) == 0
+    same_day = outcome_state("won", "1000000", closed_on=first_contact.isoformat())
+    assert not ((await submit(h, CallbackId.OUTCOME, modal, same_day, user=FS_USER)).json() or {}).get(
+        "errors"
+    )
+    assert await count(h, OutcomeRecord) == 1
 
 
 async def test_slack_down_when_the_sheet_is_sent_loses_nothing(harness: Harness) -> None:

@@ -17,6 +17,7 @@ Outside the period: #9 (06-02 23:59, before the start) and #10 (06-17 00:00, the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -262,3 +263,11 @@ def test_bant_complete() -> None:
     assert not bant_complete(memo(need="・・・"))
     assert not bant_complete(memo(timeline=Timeline.UNKNOWN))
     assert not bant_complete(HandoffMemo())
+
+
+def test_a_close_date_typed_before_the_first_contact_is_no_lead_time() -> None:
+    """Refused on the outcome form since 2026-12-07; one stored before is left out, not averaged in as a
+    negative lead time."""
+    typo = replace(FACTS[0], outcome=Outcome.won(1_000_000, date(2024, 4, 30)))  # first contact 05-01
+    k = compute_kpis([typo, *FACTS[1:]], start=START, end=END)
+    assert k.won == 3 and k.avg_lead_time_days == 90.0  # #4 only: #1's typo and #8 (no first contact) out

@@ -11,11 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus
-from bot.domain.memo import HandoffMemo, Temperature
+from bot.domain.memo import HandoffMemo, MemoField, Temperature
 from bot.domain.memo_edit import EditRefusal, changed_fields, edit_refusal, may_see_history
-from bot.i18n import Lang
+from bot.i18n import Lang, t
 from modals.limits import SECTION_TEXT_MAX
+from modals.memo import build_memo_modal, memo_block_id
 from modals.memo_edit import build_edit_diff, build_history_modal, duplicate_warning, edit_buttons_block
+from modals.metadata import MemoModalMeta
+from tests.conftest import team_config
 
 IS, FS, OTHER, BOSS = "U0IS", "U0FS", "U0OTHER", "U0BOSS"
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -112,3 +115,19 @@ def test_app_home_offers_edit_only_for_pending_toss_ups() -> None:
     (row,) = edit_buttons_block(mixed, Lang.EN)
     assert [e.value for e in row.elements] == ["7", "9"]
     assert edit_buttons_block([handoff(HandoffStatus.RETURNED)], Lang.EN) == []
+
+
+def test_the_edit_modal_says_the_fs_rep_is_fixed_where_a_new_memo_offers_to_pick_one() -> None:
+    config = team_config()
+    prefill = HandoffMemo(company="Acme", fs_user_id="U0FSREP")
+    for lang in Lang:
+        hints = {}
+        for meta in (MemoModalMeta(lang=lang), MemoModalMeta(lang=lang, edits=7)):
+            view = build_memo_modal(lang=lang, config=config, meta=meta, prefill=prefill).to_dict()
+            (block,) = [b for b in view["blocks"] if b.get("block_id") == memo_block_id(MemoField.FS_USER_ID)]
+            assert block["element"]["initial_user"] == "U0FSREP"
+            hints[meta.edits] = block["hint"]["text"]
+        assert hints == {
+            None: t(lang, "memo.field.fs_user_id.hint"),
+            7: t(lang, "memo_edit.modal.fs_rep_hint"),
+        }

@@ -8,6 +8,7 @@ what changed, every version is kept; after acceptance the memo is frozen and its
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -278,6 +279,13 @@ async def test_after_acceptance_only_fs_and_managers_see_the_history(
     await click(h, ActionId.HANDOFF_ACCEPT, handoff.id, user=FS_USER, ts=handoff.notice_ts)
     await eventually(lambda: _status_is(h, handoff.id, HandoffStatus.ACCEPTED))
 
+    for reader, channel, offered in ((IS_USER, IS_DM, False), (FS_USER, FS_CHANNEL, True)):
+        # View memo offers the History button only to whom it would open for
+        before = len(h.slack.calls_to("views.open"))
+        await click(h, ActionId.HANDOFF_VIEW, handoff.id, user=reader, channel=channel)
+        view = (await h.slack.wait_for("views.open", count=before + 1))[-1].args["view"]
+        assert view["callback_id"] == CallbackId.MEMO_VIEW
+        assert (ActionId.HANDOFF_HISTORY.value in json.dumps(view)) is offered, reader
     await click(h, ActionId.HANDOFF_HISTORY, handoff.id, user=IS_USER, channel=IS_DM)
     (refused,) = await h.slack.wait_for("response_url")
     assert refused.args["text"] == t(JA, "memo_edit.history.not_allowed")

@@ -251,7 +251,7 @@ def test_every_view_passes_slack_sdk_and_limits(lang: Lang) -> None:
             build_memo_modal(lang=lang, config=CONFIG, meta=memo_meta(lang)),
             build_return_modal(lang=lang, meta=action_meta(lang), company=EVIL),
             build_question_modal(lang=lang, meta=action_meta(lang), company=EVIL),
-            build_memo_view(handoff=handoff, lang=lang, tz=TOKYO, config=CONFIG),
+            build_memo_view(handoff=handoff, lang=lang, tz=TOKYO, config=CONFIG, with_history=True),
         ]
         for view in views:
             data = view_dict(view)
@@ -427,7 +427,7 @@ def test_company_is_escaped_in_notice_and_messages(lang: Lang, status: HandoffSt
         build_already_decided(handoff=handoff, lang=lang),
     ):
         assert_escaped(*message_dict(message))
-    view = view_dict(build_memo_view(handoff=handoff, lang=lang, tz=TOKYO, config=CONFIG))
+    view = view_dict(build_memo_view(handoff=handoff, lang=lang, tz=TOKYO, config=CONFIG, with_history=True))
     assert_escaped("", view)
 
 
@@ -544,7 +544,7 @@ def test_long_texts_are_truncated_within_limits(lang: Lang, status: HandoffStatu
     _, blocks = message_dict(build_notice(handoff=handoff, lang=lang, tz=TOKYO))
     assert len(json.dumps(blocks, ensure_ascii=False)) < 6000
     assert "…" in json.dumps(blocks, ensure_ascii=False)
-    view = view_dict(build_memo_view(handoff=handoff, lang=lang, tz=TOKYO, config=CONFIG))
+    view = view_dict(build_memo_view(handoff=handoff, lang=lang, tz=TOKYO, config=CONFIG, with_history=True))
     assert len(view["blocks"]) <= 100
     for message in all_messages(handoff, lang):
         message_dict(message)
@@ -555,7 +555,9 @@ def test_long_texts_are_truncated_within_limits(lang: Lang, status: HandoffStatu
 
 
 def test_memo_view_shows_every_field_under_its_section() -> None:
-    view = view_dict(build_memo_view(handoff=sample_handoff(), lang=Lang.JA, tz=TOKYO, config=CONFIG))
+    view = view_dict(
+        build_memo_view(handoff=sample_handoff(), lang=Lang.JA, tz=TOKYO, config=CONFIG, with_history=True)
+    )
     assert view["callback_id"] == CallbackId.MEMO_VIEW
     assert "submit" not in view
     body = json.dumps(view, ensure_ascii=False)
@@ -564,7 +566,11 @@ def test_memo_view_shows_every_field_under_its_section() -> None:
     assert "2026年10月5日(月)" in body and "セミナー・イベント" in body and "はい" in body
     empty = view_dict(
         build_memo_view(
-            handoff=replace(sample_handoff(), memo=HandoffMemo()), lang=Lang.EN, tz=TOKYO, config=CONFIG
+            handoff=replace(sample_handoff(), memo=HandoffMemo()),
+            lang=Lang.EN,
+            tz=TOKYO,
+            config=CONFIG,
+            with_history=True,
         )
     )
     assert json.dumps(empty).count("\\n\\u2014") >= len(MemoField) - 1  # "—" for every empty answer

@@ -146,7 +146,11 @@ def _compute(rows: list[HandoffFacts], *, tz: ZoneInfo, business_hours: Business
     lead_days = [
         (f.outcome.closed_on - f.first_contact_on).days
         for f in won
-        if f.outcome is not None and f.outcome.closed_on is not None and f.first_contact_on is not None
+        if f.outcome is not None
+        and f.outcome.closed_on is not None
+        and f.first_contact_on is not None
+        # a close date typed before the first contact (refused since 2026-12-07) is no lead time
+        and f.outcome.closed_on >= f.first_contact_on
     ]
     hours_to_accept = [
         time_to_decide(f.created_at, f.decided_at, tz=tz, business_hours=business_hours) / timedelta(hours=1)

@@ -365,7 +365,8 @@ def lesson_rank(case: CaseFacts) -> tuple[int, float, int] | None:
 
 def split_cases(best: Sequence[CaseFacts], worst: Sequence[CaseFacts]) -> tuple[list, list]:
     """(success cases, cases to learn from), at most CASES_MAX each and none in both. An accepted toss-up
-    FS rated, with no outcome yet, can be either: such ones are split, the better half a success."""
+    FS rated, with no outcome yet, can be either: such ones are split, the better half a success. A
+    returned or lost one is never a success, so no case to learn from means none was returned or lost."""
     successes = sorted(
         {c.id: c for c in best if success_rank(c)}.values(),
         key=lambda c: success_rank(c),  # type: ignore[arg-type,return-value]
