@@ -36,7 +36,7 @@ from modals.agenda import agenda_as_text
 from modals.monthly import review_as_text
 from modals.quarterly import quarterly_as_text
 from modals.scorecard import overview_as_text, scorecard_as_text
-from store.db import DatabaseLocationError, make_engine, make_sessionmaker, migrate
+from store.db import DatabaseLocationError, make_engine, make_sessionmaker, migrate, missing_sqlite_file
 
 log = logging.getLogger("tossup")
 
@@ -263,7 +263,13 @@ def export_csv(
     config: AppConfig,
 ) -> int:
     """`tossup export`: the CSV to `out` or standard output; what was written, on standard error."""
-    with open(out, "wb") if out else contextlib.nullcontext(sys.stdout.buffer) as stream:
+    try:
+        target = open(out, "wb") if out else contextlib.nullcontext(sys.stdout.buffer)
+    except OSError as exc:
+        raise StartupError(
+            f"--out {out}: {exc.strerror or exc}: name a file in a directory that exists and you may write to"
+        ) from exc
+    with target as stream:
         result = asyncio.run(
             export_from_cli(
                 store.database_url,
@@ -282,7 +288,9 @@ def export_csv(
     period, count = result
     where = out or "standard output"
     days = f"{period.first_day}..{period.last_day}"
-    print(f"tossup: export: {count} toss-ups of {days} to {where}", file=sys.stderr)
+    print(
+        f"tossup: export: {count:,} toss-up{'' if count == 1 else 's'} of {days} to {where}", file=sys.stderr
+    )
     return EXIT_OK
 
 
@@ -297,9 +305,23 @@ def dispatch(
         raise StartupError(database_problem(exc, load_store_settings())) from exc
 
 
+def _require_the_bots_database(database_url: str) -> None:
+    """Every command but `tossup run` works on the bot's own database: a SQLite file that is not there
+    means this is not where the bot runs (connecting would make an empty one, and a digest posted from
+    it would tell the channel nothing happened)."""
+    missing = missing_sqlite_file(database_url)
+    if missing is not None:
+        raise StartupError(
+            f"DATABASE_URL: no database at {missing}: run this where `tossup run` runs, "
+            "or set DATABASE_URL to the bot's database"
+        )
+
+
 def _dispatch(
     args: argparse.Namespace, settings: Settings | StoreSettings | None, config: AppConfig | None
 ) -> int:
+    if args.command != "run":
+        _require_the_bots_database(settings.database_url if settings else load_store_settings().database_url)
     if args.command == "repost":
         code, line = asyncio.run(repost(args.handoff_id))
         print(f"tossup: {line}", file=sys.stdout if code == 0 else sys.stderr)

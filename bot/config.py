@@ -14,7 +14,15 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.config_errors import (
     ConfigLoader,
@@ -209,12 +217,24 @@ class QuarterlyDigestConfig(DigestSchedule):
     """The quarterly criteria review (四半期) of the quarter before the scheduled time."""
 
 
+FROM_FILE = "from_file"  # validation context: the settings come from app.yaml as written
+
+
 class DigestsConfig(_Strict):
     """Digests posted to channels on a schedule; absent means not posted (the CLI still previews)."""
 
     weekly: WeeklyDigestConfig | None = None
     monthly: MonthlyDigestConfig | None = None
     quarterly: QuarterlyDigestConfig | None = None
+
+    @field_validator("weekly", "monthly", "quarterly", mode="before")
+    @classmethod
+    def _not_left_empty(cls, value: object, info: ValidationInfo) -> object:
+        # In app.yaml, `weekly:` with nothing after it reads as null: a digest half set up, not one turned
+        # off (a settings object dumped and read back, with its nulls, is not a file someone wrote).
+        if value is None and (info.context or {}).get(FROM_FILE):
+            raise ValueError("is empty: give { channel, cron }, or remove the line to post none")
+        return value
 
 
 _KNOWN_HINT = "(use a memo field name like budget_status, or a key of memo.custom_selects)"
@@ -348,6 +368,6 @@ def load_config(path: Path) -> AppConfig:
     if not isinstance(raw, dict):
         raise ConfigError(describe_not_a_mapping(path, raw))
     try:
-        return AppConfig.model_validate(raw)
+        return AppConfig.model_validate(raw, context={FROM_FILE: True})
     except ValidationError as exc:
         raise ConfigError(describe_validation(path, exc, raw, AppConfig)) from exc

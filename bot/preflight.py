@@ -14,19 +14,17 @@ import logging
 import sys
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import AppConfig, ConfigError, load_config
 from bot.settings import Settings, SettingsError, StoreSettings, load_settings, load_store_settings
 from bot.slack import make_client, slack_error_code
-from store.db import DatabaseLocationError, dry_run_migrations, make_engine
+from store.db import DatabaseLocationError, dry_run_migrations, make_engine, missing_sqlite_file
 
 # The bot scopes of manifests/*.yaml: a token missing one fails some feature later, not at start.
 REQUIRED_SCOPES = (
@@ -178,7 +176,7 @@ async def _check_database(settings: StoreSettings, report: CheckReport) -> None:
         report.problems.append(database_problem(exc, settings))
         return
     url = engine.url.render_as_string(hide_password=True)
-    file = _new_sqlite_file(engine)
+    file = missing_sqlite_file(engine.url)
     if file is not None:  # connecting would create it: say what `tossup run` will do instead
         await engine.dispose()
         report.passed.append(f"database {url}: {file} does not exist yet; `tossup run` creates it there")
@@ -196,17 +194,6 @@ async def _check_database(settings: StoreSettings, report: CheckReport) -> None:
         else f"schema at {current or 'none'}; `tossup run` will migrate it to {head} (dry run passed)"
     )
     report.passed.append(f"database {url}: reachable, {state}")
-
-
-def _new_sqlite_file(engine: AsyncEngine) -> Path | None:
-    """The SQLite file the engine would create on connecting, or None (it exists, or not SQLite)."""
-    database = engine.url.database
-    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return None
-    if database.startswith("file:"):
-        return None
-    file = Path(database).absolute()
-    return None if file.exists() else file
 
 
 async def _ask(call: Awaitable[Any]) -> Any:

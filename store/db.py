@@ -57,6 +57,17 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+def missing_sqlite_file(url: str | URL) -> Path | None:
+    """The SQLite file the URL names when it does not exist (connecting would create it), else None
+    (it exists, it is in memory, or the database is not SQLite)."""
+    parsed = normalize_url(url)
+    file = _sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if file is None:
+        return None
+    file = file.absolute()
+    return None if file.exists() else file
+
+
 class DatabaseLocationError(OSError):
     """The SQLite file cannot be created or written where the URL puts it (`path`, and why)."""
 

@@ -229,8 +229,16 @@ async def test_sigterm_stops_the_bot_gracefully(slack: FakeSlack, tmp_path: Path
 
 
 def test_repost_of_an_unknown_toss_up_says_so(tmp_path: Path) -> None:
-    # No Slack setting at all, and a fresh database: it is migrated without a line about it.
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tossup.db'}"}
+    database = tmp_path / "tossup.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    # Run where there is no database (not where the bot runs): one line, and no new empty one made there.
+    result = cli_process.run_cli("repost", "42", env=env, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"tossup: DATABASE_URL: no database at {database}: run this where"), line
+    assert not database.exists()
+    # No Slack setting at all, and an empty database file (never migrated): migrated without a line.
+    database.touch()
     for number in ("42", "#42"):  # as typed, or as the notice and the DMs show it
         result = cli_process.run_cli("repost", number, env=env, cwd=tmp_path)
         assert result.returncode == 1 and result.stdout == ""

@@ -172,6 +172,7 @@ def test_cli_post_without_a_weekly_digest_configured(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
         "TOSSUP_CONFIG": str(config),
     }
+    (tmp_path / "x.db").touch()  # the bot's database, not migrated yet
     result = run_cli("digest", "weekly", "--post", env=env, cwd=tmp_path)
     assert result.returncode == 4 and "digests.weekly" in result.stderr
 
@@ -186,6 +187,7 @@ def test_cli_previews_the_monthly_and_quarterly_reviews_and_the_scorecards(tmp_p
     config = tmp_path / "app.yaml"
     config.write_text("locale: en\nchannels:\n  fs: C0FSCHAN\n", encoding="utf-8")
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "TOSSUP_CONFIG": str(config)}
+    (tmp_path / "x.db").touch()  # the bot's database, not migrated yet
     monthly = run_cli("digest", "monthly", "--period", "2026-11-05", env=env, cwd=tmp_path)
     assert monthly.returncode == 0 and "November 2026" in monthly.stdout, monthly.stderr
     quarterly = run_cli("digest", "quarterly", "--period", "2026-11-05", env=env, cwd=tmp_path)

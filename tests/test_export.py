@@ -609,3 +609,8 @@ async def test_the_cli_writes_the_csv_to_a_file_in_english(
         "--from", "2026-11-30", "--to", "2026-11-01", database_url=url, config_path=config_path, cwd=tmp_path
     )
     assert reversed_days.returncode == 2 and b"--from comes after --to" in reversed_days.stderr
+    nowhere = tmp_path / "no-such-dir" / "export.csv"
+    unwritable = run_export("--out", str(nowhere), database_url=url, config_path=config_path, cwd=tmp_path)
+    assert unwritable.returncode == 2 and b"Traceback" not in unwritable.stderr
+    (line,) = unwritable.stderr.decode().splitlines()
+    assert line.startswith(f"tossup: --out {nowhere}: No such file or directory: name a file"), line

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,29 @@ def test_an_empty_fs_channel_says_what_to_put_there(tmp_path: Path, empty: str) 
 def test_an_empty_value_says_what_was_expected(tmp_path: Path) -> None:
     (line,) = config_error(tmp_path, f"{BASE}roles:\n  managers:\n")
     assert line.endswith("roles.managers: is empty: expected a list (- item lines, or [a, b])")
+
+
+def test_a_digest_left_empty_is_named_not_silently_off(tmp_path: Path) -> None:
+    (line,) = config_error(tmp_path, f"{BASE}digests:\n  weekly:\n")
+    assert line.endswith("digests.weekly: is empty: give { channel, cron }, or remove the line to post none")
+
+
+def test_business_hours_as_people_write_them(tmp_path: Path) -> None:
+    """An unquoted 18:00 is a number to YAML (1080): the fix is the quotes. "9:00" and day names are
+    read as meant."""
+    (line,) = config_error(tmp_path, f"{BASE}sla: {{ business_hours: {{ start: 09:00, end: 18:00 }} }}\n")
+    assert line.endswith(
+        'sla.business_hours.end: write the time in quotes, like "18:00" (unquoted, YAML reads it as a number)'
+    )
+    path = write_yaml(
+        tmp_path / "ok.yaml", f'{BASE}sla: {{ business_hours: {{ start: "9:00", days: [MON, tue, 4] }} }}\n'
+    )
+    hours = load_config(path).sla.business_hours
+    assert (hours.start, hours.days) == (time(9, 0), [0, 1, 4])
+    (line,) = config_error(tmp_path, f"{BASE}sla: {{ business_hours: {{ days: [Funday] }} }}\n")
+    assert line.endswith(
+        "sla.business_hours.days: working days are 0 (Monday) … 6 (Sunday) or MON … SUN, not ['Funday']"
+    )
 
 
 def test_a_criterion_on_an_unknown_field_is_named_at_its_rule_with_the_nearest_field(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ Naive datetimes are read as UTC, like the rest of the bot; results are aware UTC
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.domain.moments import as_utc
 
+_WEEKDAYS = {name: n for n, name in enumerate(("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"))}
 MAX_HOURS = 24 * 90  # a longer SLA is a configuration mistake, and it bounds the day-by-day walk
 _MAX_DAYS_SEARCHED = 366 * 5  # how far ahead a working day is looked for (holidays are a finite list)
 
@@ -49,6 +51,18 @@ class BusinessHours(BaseModel):
     days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
     holidays: list[date] = Field(default_factory=list)
 
+    @field_validator("days", mode="before")
+    @classmethod
+    def _day_names(cls, days: object) -> object:
+        """MON … SUN (as in the digests' cron) read as 0 … 6; anything else is left to the check below."""
+        if not isinstance(days, list):
+            return days
+        named = [_WEEKDAYS.get(d.strip().upper()[:3], d) if isinstance(d, str) else d for d in days]
+        unknown = [d for d in named if isinstance(d, str) and not d.strip().isdigit()]
+        if unknown:
+            raise ValueError(f"working days are 0 (Monday) … 6 (Sunday) or MON … SUN, not {unknown}")
+        return named
+
     @field_validator("days")
     @classmethod
     def _check_days(cls, days: list[int]) -> list[int]:
@@ -58,6 +72,16 @@ class BusinessHours(BaseModel):
         if bad:
             raise ValueError(f"working days are 0 (Monday) … 6 (Sunday), not {bad}")
         return sorted(set(days))
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _written_as_hh_mm(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML 1.1 reads an unquoted 18:00 as a base-60 number (1080)
+            raise ValueError('write the time in quotes, like "18:00" (unquoted, YAML reads it as a number)')
+        if isinstance(value, str) and re.fullmatch(r"[0-9]:[0-5][0-9]", value.strip()):
+            return "0" + value.strip()  # "9:00", as people write it
+        return value
 
     @field_validator("start", "end")
     @classmethod
