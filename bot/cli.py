@@ -1,6 +1,6 @@
-"""`tossup` command line: `tossup run` starts the bot; `tossup check` only validates the set-up;
-`tossup digest weekly|monthly [--period YYYY-MM-DD] [--post]` previews (or posts) a week's meeting agenda
-or a month's review. What each sub-command does is in `bot.commands`."""
+"""`tossup` command line: `tossup run` starts the bot; `tossup check` checks the set-up; `tossup digest
+weekly|monthly|quarterly` previews (or `--post`s) a meeting agenda or a review; `tossup scorecards` the
+reps' scorecards; `tossup export` the toss-ups as CSV; `tossup repost N` a toss-up's notice."""
 
 from __future__ import annotations
 
@@ -89,10 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--period",
         type=_period_day,
         metavar="YYYY-MM-DD",
-        help="any day of the week or month (default: this week; for monthly, last month)",
+        help="any day of the period (default: this week; last month; last quarter)",
     )
     digest.add_argument(
-        "--post", action="store_true", help="post it to the configured channel now (once per week, ever)"
+        "--post", action="store_true", help="post it to the configured channel now (once per period, ever)"
     )
     cards = sub.add_parser("scorecards", help="preview the reps' scorecards, or DM them now (--post)")
     cards.add_argument("--period", metavar="PERIOD", help="a month (2026-11, last) or a quarter (2026-Q3)")

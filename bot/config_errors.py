@@ -18,6 +18,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.domain.options import OPTION_VALUE_PATTERN, SELECT_KEY_PATTERN
+from bot.domain.routing import CHANNEL_ID_PATTERN, RULE_NAME_PATTERN, USER_ID_PATTERN
+
 Loc = tuple[str | int, ...]
 Problem = tuple[str, str]  # (where in the file, what to do)
 
@@ -133,6 +136,21 @@ def place(loc: Loc, raw: Any) -> str:
     return text or "(top level)"
 
 
+# What a value that does not match one of app.yaml's patterns should look like (pydantic says only the regex).
+_PATTERNS = {
+    CHANNEL_ID_PATTERN: "a Slack channel ID (like C0123456789: in Slack, open the channel's details; the ID "
+    "is at the bottom)",
+    USER_ID_PATTERN: "a Slack user ID (like U0123ABCD: in the person's profile, ⋮ → Copy member ID)",
+    RULE_NAME_PATTERN: "a name of lower-case letters, digits, - and _ (like enterprise)",
+    OPTION_VALUE_PATTERN: "a value of lower-case letters, digits, - and _ (like web_inquiry)",
+    SELECT_KEY_PATTERN: "a key of lower-case letters, digits and _, starting with a letter (like segment)",
+}
+_MODELS = {
+    "LocalizedLabel": "a label in both languages, like { ja: セグメント, en: Segment }",
+    "SelectOption": "an option, like { value: enterprise, label: { ja: 大企業, en: Enterprise } }",
+}
+
+
 def _problem(error: Any, raw: Any, root: type[BaseModel]) -> tuple[Loc, str]:
     loc: Loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     kind = error["type"]
@@ -147,6 +165,13 @@ def _problem(error: Any, raw: Any, root: type[BaseModel]) -> tuple[Loc, str]:
         return loc, "is required but missing"
     if error.get("input") is None and kind in _EXPECTED:
         return loc, f"is empty: expected {_EXPECTED[kind]}"
+    ctx = error.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and (what := _PATTERNS.get(str(ctx.get("pattern")))):
+        return loc, f"{error.get('input')!r} is not {what}"
+    if kind == "model_type" and (what := _MODELS.get(str(ctx.get("class_name")))):
+        return loc, f"expected {what}"
+    if kind.startswith(("date_parsing", "date_from_datetime")):
+        return loc, f"{error.get('input')!r} is not a date: write it as YYYY-MM-DD, like 2026-12-31"
     return loc, message
 
 

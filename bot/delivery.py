@@ -430,7 +430,7 @@ class Delivery:
         else:
             backoff = min(settings.first_retry_seconds * 2**item.attempts, settings.max_retry_seconds)
             retry_at = now + timedelta(seconds=backoff)
-        error = f"{slack_error_code(exc)}: {exc}"[:1000]
+        error = f"{slack_error_code(exc)}: {' '.join(str(exc).split())}"[:1000]  # one log line
         # The toss-up's number is what an operator acts on (`tossup repost <id>`); the key tells posts apart.
         about = f" of toss-up #{item.handoff_id}" if item.handoff_id is not None else ""
         if retry_at is None:

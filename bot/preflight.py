@@ -292,7 +292,8 @@ async def _check_channel_by_history(
         elif code == "missing_scope":
             report.warnings.append(
                 f"{setting}: cannot tell whether the bot can post in {channel} (the app has neither "
-                "channels:read nor channels:history): add channels:read to let `tossup check` look"
+                "channels:read nor channels:history): reinstall the app from manifests/, which asks "
+                "channels:history (groups:history for a private channel)"
             )
         else:
             report.problems.append(_channel_refused(setting, channel, code))

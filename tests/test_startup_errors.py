@@ -120,6 +120,39 @@ def test_business_hours_as_people_write_them(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "routing:\n  rules:\n    - { name: ent, channel: '#ent' }\n",
+            "routing.rules[0] (name: ent).channel: '#ent' is not a Slack channel ID (like C0123456789",
+        ),
+        (
+            "routing:\n  rules:\n    - { name: ent, pool: [bob] }\n",
+            "routing.rules[0] (name: ent).pool[0]: 'bob' is not a Slack user ID (like U0123ABCD",
+        ),
+        (
+            "routing:\n  rules:\n    - { name: Enterprise }\n",
+            ".name: 'Enterprise' is not a name of lower-case letters, digits, - and _ (like enterprise)",
+        ),
+        (
+            "memo:\n  custom_selects:\n    - { key: segment, label: Segment, options: [] }\n",
+            "memo.custom_selects[0] (key: segment).label: expected a label in both languages, like { ja:",
+        ),
+        (
+            "routing:\n  absent:\n    - { user: U0ABC, until: 2026/12/31 }\n",
+            "routing.absent[0].until: '2026/12/31' is not a date: write it as YYYY-MM-DD, like 2026-12-31",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_shape_says_what_it_should_look_like(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    lines = config_error(tmp_path, BASE + text)
+    assert any(expected in line for line in lines), lines
+    assert not any("should match pattern" in line or "instance of" in line for line in lines), lines
+
+
 def test_a_criterion_on_an_unknown_field_is_named_at_its_rule_with_the_nearest_field(tmp_path: Path) -> None:
     rules = "".join(f"    - {{id: r{i}, kind: required, field: budget_status}}\n" for i in range(3))
     text = f"{BASE}criteria:\n  rules:\n{rules}    - {{id: competitors, kind: required, field: competitor}}\n"

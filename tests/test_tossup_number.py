@@ -86,6 +86,7 @@ async def test_repost_by_number_needs_only_the_database(
     assert any(
         f"of toss-up #{handoff.id}" in line and f"tossup repost {handoff.id}" in line for line in gave_up
     ), gave_up
+    assert all("\n" not in line for line in gave_up), gave_up  # Slack's error text: on the same line
 
     queued = await repost(h, tmp_path, str(handoff.id))
     assert queued.returncode == 0, queued.stderr

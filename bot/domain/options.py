@@ -7,6 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+OPTION_VALUE_PATTERN = r"^[a-z0-9_\-]{1,64}$"  # a select option's value, as stored and matched
+SELECT_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,30}$"  # a custom select's key, as criteria and routing name it
+
 
 class LocalizedLabel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -22,7 +25,7 @@ class LocalizedLabel(BaseModel):
 class SelectOption(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    value: Annotated[str, Field(pattern=r"^[a-z0-9_\-]{1,64}$")]
+    value: Annotated[str, Field(pattern=OPTION_VALUE_PATTERN)]
     label: LocalizedLabel
 
 
@@ -31,7 +34,7 @@ class CustomSelect(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+    key: Annotated[str, Field(pattern=SELECT_KEY_PATTERN)]
     label: LocalizedLabel
     required: bool = False
     options: list[SelectOption]
