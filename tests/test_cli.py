@@ -116,6 +116,7 @@ def test_shipped_app_yaml_examples_are_valid_when_uncommented(tmp_path: Path) ->
     assert config.routing.rules[0].pool and config.routing.absent
     assert config.sla.business_hours is not None and config.sla.business_hours.holidays
     assert config.digests.weekly is not None and config.digests.weekly.cron == "0 9 * * FRI"
+    assert config.digests.monthly is not None and config.digests.quarterly is not None
 
 
 def test_shipped_app_yaml_is_valid_once_the_channel_is_set(tmp_path: Path) -> None:
