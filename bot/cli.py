@@ -27,8 +27,8 @@ from bot.settings import (
 from modals.metadata import ID_MAX
 
 
-def _load() -> tuple[Settings, AppConfig]:
-    settings = load_settings()
+def _load(*, serving: bool = True) -> tuple[Settings, AppConfig]:
+    settings = load_settings(serving=serving)
     config = load_config(settings.tossup_config)
     for warning in config.scorecards.warnings():  # allowed, but outside what the method advises
         print(f"tossup: warning: {warning}", file=sys.stderr)
@@ -125,8 +125,10 @@ def _settings_for(args: argparse.Namespace) -> tuple[Settings | StoreSettings | 
     """Read what the sub-command needs: Slack's secrets only to run or to post; none to repost."""
     if args.command == "repost":
         return None, None
-    if args.command in (None, "run") or getattr(args, "post", False):
+    if args.command in (None, "run"):
         return _load()
+    if getattr(args, "post", False):  # posts only: the bot token, not the signing secret
+        return _load(serving=False)
     store = load_store_settings()
     return store, load_config(store.tossup_config)
 

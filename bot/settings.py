@@ -177,9 +177,11 @@ def load_store_settings() -> StoreSettings:
     return _from_environment(StoreSettings)
 
 
-def load_settings() -> Settings:
+def load_settings(*, serving: bool = True) -> Settings:
+    """The bot's settings from the environment. `serving=False` (a command that only posts, like `tossup
+    digest --post`): no request is received, so no signing secret is needed."""
     settings = _from_environment(Settings)
-    if not settings.socket_mode and settings.slack_signing_secret is None:
+    if serving and not settings.socket_mode and settings.slack_signing_secret is None:
         raise SettingsError(
             "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
             f"({_HOW_TO_GET['SLACK_SIGNING_SECRET']}), or set SLACK_APP_TOKEN for Socket Mode"
