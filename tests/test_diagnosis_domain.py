@@ -211,7 +211,7 @@ def test_home_blocks_and_monthly_trend_lines() -> None:
         [b.to_dict() for b in diagnosis_home_blocks(_record(ITEM_ORDER[:3]), lang=Lang.EN, tz=TOKYO)],
         ensure_ascii=False,
     )
-    assert "3/10 — Needs improvement" in home and "Start with the highest-priority items" in home
+    assert "3/10 — Needs work" in home and "Start with the highest-priority items" in home
     empty = json.dumps([b.to_dict() for b in diagnosis_home_blocks(None, lang=Lang.EN, tz=TOKYO)])
     assert "/tossup diagnose" in empty
 
@@ -228,7 +228,7 @@ def test_home_blocks_and_monthly_trend_lines() -> None:
     fmt = Fmt(Lang.EN, TOKYO, mrkdwn=True)
     lines = diagnosis_trend_lines(DiagnosisTrend(current=point(8, 20), previous=point(4, 2)), fmt)
     assert lines[0].startswith("Latest this month: 8/10 — Excellent (<@U0IS>,")
-    assert lines[1].startswith("Before: 4/10 — Needs improvement") and lines[1].endswith(
+    assert lines[1].startswith("Before: 4/10 — Needs work") and lines[1].endswith(
         "+4 items since then"
     )
     assert diagnosis_trend_lines(DiagnosisTrend(), fmt) == []

@@ -193,7 +193,7 @@ async def test_a_diagnosis_counted_on_seeded_data(harness: Harness) -> None:
     later = await compute_monthly_review(
         h.bot.services.sessions, h.bot.services.config, month=december, now=h.clock()
     )
-    assert review_as_text(later, lang=Lang.EN, tz=TOKYO).count("1/10 — Alert") == 1
+    assert review_as_text(later, lang=Lang.EN, tz=TOKYO).count("1/10 — At risk") == 1
     assert "Before: 6/10 — Good" in review_as_text(later, lang=Lang.EN, tz=TOKYO)
     assert "-5 items since then" in review_as_text(later, lang=Lang.EN, tz=TOKYO)
 

@@ -143,7 +143,7 @@ def test_lead_in_english() -> None:
         "Which toss-up criteria and score items go with won deals, and which only cost toss-ups: the "
         "quarter's toss-ups that met each one against those that did not. Revise the SQL definition on "
         "this evidence.",
-        "Toss-ups this quarter: 30 — won 12 · lost 10 · not closed yet 8 · accepted 24 · returned 4\n"
+        "Toss-ups of the quarter: 30 — won 12 · lost 10 · not closed yet 8 · accepted 24 · returned 4\n"
         "*1. Toss-up criteria (SQL definition)* — ranked: 1 of 2\n"
         "*2. Quality score items* — ranked: 1 of 2",
         "*Largest win-rate gaps (met − not met)*\n"
@@ -158,9 +158,9 @@ def test_lead_in_japanese() -> None:
     fallback, blocks = build_quarterly_lead(small_review(), lang=Lang.JA, tz=TOKYO)
     assert texts(blocks) == [
         "四半期 トスアップ基準の見直し — 2026年 第3四半期（7月〜9月）",
-        "どのトスアップ基準・評価項目が受注につながり、どれがトスアップを減らすだけなのか。今四半期の"
+        "どのトスアップ基準・評価項目が受注につながり、どれがトスアップを減らすだけなのか。この四半期の"
         "トスアップを、満たしたものと満たさなかったもので比べます。SQL定義の見直しの根拠にしてください。",
-        "今四半期のトスアップ 30件 — 受注 12・失注 10・結果未確定 8・受け入れ 24・差し戻し 4\n"
+        "この四半期のトスアップ 30件 — 受注 12・失注 10・結果未確定 8・受け入れ 24・差し戻し 4\n"
         "*1. トスアップ基準（SQL定義）* — 順位づけ 1 / 2基準\n"
         "*2. 品質スコアの評価項目* — 順位づけ 1 / 2項目",
         "*受注率の差が大きい順（満たす − 満たさない）*\n"
@@ -298,23 +298,23 @@ def test_small_samples_are_marked_and_never_in_the_ranked_list() -> None:
     [
         (
             {"mode": CriteriaMode.GATE, "overrides": 0},
-            "No toss-up failed a criterion this quarter: in gate mode a memo that fails is refused, so there "
+            "No toss-up of the quarter failed a criterion: in gate mode a memo that fails is refused, so there "
             "is no “not met” side to compare with. To test the criteria on evidence, switch to warn mode "
             "(`criteria.mode: warn`) for a while: a memo that fails is then tossed up with a reason and "
             "shows how such toss-ups go.",
-            "今四半期、基準を満たさないトスアップはありません。ゲートモードでは基準を満たさないメモは"
+            "この四半期、基準を満たさないトスアップはありません。ゲートモードでは基準を満たさないメモは"
             "トスアップできないため、「満たさない」側と比べられません。",
         ),
         (
             {"overrides": 0},
-            "No toss-up failed a criterion this quarter (no warn-mode overrides), so there is no “not met” "
+            "No toss-up of the quarter failed a criterion (no warn-mode overrides), so there is no “not met” "
             "side to compare with.",
-            "今四半期、基準を満たさないままトスアップされたもの（警告モードの例外）はなく、",
+            "この四半期、基準を満たさないままトスアップされたもの（警告モードの例外）はなく、",
         ),
         (
             {"evaluated": 0, "overrides": 0},
-            "No toss-up this quarter had criteria evaluated.",
-            "今四半期、トスアップ基準を評価したトスアップはありません。",
+            "No toss-up of the quarter had criteria evaluated.",
+            "この四半期、トスアップ基準を評価したトスアップはありません。",
         ),
     ],
 )
@@ -462,13 +462,13 @@ def test_the_empty_quarter_is_one_short_message() -> None:
     )
     assert empty.is_empty
     fallback, blocks = build_quarterly_empty(empty, lang=Lang.EN)
-    line = "Quarterly criteria review — Q3 2026 (Jul–Sep): no toss-ups this quarter, nothing to compare."
+    line = "Quarterly criteria review — Q3 2026 (Jul–Sep): no toss-ups in the quarter, nothing to compare."
     assert fallback == line
     assert texts(blocks) == ["Quarterly criteria review — Q3 2026 (Jul–Sep)", line]
     assert quarterly_as_text(empty, lang=Lang.EN, tz=TOKYO) == line
     assert quarterly_as_text(empty, lang=Lang.JA, tz=TOKYO) == (
         "四半期 トスアップ基準の見直し — 2026年 第3四半期（7月〜9月）: "
-        "今四半期のトスアップはなく、比較するものはありません。"
+        "この四半期のトスアップはなく、比較するものはありません。"
     )
 
 
