@@ -126,8 +126,9 @@ class ExportSheet:
     @staticmethod
     def people(record: ExportRecord) -> set[str]:
         """The Slack users a row names."""
+        chosen = record.memo.get(MemoField.FS_USER_ID.value)  # the FS rep picked in the memo
         named = (record.is_user_id, record.fs_user_id, record.decided_by, record.sheet_by, record.outcome_by)
-        return {user_id for user_id in named if user_id}
+        return {user_id for user_id in (*named, chosen) if isinstance(user_id, str) and user_id}
 
     # ------------------------------------------------------------------------------ columns
 
@@ -167,6 +168,8 @@ class ExportSheet:
                 return None
             if field is MemoField.MEETING_AT:
                 return _datetime(raw)
+            if field is MemoField.FS_USER_ID:  # a person, as every other person column shows one
+                return self.person(str(raw))
             if field is MemoField.LEAD_SOURCE or field in ENUM_SELECTS:
                 return self._option(name, raw)
             return raw

@@ -228,9 +228,7 @@ def test_home_blocks_and_monthly_trend_lines() -> None:
     fmt = Fmt(Lang.EN, TOKYO, mrkdwn=True)
     lines = diagnosis_trend_lines(DiagnosisTrend(current=point(8, 20), previous=point(4, 2)), fmt)
     assert lines[0].startswith("Latest this month: 8/10 — Excellent (<@U0IS>,")
-    assert lines[1].startswith("Before: 4/10 — Needs work") and lines[1].endswith(
-        "+4 items since then"
-    )
+    assert lines[1].startswith("Before: 4/10 — Needs work") and lines[1].endswith("+4 items since then")
     assert diagnosis_trend_lines(DiagnosisTrend(), fmt) == []
     only_before = diagnosis_trend_lines(DiagnosisTrend(previous=point(4, 2)), fmt)
     assert only_before[0] == "No diagnosis this month."

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import AppConfig
 from bot.domain.criteria import CriteriaEvaluation, CriteriaMode, CriterionResult
 from bot.domain.export import FORMULA_STARTS, RangeProblem, guard_cell, parse_export_range
-from bot.domain.handoff import EventKind, ReturnReason
+from bot.domain.handoff import EventKind, HandoffStatus, ReturnReason
 from bot.domain.kpi import Period, PeriodKind
 from bot.domain.outcome import Outcome
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey
@@ -37,7 +37,7 @@ from bot.export import write_export
 from bot.export_csv import ExportSheet
 from bot.i18n import Lang, t
 from store.db import make_engine, make_sessionmaker
-from store.export import export_records
+from store.export import ExportRecord, export_records
 from store.feedback import save_feedback, save_is_rating, save_outcome
 from store.handoffs import NewHandoff, create_handoff, decide_handoff
 from store.models import OutboxMessage
@@ -448,6 +448,15 @@ def test_a_person_is_their_name_and_id_when_the_name_is_known() -> None:
     assert sheet.person("U0A") == "Ann <Lee> (U0A)"
     assert sheet.person("U0B") == "U0B"
     assert sheet.person(None) is None
+    # the memo's own "FS rep" field (who IS picked) is a person like every other person column
+    at = datetime(2026, 11, 2, tzinfo=UTC)
+    fields = {name: None for name in ExportRecord.__dataclass_fields__}
+    memo = {"company": "Acme", "fs_user_id": "U0A"}
+    known = {"id": 1, "created_at": at, "status": HandoffStatus.PENDING, "is_user_id": "U0B", "memo": memo}
+    record = ExportRecord(**{**fields, **known})
+    assert ExportSheet.people(record) == {"U0A", "U0B"}
+    picked = sheet.header().index(t(Lang.EN, "memo.field.fs_user_id.label"))
+    assert sheet.row(record)[picked] == "Ann <Lee> (U0A)"
 
 
 async def test_an_upload_in_doubt_is_found_in_the_dm_not_sent_again(harness: Harness) -> None:

@@ -298,10 +298,10 @@ def test_small_samples_are_marked_and_never_in_the_ranked_list() -> None:
     [
         (
             {"mode": CriteriaMode.GATE, "overrides": 0},
-            "No toss-up of the quarter failed a criterion: in gate mode a memo that fails is refused, so there "
-            "is no “not met” side to compare with. To test the criteria on evidence, switch to warn mode "
-            "(`criteria.mode: warn`) for a while: a memo that fails is then tossed up with a reason and "
-            "shows how such toss-ups go.",
+            "No toss-up of the quarter failed a criterion: in gate mode a memo that fails is refused, so "
+            "there is no “not met” side to compare with. To test the criteria on evidence, switch to warn "
+            "mode (`criteria.mode: warn`) for a while: a memo that fails is then tossed up with a reason "
+            "and shows how such toss-ups go.",
             "この四半期、基準を満たさないトスアップはありません。ゲートモードでは基準を満たさないメモは"
             "トスアップできないため、「満たさない」側と比べられません。",
         ),
