@@ -117,7 +117,7 @@ def test_team_kpis() -> None:
     assert k.avg_lead_time_days == 70.0  # (50 + 90) / 2
     assert k.avg_hours_to_accept == pytest.approx(13.6)  # (4 + 24 + 2 + 30 + 8) / 5 = 68 / 5
     # totals: #1 60+24=84, #2 50+15=65, #3 30, #4 65+30=95, #5 55, #6 70+20=90, #8 40; #7 unscored
-    assert k.avg_quality_score == pytest.approx(459 / 7)  # 84+65+30+95+55+90+40 = 459 over 7
+    assert k.avg_quality_score == 83.5  # the rated ones: #1 84, #2 65, #4 95, #6 90 = 334 / 4
     # bant: (20+15+5+20+20+20+5) / 7 = 105 / 7 = 15; fs_rating over the rated: (24+15+30+20) / 4 = 89 / 4
     assert k.avg_items == {"bant": 15.0, "fs_rating": 22.25}
 
@@ -132,7 +132,7 @@ def test_is1_kpis() -> None:
     assert k.won_amount == 1_000_000
     assert k.avg_lead_time_days == 50.0
     assert k.avg_hours_to_accept == 14.0  # (4 + 24) / 2
-    assert k.avg_quality_score == pytest.approx(179 / 3)  # (84 + 65 + 30) / 3
+    assert k.avg_quality_score == 74.5  # (84 + 65) / 2: #3 (30) is not rated
     assert k.avg_items == {"bant": pytest.approx(40 / 3), "fs_rating": 19.5}  # (20+15+5)/3, (24+15)/2
 
 
@@ -146,7 +146,7 @@ def test_is2_kpis() -> None:
     assert k.won_amount == 800_000  # 500,000 + 300,000
     assert k.avg_lead_time_days == 90.0  # #4 only (#8 has no first contact)
     assert k.avg_hours_to_accept == pytest.approx(40 / 3)  # (2 + 30 + 8) / 3
-    assert k.avg_quality_score == 70.0  # (95 + 55 + 90 + 40) / 4 = 280 / 4
+    assert k.avg_quality_score == 92.5  # (95 + 90) / 2: #5 (55) and #8 (40) are not rated
     assert k.avg_items == {"bant": 16.25, "fs_rating": 25.0}  # (20+20+20+5)/4, (30+20)/2
 
 
@@ -161,7 +161,7 @@ def test_fs1_kpis() -> None:
     assert k.won_amount == 1_300_000
     assert k.avg_lead_time_days == 50.0  # #1 only
     assert k.avg_hours_to_accept == 6.0  # (4 + 8) / 2
-    assert k.avg_quality_score == 52.25  # (84 + 30 + 55 + 40) / 4 = 209 / 4
+    assert k.avg_quality_score == 84.0  # #1 alone is rated
     assert k.avg_items == {"bant": 12.5, "fs_rating": 24.0}  # (20+5+20+5)/4, 24/1
 
 
@@ -213,7 +213,7 @@ def test_nothing_decided_or_closed_gives_none_not_zero_division() -> None:
     ]
     k = compute_kpis(opened, start=START, end=END)
     assert (k.won, k.lost, k.win_rate, k.won_amount) == (0, 0, None, 0)
-    assert k.avg_quality_score == 50.0  # unrated: memo points only
+    assert k.avg_quality_score is None  # unrated: no 100-point score yet (its memo's 50/70 is not one)
 
 
 def test_period_bounds() -> None:

@@ -120,7 +120,7 @@ def test_team_report_in_japanese() -> None:
         "トスアップ後受注率": "75.0%（3/4）",
         "受注金額": "3,000,000円",
         "リードタイム（初回接触〜受注、平均）": "45.5日",
-        "平均品質スコア": "71.5 / 100点",
+        "平均品質スコア（FS評価済み）": "71.5 / 100点",
         "BANT情報の完成度": "15.0点",
         "課題・背景の明確さ": "10.0点",
         "引き継ぎメモの完成度": "12.0点",
@@ -143,7 +143,7 @@ def test_team_report_in_english() -> None:
     assert values["Won amount"] == "¥3,000,000"
     assert values["Lead time (first contact → won, average)"] == "45.5 days"
     assert values["Time to accept (average)"] == "13.6 h"
-    assert values["Average quality score"] == "71.5 / 100"
+    assert values["Average quality score (rated by FS)"] == "71.5 / 100"
     assert values["FS post-meeting rating"] == "22.3 pts"
     assert (
         "Toss-ups created in this period; their decisions, ratings and outcomes count whenever they happened."
@@ -284,13 +284,13 @@ def test_rep_lines_sorted_by_toss_ups_then_user_id() -> None:
     }
     _, blocks = report(Lang.EN, by_rep=by_rep)
     assert rep_lines(blocks, Lang.EN) == [
-        "<@U0C> toss-ups 5 · accepted 5 · won 4 · win rate 100.0% · avg score 80.3",
-        "<@U0A> toss-ups 3 · accepted 1 · won 0 · win rate — · avg score —",
-        "<@U0B> toss-ups 3 · accepted 2 · won 1 · win rate 50.0% · avg score 71.5",
+        "<@U0C> toss-ups 5 · accepted 5 · won 4 · win rate 100.0% · avg score (rated) 80.3",
+        "<@U0A> toss-ups 3 · accepted 1 · won 0 · win rate — · avg score (rated) —",
+        "<@U0B> toss-ups 3 · accepted 2 · won 1 · win rate 50.0% · avg score (rated) 71.5",
     ]
     _, blocks = report(Lang.JA, by_rep=by_rep)
     assert rep_lines(blocks, Lang.JA)[2] == (
-        "<@U0B> トスアップ 3件・受け入れ 2件・受注 1件・受注率 50.0%・平均スコア 71.5"
+        "<@U0B> トスアップ 3件・受け入れ 2件・受注 1件・受注率 50.0%・平均スコア（FS評価済み） 71.5"
     )
     assert t(Lang.JA, "kpi.shared_credit") in texts(blocks)
 

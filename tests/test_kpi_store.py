@@ -278,7 +278,7 @@ async def test_end_to_end_kpis_worked_out_by_hand(session_factory: Factory) -> N
     assert k.avg_lead_time_days == 75.0  # A: 10-01 → 12-15 = 31 + 30 + 14 days; E has no first contact
     assert k.avg_hours_to_accept == pytest.approx(20 / 3)  # (4 + 10 + 6) / 3
     # totals: A 50 + 24 = 74, B 40, C 60 + 30 = 90, E 30 (not rated: no fs points); D unscored
-    assert k.avg_quality_score == 58.5  # 234 / 4
+    assert k.avg_quality_score == 82.0  # the rated ones: A 74, C 90 (B and E have no FS rating)
     assert k.avg_items == {
         "bant": 13.75,  # (20 + 10 + 20 + 5) / 4
         "completeness": 8.75,  # (10 + 5 + 10 + 10) / 4

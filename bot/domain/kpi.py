@@ -22,8 +22,8 @@ rep) into `Kpis`. Definitions (the README repeats them):
   with both dates.
 - avg_hours_to_accept: mean hours from toss-up to acceptance over accepted toss-ups (elapsed hours, or
   business hours when `business_hours` is given).
-- avg_quality_score: mean of the full score (memo points + FS rating points, 0 while not rated) over
-  toss-ups with a memo score.
+- avg_quality_score: mean of the full 100-point score (memo points + FS rating points) over the toss-ups
+  FS rated: only they have one (an unrated memo's x/70 in a "/ 100" mean would read as a poor score).
 - avg_items: per score item key, the mean points over the toss-ups that have that item (fs_rating: the
   rated ones only).
 Every mean or rate is None when its denominator is zero. Naive datetimes are read as UTC.
@@ -158,7 +158,9 @@ def _compute(rows: list[HandoffFacts], *, tz: ZoneInfo, business_hours: Business
         if f.decided_at is not None
     ]
     fs_key = ScoreItemKey.FS_RATING.value
-    totals = [f.memo_score + f.score_items.get(fs_key, 0) for f in rows if f.memo_score is not None]
+    totals = [
+        f.memo_score + f.score_items.get(fs_key, 0) for f in rows if f.memo_score is not None and f.rated
+    ]
     per_item: dict[str, list[int]] = defaultdict(list)
     for f in rows:
         for key, points in f.score_items.items():
