@@ -222,7 +222,8 @@ class ExportSheet:
 
     def _score_columns(self) -> list[Column]:
         columns = [
-            Column(self._label("score_total"), lambda r: r.score_total),
+            # of 100 once FS rated it; before, the memo's score (of 70) is in its own column
+            Column(self._label("score_total"), lambda r: r.score_total if r.sheet is not None else None),
             Column(self._label("memo_score"), lambda r: r.memo_score),
         ]
         for key in ScoreItemKey:

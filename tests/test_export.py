@@ -305,7 +305,8 @@ async def test_the_csv_parsed_back_is_the_seeded_data(session_factory: Factory, 
     assert a[need] == t(lang, "export.value.not_met", reason=reason)
     assert c[budget] == ""  # not evaluated
     assert a[column(lang, "override_reason")] == "来週の決裁会議に間に合わせたい"
-    assert a[column(lang, "score_total")] == "54"
+    assert a[column(lang, "score_total")] == "54"  # rated: of 100
+    assert c[column(lang, "score_total")] == ""  # not rated yet: its memo score (of 70) has its own column
     item = lambda key: column(lang, "score_item", item=t(lang, f"score.item.{key}"))  # noqa: E731
     assert (a[item("bant")], a[item("issue")], a[item("fs_rating")], a[item("competitors")]) == (
         "20",
