@@ -22,6 +22,7 @@ from bot.domain.diagnosis import (
     FEEDBACK_DAYS,
     MEETING_DAYS,
     PDCA_DAYS,
+    RECENT_DAYS,
     TEMPLATE_FILLED_SHARE,
     DiagnosisFacts,
     DiagnosisItem,
@@ -31,7 +32,7 @@ from bot.domain.diagnosis import (
     Evidence,
     evidence_for,
 )
-from bot.domain.kpi import Period, quarter_of
+from bot.domain.kpi import Period
 from bot.domain.score import COMPLETENESS_FIELDS, ScoreItemKey
 from bot.i18n import Lang
 from modals.diagnose import DiagnosisModalMeta, build_diagnosis_modal
@@ -59,10 +60,9 @@ def may_diagnose_team(config: AppConfig, actor_id: str) -> bool:
 
 
 def evidence_window(config: AppConfig, now: datetime) -> EvidenceWindow:
-    quarter = quarter_of(now.astimezone(config.tz).date(), config.tz)
     return EvidenceWindow(
         now=now,
-        quarter_start=quarter.start,
+        recent_since=now - timedelta(days=RECENT_DAYS),
         meeting_since=now - timedelta(days=MEETING_DAYS),
         feedback_since=now - timedelta(days=FEEDBACK_DAYS),
         closed_since=now - timedelta(days=PDCA_DAYS),
@@ -79,15 +79,16 @@ async def diagnosis_facts(sessions: Sessions, config: AppConfig, *, now: datetim
         now=now,
         criteria_rules=len(config.criteria.rules),
         criteria_gate=config.criteria.mode is CriteriaMode.GATE,
-        quarter_toss_ups=counts.quarter_toss_ups,
-        quarter_templated=counts.quarter_templated,
-        quarter_scored=counts.quarter_scored,
-        quarter_average_score=counts.quarter_average_score,
+        recent_toss_ups=counts.recent_toss_ups,
+        recent_templated=counts.recent_templated,
+        recent_scored=counts.recent_scored,
+        recent_average_score=counts.recent_average_score,
         memo_score_max=100 - weights.of(ScoreItemKey.FS_RATING),
         weekly_scheduled=config.digests.weekly is not None,
         weekly_posted_at=counts.weekly_posted_at,
         meetings=counts.meetings,
         meetings_rated=counts.meetings_rated,
+        meetings_rated_back=counts.meetings_rated_back,
         issues_closed=counts.issues_closed,
         last_issue_closed_at=counts.last_issue_closed_at,
     )

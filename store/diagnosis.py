@@ -1,7 +1,7 @@
 """Collaboration diagnoses in the database: the evidence the checklist starts from, and the results.
 
 The evidence is four aggregate reads (COUNT / SUM / AVG / MAX over indexed time ranges), never rows
-loaded into Python: this quarter's toss-ups by creation time (how many answer the template, how many are
+loaded into Python: the recent toss-ups by creation time (how many answer the template, how many are
 scored), the last weekly agenda posted, the last month's meetings with their feedback sheets (by status
 and meeting time), and the collaboration issues closed lately (by closing time). How complete a memo is
 comes from its stored score breakdown: the completeness item lists one loss per unanswered template
@@ -29,7 +29,7 @@ from bot.domain.score import ScoreItemKey
 from store._tx import own_transaction
 from store.diagnosis_models import DiagnosisRow
 from store.issue_models import CollabIssueRecord
-from store.models import DigestPost, FeedbackRecord, Handoff
+from store.models import DigestPost, FeedbackRecord, Handoff, IsRatingRecord
 
 __all__ = [
     "DiagnosisSaved",
@@ -52,7 +52,7 @@ class EvidenceWindow:
     """The time ranges the evidence is counted over (aware datetimes; each ends at `now`)."""
 
     now: datetime
-    quarter_start: datetime  # this quarter's toss-ups (the template, the scores)
+    recent_since: datetime  # the recent toss-ups (the template, the scores)
     meeting_since: datetime  # the weekly agenda posted since
     feedback_since: datetime  # meetings held since, with their feedback sheets
     closed_since: datetime  # collaboration issues closed since
@@ -61,13 +61,14 @@ class EvidenceWindow:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceCounts:
-    quarter_toss_ups: int
-    quarter_templated: int
-    quarter_scored: int
-    quarter_average_score: float | None
+    recent_toss_ups: int
+    recent_templated: int
+    recent_scored: int
+    recent_average_score: float | None
     weekly_posted_at: datetime | None
     meetings: int
     meetings_rated: int
+    meetings_rated_back: int
     issues_closed: int
     last_issue_closed_at: datetime | None
 
@@ -119,16 +120,21 @@ async def load_evidence_counts(*, session: AsyncSession, window: EvidenceWindow)
         func.sum(case((losses <= window.unanswered_max, 1), else_=0)),
         func.count(Handoff.memo_score),
         func.avg(Handoff.memo_score),
-    ).where(Handoff.created_at >= window.quarter_start, Handoff.created_at < window.now)
+    ).where(Handoff.created_at >= window.recent_since, Handoff.created_at < window.now)
     weekly = select(func.max(DigestPost.posted_at)).where(
         DigestPost.kind == WEEKLY_DIGEST_KIND,
         DigestPost.posted_at >= window.meeting_since,
         DigestPost.posted_at <= window.now,
     )
     meetings = (
-        select(func.count(Handoff.id), func.count(FeedbackRecord.handoff_id))
+        select(
+            func.count(Handoff.id),
+            func.count(FeedbackRecord.handoff_id),
+            func.count(IsRatingRecord.handoff_id),
+        )
         .select_from(Handoff)
         .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
+        .outerjoin(IsRatingRecord, IsRatingRecord.handoff_id == Handoff.id)
         .where(
             Handoff.status == HandoffStatus.ACCEPTED,
             Handoff.meeting_at >= window.feedback_since,
@@ -141,16 +147,17 @@ async def load_evidence_counts(*, session: AsyncSession, window: EvidenceWindow)
     async with own_transaction(session):
         toss_ups, templated, scored, average = (await session.execute(quarter)).one()
         posted_at = await session.scalar(weekly)
-        held, rated = (await session.execute(meetings)).one()
+        held, rated, rated_back = (await session.execute(meetings)).one()
         issues, last_closed = (await session.execute(closed)).one()
     return EvidenceCounts(
-        quarter_toss_ups=int(toss_ups or 0),
-        quarter_templated=int(templated or 0),
-        quarter_scored=int(scored or 0),
-        quarter_average_score=float(average) if average is not None else None,
+        recent_toss_ups=int(toss_ups or 0),
+        recent_templated=int(templated or 0),
+        recent_scored=int(scored or 0),
+        recent_average_score=float(average) if average is not None else None,
         weekly_posted_at=_aware(posted_at),
         meetings=int(held or 0),
         meetings_rated=int(rated or 0),
+        meetings_rated_back=int(rated_back or 0),
         issues_closed=int(issues or 0),
         last_issue_closed_at=_aware(last_closed),
     )

@@ -50,15 +50,16 @@ ALL_MET = DiagnosisFacts(
     now=NOW,
     criteria_rules=5,
     criteria_gate=True,
-    quarter_toss_ups=10,
-    quarter_templated=7,
-    quarter_scored=10,
-    quarter_average_score=61.25,
+    recent_toss_ups=10,
+    recent_templated=7,
+    recent_scored=10,
+    recent_average_score=61.25,
     memo_score_max=70,
     weekly_scheduled=True,
     weekly_posted_at=datetime(2026, 11, 13, 0, 0, tzinfo=UTC),
     meetings=10,
     meetings_rated=7,
+    meetings_rated_back=7,
     issues_closed=2,
     last_issue_closed_at=datetime(2026, 11, 1, tzinfo=UTC),
 )
@@ -113,9 +114,10 @@ def test_every_data_item_met_at_the_thresholds() -> None:
     evidence = evidence_for(ALL_MET)
     assert list(evidence) == [item for item in ITEM_ORDER if item in DATA_ITEMS]
     assert prechecked(evidence) == DATA_ITEMS
-    assert evidence[DiagnosisItem.MEMO_TEMPLATE].params == {"part": 7, "whole": 10, "percent": 70}
+    assert evidence[DiagnosisItem.MEMO_TEMPLATE].params == {"part": 7, "whole": 10, "percent": 70, "days": 90}
     assert evidence[DiagnosisItem.MUTUAL_FEEDBACK].params["percent"] == 70
-    assert evidence[DiagnosisItem.QUALITY_MEASURED].params == {"count": 10, "average": "61.2", "max": 70}
+    quality = {"days": 90, "count": 10, "average": "61.2", "max": 70}
+    assert evidence[DiagnosisItem.QUALITY_MEASURED].params == quality
 
 
 @pytest.mark.parametrize(
@@ -123,14 +125,15 @@ def test_every_data_item_met_at_the_thresholds() -> None:
     [
         ({"criteria_rules": 0}, DiagnosisItem.CRITERIA_AGREED, "criteria_none"),
         ({"criteria_gate": False}, DiagnosisItem.CRITERIA_AGREED, "criteria_warn"),
-        ({"quarter_templated": 6}, DiagnosisItem.MEMO_TEMPLATE, "template"),  # 60 % < 70 %
-        ({"quarter_toss_ups": 0, "quarter_templated": 0}, DiagnosisItem.MEMO_TEMPLATE, "template_none"),
+        ({"recent_templated": 6}, DiagnosisItem.MEMO_TEMPLATE, "template"),  # 60 % < 70 %
+        ({"recent_toss_ups": 0, "recent_templated": 0}, DiagnosisItem.MEMO_TEMPLATE, "template_none"),
         ({"weekly_scheduled": False}, DiagnosisItem.REGULAR_MEETING, "meeting_unscheduled"),
         ({"weekly_posted_at": None}, DiagnosisItem.REGULAR_MEETING, "meeting_not_posted"),
         ({"meetings_rated": 6}, DiagnosisItem.MUTUAL_FEEDBACK, "feedback"),
+        ({"meetings_rated_back": 6}, DiagnosisItem.MUTUAL_FEEDBACK, "feedback"),  # one way is not two-way
         ({"meetings": 0, "meetings_rated": 0}, DiagnosisItem.MUTUAL_FEEDBACK, "feedback_no_meetings"),
         (
-            {"quarter_scored": 0, "quarter_average_score": None},
+            {"recent_scored": 0, "recent_average_score": None},
             DiagnosisItem.QUALITY_MEASURED,
             "quality_none",
         ),

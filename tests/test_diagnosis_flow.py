@@ -27,6 +27,8 @@ from store.models import Handoff
 from tests.conftest import FS_USER, IS_USER, MANAGER, Harness, team_config
 from tests.db_fixtures import BACKENDS
 from tests.slack_driver import Response, checkboxes_state
+from tests.test_feedback_flow import IS_DM, open_modal, rating_values
+from tests.test_feedback_flow import submit as submit_loop
 from tests.test_issues_flow import logged, open_close_modal, submit_close
 from tests.test_weekly_agenda_flow import accept, rate, settle, toss
 
@@ -59,13 +61,18 @@ async def accepted(h: Harness, handoff_id: int) -> None:
 
 
 async def seed(h: Harness) -> None:
-    """Two toss-ups (full memos, scored), one accepted whose meeting was held and rated; an issue
-    logged and closed. No weekly agenda was posted."""
+    """Two toss-ups (full memos, scored), one accepted whose meeting was held, rated by FS and FS rated
+    back by IS; an issue logged and closed. No weekly agenda was posted."""
     first = await toss(h, "株式会社アルファ", at=tokyo(16, 10), meeting=tokyo(17, 14))
     await toss(h, "ベータ株式会社", at=tokyo(16, 11), meeting=tokyo(24, 14))
     await accept(h, first, at=tokyo(16, 12))
     await accepted(h, first)
     await rate(h, first, at=tokyo(17, 18), result="progress", next_info="予算の決裁ルート")
+    h.clock.now = tokyo(17, 19)
+    modal = await open_modal(h, ActionId.IS_RATING_OPEN, first, user=IS_USER, channel=IS_DM)
+    rated_back = await submit_loop(h, CallbackId.IS_RATING, modal, rating_values("4"), user=IS_USER)
+    assert rated_back.status == 200 and not rated_back.text, rated_back.text
+    await settle(h)
     h.clock.now = tokyo(18, 9)
     issue = await logged(h)
     modal = await open_close_modal(h, issue.id)
@@ -114,7 +121,7 @@ async def test_a_diagnosis_counted_on_seeded_data(harness: Harness) -> None:
     data_items = {
         DiagnosisItem.CRITERIA_AGREED,  # the default criteria, gate mode
         DiagnosisItem.MEMO_TEMPLATE,  # both memos full
-        DiagnosisItem.MUTUAL_FEEDBACK,  # the one meeting held was rated
+        DiagnosisItem.MUTUAL_FEEDBACK,  # the one meeting held was rated, both ways
         DiagnosisItem.QUALITY_MEASURED,  # both scored
         DiagnosisItem.IMPROVEMENT_PDCA,  # the issue closed two days ago
     }
@@ -122,12 +129,15 @@ async def test_a_diagnosis_counted_on_seeded_data(harness: Harness) -> None:
     text = json.dumps(view, ensure_ascii=False)
     for key, params in (
         ("criteria_gate", {"count": 5}),
-        ("template", {"part": 2, "whole": 2, "count": 2, "percent": 100}),
-        ("feedback", {"part": 1, "whole": 1, "count": 1, "percent": 100, "days": 30}),
+        ("template", {"part": 2, "whole": 2, "count": 2, "percent": 100, "days": 90}),
+        (
+            "feedback",
+            {"part": 1, "whole": 1, "count": 1, "percent": 100, "back": 1, "back_percent": 100, "days": 30},
+        ),
         ("meeting_not_posted", {"days": 14}),  # scheduled, but nothing posted: left unticked
     ):
         assert t(Lang.JA, f"diagnose.evidence.{key}", **params) in text, key
-    assert "今四半期 2 件のトスアップを品質スコアで採点" in text
+    assert "過去90日に 2 件のトスアップを品質スコアで採点" in text
     assert "過去60日間に連携課題を 1 件クローズ" in text
 
     # The manager unticks "quality measured", ticks two of their own: 4 of the data's + 2 = 6 → 良好.
@@ -204,7 +214,8 @@ async def test_the_checklist_opens_on_an_empty_database_in_english(harness: Harn
     # Only the configuration speaks for an empty team: the default criteria, in gate mode.
     assert {b: v for b, v in ticked(view).items() if v} == {"diagnosis_roles": ["criteria_agreed"]}
     text = json.dumps(view)
-    assert "No toss-ups this quarter yet" in text and "Items the data cannot show are yours to judge." in text
+    assert "No toss-ups in the last 90 days" in text
+    assert "Items the data cannot show are yours to judge." in text
 
 
 async def test_someone_outside_the_team_is_told_privately(harness: Harness) -> None:

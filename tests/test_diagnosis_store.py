@@ -24,18 +24,18 @@ from store.diagnosis import (
 )
 from store.diagnosis_models import DiagnosisRow
 from store.issue_models import CollabIssueRecord
-from store.models import DigestPost, FeedbackRecord, Handoff
+from store.models import DigestPost, FeedbackRecord, Handoff, IsRatingRecord
 
 Factory = async_sessionmaker[AsyncSession]
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
-QUARTER_START = datetime(2026, 9, 30, 15, 0, tzinfo=UTC)  # 2026-10-01 00:00 in Tokyo
+RECENT_SINCE = datetime(2026, 9, 30, 15, 0, tzinfo=UTC)  # 2026-10-01 00:00 in Tokyo
 
 
 def window(now: datetime = NOW) -> EvidenceWindow:
     return EvidenceWindow(
         now=now,
-        quarter_start=QUARTER_START,
+        recent_since=RECENT_SINCE,
         meeting_since=now - timedelta(days=14),
         feedback_since=now - timedelta(days=30),
         closed_since=now - timedelta(days=60),
@@ -71,6 +71,7 @@ class Seed:
         status: HandoffStatus = HandoffStatus.PENDING,
         meeting: datetime | None = None,
         rated: bool = False,
+        rated_back: bool = False,
         **score_options: bool,
     ) -> int:
         self.count += 1
@@ -103,6 +104,8 @@ class Seed:
                         updated_at=created,
                     )
                 )
+            if rated_back:  # IS rated FS's follow-through
+                session.add(IsRatingRecord(handoff_id=row.id, rater_id="U0IS", rating={}, rated_at=created))
             return row.id
 
     async def digest(self, start: date, posted_at: datetime | None, kind: str = "weekly") -> None:
@@ -146,8 +149,8 @@ async def counts(factory: Factory, now: datetime = NOW) -> Any:
 
 async def test_an_empty_database_has_no_evidence(session_factory: Factory) -> None:
     found = await counts(session_factory)
-    assert (found.quarter_toss_ups, found.quarter_templated, found.quarter_scored) == (0, 0, 0)
-    assert found.quarter_average_score is None and found.weekly_posted_at is None
+    assert (found.recent_toss_ups, found.recent_templated, found.recent_scored) == (0, 0, 0)
+    assert found.recent_average_score is None and found.weekly_posted_at is None
     assert (found.meetings, found.meetings_rated, found.issues_closed) == (0, 0, 0)
     assert found.last_issue_closed_at is None
 
@@ -155,19 +158,19 @@ async def test_an_empty_database_has_no_evidence(session_factory: Factory) -> No
 async def test_the_evidence_is_counted_over_its_windows(session_factory: Factory) -> None:
     seed = Seed(session_factory)
     day = timedelta(days=1)
-    # This quarter: 0, 5 (templated), 6 unanswered (not), one unscored; one last quarter; one in the future.
+    # Recent: 0, 5 (templated), 6 unanswered (not), one unscored; one before the window; one in the future.
     await seed.handoff(NOW - 10 * day, unanswered=0)
     await seed.handoff(NOW - 20 * day, unanswered=5, completeness_first=True)  # found wherever it sits
     await seed.handoff(NOW - 30 * day, unanswered=6, rated=False)
     await seed.handoff(NOW - 5 * day, unanswered=None)
-    await seed.handoff(QUARTER_START - day, unanswered=0)
+    await seed.handoff(RECENT_SINCE - day, unanswered=0)
     await seed.handoff(NOW + day, unanswered=0)
     # Meetings of the last 30 days, accepted: three, two with a sheet; one older; one returned; one ahead.
     accepted = HandoffStatus.ACCEPTED
-    await seed.handoff(NOW - 60 * day, status=accepted, meeting=NOW - 2 * day, rated=True)
+    await seed.handoff(NOW - 60 * day, status=accepted, meeting=NOW - 2 * day, rated=True, rated_back=True)
     await seed.handoff(NOW - 60 * day, status=accepted, meeting=NOW - 29 * day, rated=True, unanswered=None)
     await seed.handoff(NOW - 60 * day, status=accepted, meeting=NOW - 3 * day)
-    await seed.handoff(NOW - 90 * day, status=accepted, meeting=NOW - 31 * day, rated=True)
+    await seed.handoff(NOW - 90 * day, status=accepted, meeting=NOW - 31 * day, rated=True, rated_back=True)
     await seed.handoff(NOW - 60 * day, status=HandoffStatus.RETURNED, meeting=NOW - 3 * day, rated=True)
     await seed.handoff(NOW - 60 * day, status=accepted, meeting=NOW + day, rated=True)
     # Weekly agendas: one posted 20 days ago, one 6 days ago, one claimed but not posted; a monthly.
@@ -182,10 +185,10 @@ async def test_the_evidence_is_counted_over_its_windows(session_factory: Factory
     await seed.issue(None)
 
     found = await counts(session_factory)
-    assert (found.quarter_toss_ups, found.quarter_templated, found.quarter_scored) == (4, 2, 3)
-    assert found.quarter_average_score == (61 + 62 + 63) / 3
+    assert (found.recent_toss_ups, found.recent_templated, found.recent_scored) == (4, 2, 3)
+    assert found.recent_average_score == (61 + 62 + 63) / 3
     assert found.weekly_posted_at == NOW - 6 * day
-    assert (found.meetings, found.meetings_rated) == (3, 2)
+    assert (found.meetings, found.meetings_rated, found.meetings_rated_back) == (3, 2, 1)
     assert (found.issues_closed, found.last_issue_closed_at) == (2, NOW - 10 * day)
 
     # Sixteen days on, the agenda is too old and an issue has left the window.
@@ -214,7 +217,7 @@ async def test_a_rated_breakdown_and_zero_completeness_weight(session_factory: F
             )
         )
     found = await counts(session_factory)
-    assert (found.quarter_toss_ups, found.quarter_templated) == (2, 1)
+    assert (found.recent_toss_ups, found.recent_templated) == (2, 1)
 
 
 async def test_a_diagnosis_is_saved_once_and_read_back(session_factory: Factory) -> None:

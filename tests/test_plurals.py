@@ -35,6 +35,10 @@ NEVER_ONE = {
     "diagnose.evidence.feedback_no_meetings": "the fixed 30-day window",
     "diagnose.evidence.pdca.one": "the fixed 60-day window (the one is the issue)",
     "diagnose.evidence.pdca_none": "the fixed 60-day window",
+    "diagnose.evidence.template.one": "the fixed 90-day window (the one is the toss-up)",
+    "diagnose.evidence.template_none": "the fixed 90-day window",
+    "diagnose.evidence.quality.one": "the fixed 90-day window (the one is the toss-up)",
+    "diagnose.evidence.quality_none": "the fixed 90-day window",
     "memo_edit.button.history": "shown once a memo was edited: 2 versions or more",
 }
 NOT_NUMBERS = {"user", "field", "company"}  # "{user} toss-ups 3": a label after a name, not a count

@@ -11,13 +11,16 @@ diagnosing may untick it, and answers the other four themselves.
 
 - criteria_agreed (トスアップ基準が両部門で合意): criteria configured, in gate mode (the agreed SQL definition
   is enforced, not merely advised).
-- memo_template (引き継ぎメモの標準フォーマットが運用): at least TEMPLATE_IN_USE_SHARE of this quarter's
-  toss-ups answer at least TEMPLATE_FILLED_SHARE of the template's fields.
+- memo_template (引き継ぎメモの標準フォーマットが運用): at least TEMPLATE_IN_USE_SHARE of the last
+  RECENT_DAYS days' toss-ups answer at least TEMPLATE_FILLED_SHARE of the template's fields.
 - regular_meeting (定期的な連携ミーティング): the weekly agenda is scheduled and was posted in the last
   MEETING_DAYS days.
-- mutual_feedback (相互フィードバックの仕組み): feedback sheets returned for at least FEEDBACK_SHARE of the
-  meetings held in the last FEEDBACK_DAYS days (and there were meetings).
-- quality_measured (トスアップ品質が定量的に測定): toss-ups were scored this quarter.
+- mutual_feedback (相互フィードバックの仕組み): both ways, for at least FEEDBACK_SHARE of the meetings held in
+  the last FEEDBACK_DAYS days (and there were meetings): FS returned the feedback sheet, and IS rated FS's
+  follow-through back.
+- quality_measured (トスアップ品質が定量的に測定): toss-ups were scored in the last RECENT_DAYS days.
+
+The windows roll (the last N days), so a diagnosis does not fall back at a quarter's first day.
 - improvement_pdca (連携課題のPDCA): collaboration issues closed in the last PDCA_DAYS days.
 
 Pure Python: the store counts (`store.diagnosis`), this module decides.
@@ -36,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 ITEM_COUNT = 10
 TEMPLATE_FILLED_SHARE = Fraction(8, 10)  # a memo "uses the template" when ≥ 80 % of its fields are answered
 TEMPLATE_IN_USE_SHARE = Fraction(7, 10)  # …and the template is "in use" when ≥ 70 % of toss-ups do
+RECENT_DAYS = 90  # the toss-ups the template and the scores are read from
 MEETING_DAYS = 14
 FEEDBACK_DAYS = 30
 FEEDBACK_SHARE = Fraction(7, 10)
@@ -121,15 +125,16 @@ class DiagnosisFacts:
     now: datetime
     criteria_rules: int  # toss-up criteria configured
     criteria_gate: bool  # …enforced (gate mode) rather than advised (warn)
-    quarter_toss_ups: int  # toss-ups created this quarter
-    quarter_templated: int  # …of which answer ≥ TEMPLATE_FILLED_SHARE of the template
-    quarter_scored: int  # …of which carry a quality score
-    quarter_average_score: float | None  # their average memo score
+    recent_toss_ups: int  # toss-ups created in the last RECENT_DAYS days
+    recent_templated: int  # …of which answer ≥ TEMPLATE_FILLED_SHARE of the template
+    recent_scored: int  # …of which carry a quality score
+    recent_average_score: float | None  # their average memo score
     memo_score_max: int  # what a memo can score (100 − the FS rating's weight)
     weekly_scheduled: bool  # digests.weekly is configured
     weekly_posted_at: datetime | None  # the latest weekly agenda posted in the last MEETING_DAYS days
     meetings: int  # accepted toss-ups whose meeting was in the last FEEDBACK_DAYS days
     meetings_rated: int  # …with FS's feedback sheet returned
+    meetings_rated_back: int  # …whose IS rep rated FS's follow-through
     issues_closed: int  # collaboration issues closed in the last PDCA_DAYS days
     last_issue_closed_at: datetime | None
 
@@ -162,11 +167,12 @@ def _criteria(facts: DiagnosisFacts) -> Evidence:
 
 
 def _template(facts: DiagnosisFacts) -> Evidence:
-    item, whole, part = DiagnosisItem.MEMO_TEMPLATE, facts.quarter_toss_ups, facts.quarter_templated
+    item, whole, part = DiagnosisItem.MEMO_TEMPLATE, facts.recent_toss_ups, facts.recent_templated
     if whole == 0:
-        return Evidence(item, False, "template_none")
+        return Evidence(item, False, "template_none", {"days": RECENT_DAYS})
     met = _at_least(part, whole, TEMPLATE_IN_USE_SHARE)
-    return Evidence(item, met, "template", {"part": part, "whole": whole, "percent": _percent(part, whole)})
+    params = {"part": part, "whole": whole, "percent": _percent(part, whole), "days": RECENT_DAYS}
+    return Evidence(item, met, "template", params)
 
 
 def _meeting(facts: DiagnosisFacts) -> Evidence:
@@ -179,21 +185,35 @@ def _meeting(facts: DiagnosisFacts) -> Evidence:
 
 
 def _feedback(facts: DiagnosisFacts) -> Evidence:
-    item, whole, part = DiagnosisItem.MUTUAL_FEEDBACK, facts.meetings, facts.meetings_rated
+    """Two-way: FS's sheets and IS's ratings back, each for enough of the meetings."""
+    item, whole, part, back = (
+        DiagnosisItem.MUTUAL_FEEDBACK,
+        facts.meetings,
+        facts.meetings_rated,
+        facts.meetings_rated_back,
+    )
     if whole == 0:
         return Evidence(item, False, "feedback_no_meetings", {"days": FEEDBACK_DAYS})
-    met = _at_least(part, whole, FEEDBACK_SHARE)
-    params = {"part": part, "whole": whole, "percent": _percent(part, whole), "days": FEEDBACK_DAYS}
+    met = _at_least(part, whole, FEEDBACK_SHARE) and _at_least(back, whole, FEEDBACK_SHARE)
+    params = {
+        "part": part,
+        "whole": whole,
+        "percent": _percent(part, whole),
+        "back": back,
+        "back_percent": _percent(back, whole),
+        "days": FEEDBACK_DAYS,
+    }
     return Evidence(item, met, "feedback", params)
 
 
 def _quality(facts: DiagnosisFacts) -> Evidence:
     item = DiagnosisItem.QUALITY_MEASURED
-    if facts.quarter_scored == 0 or facts.quarter_average_score is None:
-        return Evidence(item, False, "quality_none")
+    if facts.recent_scored == 0 or facts.recent_average_score is None:
+        return Evidence(item, False, "quality_none", {"days": RECENT_DAYS})
     params = {
-        "count": facts.quarter_scored,
-        "average": f"{facts.quarter_average_score:.1f}",
+        "days": RECENT_DAYS,
+        "count": facts.recent_scored,
+        "average": f"{facts.recent_average_score:.1f}",
         "max": facts.memo_score_max,
     }
     return Evidence(item, True, "quality", params)
