@@ -31,7 +31,12 @@ from bot.domain.scorecard import (
 from bot.domain.scorecard import build_scorecard as build_card
 from bot.i18n import Lang
 from modals.messages import Message
-from modals.scorecard import build_scorecard, build_scorecard_not_yours, build_scorecard_usage
+from modals.scorecard import (
+    build_scorecard,
+    build_scorecard_not_yours,
+    build_scorecard_overview,
+    build_scorecard_usage,
+)
 from store.db import for_reading
 from store.digests import NewClaim, claim_digests
 from store.outbox import NewOutbox
@@ -142,6 +147,7 @@ async def send_due_scorecards(
 
 
 _REP = re.compile(r"<@(?P<mention>[UW][A-Z0-9]{2,})(?:\|[^>]*)?>|(?P<id>[UW][A-Z0-9]{2,})")
+_TEAM = frozenset({"team", "all", "overview", "チーム", "全員", "一覧"})  # the managers' overview
 
 
 async def scorecard_report(
@@ -153,17 +159,28 @@ async def scorecard_report(
     now: datetime,
     lang: Lang,
 ) -> Message:
-    """`/tossup scorecard [@rep] [period]`: the asker's own scorecard (this month by default); a manager
-    may name any rep. Only ever answered privately."""
+    """`/tossup scorecard [@rep | team] [period]`: the asker's own scorecard (this month by default); a
+    manager may name any rep, or ask for every rep's (`team`: the overview the monthly schedule sends
+    managers; also what a manager with no toss-up of their own gets). Only ever answered privately."""
     words = argument.split()
     target = user_id
-    if words and (named := _REP.fullmatch(words[0])) is not None:
+    manager = user_id in config.roles.managers
+    overview = bool(words) and words[0].lower() in _TEAM
+    if overview:
+        words = words[1:]
+        if not manager:
+            return build_scorecard_not_yours(lang=lang)
+    elif words and (named := _REP.fullmatch(words[0])) is not None:
         target = named.group("mention") or named.group("id")
         words = words[1:]
-        if target != user_id and user_id not in config.roles.managers:
+        if target != user_id and not manager:
             return build_scorecard_not_yours(lang=lang)
     period = parse_scorecard_period(" ".join(words), now=now, tz=config.tz)
     if period is None:
         return build_scorecard_usage(lang=lang)
-    card = await compute_scorecard(sessions, config, period=period, now=now, user_id=target)
-    return build_scorecard(card, lang=lang, tz=config.tz)
+    if not overview:
+        card = await compute_scorecard(sessions, config, period=period, now=now, user_id=target)
+        if not (card.is_empty and manager and target == user_id):
+            return build_scorecard(card, lang=lang, tz=config.tz)
+    cards = await compute_scorecards(sessions, config, period=period, now=now)
+    return build_scorecard_overview(cards.values(), lang=lang, tz=config.tz, period=period)

@@ -414,9 +414,11 @@ def _overview_head(cards: Sequence[Scorecard], lang: Lang, tz: ZoneInfo) -> tupl
     first = cards[0]
     weight = first.combined.shared_weight
     header = t(lang, "scorecard.overview.header", period=_label(first, lang, tz))
+    # no deal closed yet: no shared figure, so the combined one is the individual one alone
+    no_shared = first.shared.win_rate is None
     rule = t(
         lang,
-        "scorecard.overview.rule",
+        "scorecard.overview.rule_no_shared" if no_shared else "scorecard.overview.rule",
         individual_share=_share(1 - weight),
         shared_share=_share(weight),
         win_rate=format_percent(first.shared.win_rate, lang),

@@ -447,3 +447,21 @@ def test_generated_cards_are_json_then_rendered_the_same() -> None:
         for lang in Lang:
             assert dicts(render(again, lang=lang, tz=TOKYO)[1]) == dicts(render(card, lang=lang, tz=TOKYO)[1])
     assert CARDS["U0IS1"].generated_at == datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("lang", "rule"),
+    [
+        (Lang.EN, "Combined = the individual figure alone: the team has closed no deal yet"),
+        (Lang.JA, "総合評価 = 個別KPIのみ（チームでまだ受注・失注がなく"),
+    ],
+)
+def test_with_no_deal_closed_the_overview_says_the_combined_figure_is_the_individual_one(
+    lang: Lang, rule: str
+) -> None:
+    no_deal = [
+        card.model_copy(update={"shared": card.shared.model_copy(update={"win_rate": None})})
+        for card in CARDS.values()
+    ]
+    _, blocks = build_scorecard_overview(no_deal, lang=lang, tz=TOKYO)
+    assert texts(blocks)[1].startswith(rule), texts(blocks)[1]

@@ -146,6 +146,14 @@ async def test_tossup_scorecard_answers_privately_and_only_managers_see_others(h
     theirs = await h.ask(f"scorecard <@{FS_USER}|fiona> 2026-11", user_id=MANAGER)
     assert FS_USER in str(theirs.get("blocks")) + theirs["text"]
 
+    # The overview of every rep: a manager asks for the team's, or has no toss-up of their own.
+    for words in ("scorecard team 2026-Q4", "scorecard チーム 2026-Q4", "scorecard 2026-Q4"):
+        overview = await h.ask(words, user_id=MANAGER)
+        shown = str(overview.get("blocks")) + overview["text"]
+        assert IS_USER in shown and FS_USER in shown, (words, shown)
+    refused = await h.ask("scorecard team", user_id=IS_USER)
+    assert "マネージャー" in refused["text"] and FS_USER not in refused["text"]
+
     usage = await h.ask("scorecard someday", user_id=IS_USER)
     assert "2026-Q3" in usage["text"]
     assert not [
