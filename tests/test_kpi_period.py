@@ -31,6 +31,8 @@ OCTOBER = period(MONTH, date(2026, 10, 1), date(2026, 10, 31), jst(2026, 10, 1),
 THIS_WEEK = period(WEEK, date(2026, 11, 16), date(2026, 11, 22), jst(2026, 11, 16), jst(2026, 11, 23))
 LAST_WEEK = period(WEEK, date(2026, 11, 9), date(2026, 11, 15), jst(2026, 11, 9), jst(2026, 11, 16))
 FEBRUARY_2024 = period(MONTH, date(2024, 2, 1), date(2024, 2, 29), jst(2024, 2, 1), jst(2024, 3, 1))
+Q4 = period(PeriodKind.RANGE, date(2026, 10, 1), date(2026, 12, 31), jst(2026, 10, 1), jst(2027, 1, 1))
+Q3 = period(PeriodKind.RANGE, date(2026, 7, 1), date(2026, 9, 30), jst(2026, 7, 1), jst(2026, 10, 1))
 
 
 @pytest.mark.parametrize(
@@ -60,6 +62,15 @@ FEBRUARY_2024 = period(MONTH, date(2024, 2, 1), date(2024, 2, 29), jst(2024, 2, 
         ("last-week", LAST_WEEK),
         ("last_week", LAST_WEEK),
         ("先週", LAST_WEEK),
+        ("2026年11月", NOVEMBER),
+        ("2026年10月", OCTOBER),
+        # quarters, as `/tossup scorecard` reads them: the seed reviews the shared KPIs by quarter too
+        ("2026-Q4", Q4),
+        ("quarter", Q4),
+        ("今四半期", Q4),
+        ("last-quarter", Q3),
+        ("2026年第3四半期", Q3),
+        ("Q3", Q3),
     ],
 )
 def test_arguments(argument: str, expected: Period) -> None:

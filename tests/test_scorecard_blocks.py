@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.domain.scorecard import Scorecard, ScorecardConfig, build_scorecard, build_scorecards, quarter_of
+from bot.domain.kpi import quarter_of
+from bot.domain.scorecard import Scorecard, ScorecardConfig, build_scorecard, build_scorecards
 from bot.i18n import Lang
 from modals.digest_text import MESSAGE_SIZE_BUDGET
 from modals.limits import HEADER_TEXT_MAX, MESSAGE_BLOCKS_MAX, check_slack_limits

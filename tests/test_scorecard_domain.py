@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from bot.domain.feedback import FeedbackConfig
 from bot.domain.handoff import HandoffStatus
-from bot.domain.kpi import HandoffFacts, PeriodKind, parse_period
+from bot.domain.kpi import HandoffFacts, PeriodKind, parse_period, quarter_before, quarter_of
 from bot.domain.outcome import Outcome
 from bot.domain.score import ScoreWeights
 from bot.domain.scorecard import (
@@ -51,8 +51,6 @@ from bot.domain.scorecard import (
     build_scorecards,
     exact_quarter,
     parse_scorecard_period,
-    quarter_before,
-    quarter_of,
     ranked,
     sheet_on_time_until,
 )

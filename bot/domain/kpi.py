@@ -254,6 +254,7 @@ _LAST_MONTH = frozenset({"last", "last-month", "先月"})
 _THIS_WEEK = frozenset({"week", "this-week", "今週"})
 _LAST_WEEK = frozenset({"last-week", "先週"})
 _YEAR_MONTH = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})")
+_YEAR_MONTH_JA = re.compile(r"([0-9]{4})年-?([0-9]{1,2})月")  # 2026年11月
 _DAY = r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})"
 _DAY_RANGE = re.compile(rf"{_DAY}-*(?:\.\.|~|〜)-*{_DAY}")
 RANGE_DAYS_MAX = 366 * 3  # a range covers at most about three years
@@ -343,6 +344,42 @@ def current_month(*, now: datetime, tz: ZoneInfo) -> Period:
     return _month_period(today.year, today.month, tz)
 
 
+_THIS_QUARTER = frozenset({"quarter", "q", "this-quarter", "今四半期", "当四半期", "この四半期"})
+_LAST_QUARTER = frozenset({"last-quarter", "前四半期", "先四半期"})
+_QUARTER_DIGITS = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
+_QUARTER_PATTERNS = (
+    re.compile(r"(?P<year>[0-9]{4})[-/]?q(?P<q>[1-4])"),  # 2026-Q3, 2026Q3, 2026/q3
+    re.compile(r"q(?P<q>[1-4])(?:[-/]?(?P<year>[0-9]{4}))?"),  # Q3 2026, Q3 (this year)
+    re.compile(r"(?:(?P<year>[0-9]{4})年-?)?第?(?P<q>[1-4一二三四])四半期"),  # 2026年第3四半期, 第三四半期
+)
+
+
+def _normalized(argument: str) -> str:
+    text = unicodedata.normalize("NFKC", argument).strip().lower()
+    return re.sub(r"[\s_]+", "-", text)
+
+
+def parse_quarter(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None:
+    """The calendar quarter `argument` names (Q1 = January–March), seen from `now` in `tz`, else None:
+    "quarter" / "this-quarter" / "今四半期": this one; "last-quarter" / "前四半期": the one before;
+    "2026-Q3" / "2026Q3" / "Q3 2026" / "2026年第3四半期"; "Q3" / "第3四半期" (or 第三四半期): this year's.
+    NFKC-normalised, case-insensitive, whitespace or "_" read as "-"; years 2000–2100."""
+    text = _normalized(argument)
+    today = as_utc(now).astimezone(tz).date()
+    if text in _THIS_QUARTER:
+        return quarter_of(today, tz)
+    if text in _LAST_QUARTER:
+        return quarter_before(quarter_of(today, tz), tz)
+    for pattern in _QUARTER_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            year = int(match.group("year") or today.year)
+            if not PERIOD_YEAR_MIN <= year <= PERIOD_YEAR_MAX:
+                return None
+            return quarter_period(year, _QUARTER_DIGITS[match.group("q")], tz)
+    return None
+
+
 def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None:
     """The period `argument` names, seen from `now` in the team's time zone `tz`; None when it names none.
 
@@ -354,12 +391,16 @@ def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None
     - "week" / "this-week" / "今週": this week, Monday 00:00 to next Monday 00:00;
     - "last-week" / "先週": the previous week;
     - "YYYY-MM-DD..YYYY-MM-DD" (or "~" / "〜" between): those days, both included (at most about three
-      years, the first not after the last).
+      years, the first not after the last);
+    - a calendar quarter as `parse_quarter` reads it ("2026-Q4", "last-quarter", "2026年第4四半期");
+    - "2026年11月": that month.
     A naive `now` is read as UTC.
     """
-    text = unicodedata.normalize("NFKC", argument).strip().lower()
-    text = re.sub(r"[\s_]+", "-", text)
+    text = _normalized(argument)
     today = as_utc(now).astimezone(tz).date()
+    quarter = parse_quarter(argument, now=now, tz=tz)
+    if quarter is not None:
+        return quarter
     if text in _THIS_MONTH:
         return current_month(now=now, tz=tz)
     if text in _LAST_MONTH:
@@ -374,7 +415,7 @@ def parse_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None
     ranged = _DAY_RANGE.fullmatch(text)
     if ranged is not None:
         return _range_period(*(int(part) for part in ranged.groups()), tz=tz)
-    match = _YEAR_MONTH.fullmatch(text)
+    match = _YEAR_MONTH.fullmatch(text) or _YEAR_MONTH_JA.fullmatch(text)
     if match is None:
         return None
     year, month = int(match.group(1)), int(match.group(2))

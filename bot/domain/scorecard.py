@@ -52,8 +52,6 @@ quarter (Q1 = January–March) in the team's time zone, local midnight to local 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,17 +63,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.domain.feedback import RATING_FIELDS, FeedbackConfig, feedback_due_at, feedback_reminder_at
 from bot.domain.handoff import HandoffStatus
 from bot.domain.kpi import (
-    PERIOD_YEAR_MAX,
-    PERIOD_YEAR_MIN,
     HandoffFacts,
     Kpis,
     Period,
     PeriodKind,
     compute_kpis,
     parse_period,
-    quarter_before,
+    parse_quarter,
     quarter_number,
-    quarter_of,
     quarter_period,
 )
 from bot.domain.moments import as_utc
@@ -512,16 +507,6 @@ def exact_quarter(first_day: date, last_day: date) -> int | None:
     return quarter if last_day == expected else None
 
 
-_THIS_QUARTER = frozenset({"quarter", "q", "this-quarter", "今四半期", "当四半期", "この四半期"})
-_LAST_QUARTER = frozenset({"last-quarter", "前四半期", "先四半期"})
-_QUARTER_DIGITS = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
-_QUARTER_PATTERNS = (
-    re.compile(r"(?P<year>[0-9]{4})[-/]?q(?P<q>[1-4])"),  # 2026-Q3, 2026Q3, 2026/q3
-    re.compile(r"q(?P<q>[1-4])(?:[-/]?(?P<year>[0-9]{4}))?"),  # Q3 2026, Q3 (this year)
-    re.compile(r"(?:(?P<year>[0-9]{4})年-?)?第?(?P<q>[1-4一二三四])四半期"),  # 2026年第3四半期, 第三四半期
-)
-
-
 def parse_scorecard_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None:
     """The month or quarter `argument` names, seen from `now` in `tz`; None when it names neither.
 
@@ -531,19 +516,8 @@ def parse_scorecard_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Per
     "2026-Q3" / "2026Q3" / "Q3 2026" / "2026年第3四半期"; "Q3" / "第3四半期" (or 第三四半期): this year's.
     NFKC-normalised, case-insensitive, whitespace or "_" read as "-"; years 2000–2100.
     """
-    text = unicodedata.normalize("NFKC", argument).strip().lower()
-    text = re.sub(r"[\s_]+", "-", text)
-    today = as_utc(now).astimezone(tz).date()
-    if text in _THIS_QUARTER:
-        return quarter_of(today, tz)
-    if text in _LAST_QUARTER:
-        return quarter_before(quarter_of(today, tz), tz)
-    for pattern in _QUARTER_PATTERNS:
-        match = pattern.fullmatch(text)
-        if match is not None:
-            year = int(match.group("year") or today.year)
-            if not PERIOD_YEAR_MIN <= year <= PERIOD_YEAR_MAX:
-                return None
-            return quarter_period(year, _QUARTER_DIGITS[match.group("q")], tz)
+    quarter = parse_quarter(argument, now=now, tz=tz)
+    if quarter is not None:
+        return quarter
     month = parse_period(argument, now=now, tz=tz)
     return month if month is not None and month.kind is PeriodKind.MONTH else None
