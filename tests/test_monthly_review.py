@@ -235,21 +235,27 @@ def test_each_change_from_last_month_is_in_its_values_unit(lang: Lang, expected:
         assert change in shown
 
 
+def case_line(**changes: object) -> CaseLine:
+    """A case of the monthly review: Alpha KK, 93/100, no outcome yet, unless `changes` say otherwise."""
+    fields: dict[str, object] = {
+        "id": 7,
+        "company": "Alpha KK",
+        "is_user_id": "U0IS",
+        "fs_user_id": "U0FS",
+        "score": 93,
+        "score_max": 100,
+        "outcome": None,
+        "good": None,
+        "improve": None,
+    }
+    return CaseLine.model_validate({**fields, **changes})
+
+
 @pytest.mark.parametrize("anonymous", [False, True])
 def test_the_cases_do_not_put_fs_words_beside_the_raters_name_when_anonymous(anonymous: bool) -> None:
     """feedback.anonymous hides who rated from IS: the monthly review, posted where IS reads it, quotes
     FS's "good" and "to improve" under "FS" rather than the FS rep's name."""
-    case = CaseLine(
-        id=7,
-        company="Alpha KK",
-        is_user_id="U0IS",
-        fs_user_id="U0FSREP",
-        score=93,
-        score_max=100,
-        outcome=None,
-        good="決裁プロセスが明確",
-        improve=None,
-    )
+    case = case_line(fs_user_id="U0FSREP", good="決裁プロセスが明確")
     review = november(best=[case])
     config = team_config(feedback={"anonymous": anonymous})
     for lang in Lang:
@@ -321,18 +327,7 @@ def test_a_won_toss_up_is_never_a_lesson_nor_a_returned_one_a_success() -> None:
 
 @pytest.mark.parametrize(("lang", "shown"), [(Lang.EN, "returned by FS"), (Lang.JA, "FSが差し戻し")])
 def test_a_returned_case_says_it_was_returned_not_that_its_outcome_is_missing(lang: Lang, shown: str) -> None:
-    returned = CaseLine(
-        id=9,
-        company="Delta KK",
-        is_user_id="U0IS",
-        fs_user_id="U0FS",
-        score=40,
-        score_max=70,
-        outcome=None,
-        good=None,
-        improve="予算の確認を",
-        status=HandoffStatus.RETURNED,
-    )
+    returned = case_line(score=40, score_max=70, improve="予算の確認を", status=HandoffStatus.RETURNED)
     config = team_config()
     _, blocks = build_review_section(
         november(worst=[returned]),
