@@ -320,7 +320,7 @@ def _require_the_bots_database(database_url: str) -> None:
 def _dispatch(
     args: argparse.Namespace, settings: Settings | StoreSettings | None, config: AppConfig | None
 ) -> int:
-    if args.command != "run":
+    if args.command not in (None, "run"):  # no sub-command is `tossup run`: it makes the database
         _require_the_bots_database(settings.database_url if settings else load_store_settings().database_url)
     if args.command == "repost":
         code, line = asyncio.run(repost(args.handoff_id))

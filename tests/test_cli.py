@@ -202,6 +202,21 @@ async def test_unreachable_slack_stops_start_with_one_line(tmp_path: Path) -> No
     assert line.startswith("tossup: SLACK_API_URL: cannot reach Slack at http://127.0.0.1:1/api/")
 
 
+def test_tossup_with_no_sub_command_runs_the_bot_and_makes_its_database(tmp_path: Path) -> None:
+    """`tossup` alone is `tossup run`: on a first start its SQLite file does not exist yet, and is made."""
+    database = tmp_path / "first.db"
+    env = {
+        **GOOD_ENV,
+        "TOSSUP_CONFIG": str(write_config(tmp_path / "app.yaml")),
+        "SLACK_API_URL": "http://127.0.0.1:1/api/",  # it gets as far as asking Slack
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+    }
+    result = cli_process.run_cli(env=env, cwd=tmp_path)
+    assert result.returncode == 2 and "no database at" not in result.stderr, result.stderr
+    assert "tossup: SLACK_API_URL: cannot reach Slack" in result.stderr
+    assert database.exists()
+
+
 @pytest.mark.parametrize("socket_mode", [False, True])
 async def test_sigterm_stops_the_bot_gracefully(slack: FakeSlack, tmp_path: Path, socket_mode: bool) -> None:
     env = slack_env(slack, tmp_path, **({"SLACK_APP_TOKEN": "xapp-1-x"} if socket_mode else {}))

@@ -315,6 +315,14 @@ def test_accepted_rated_toss_ups_with_no_outcome_are_split_the_better_half_a_suc
     assert [c.id for c in lessons] == [4, 2]
 
 
+def test_the_worse_half_of_the_rated_ones_is_to_learn_from_even_beside_an_unrated_success() -> None:
+    rated_high, rated_low = case_facts(1, 90), case_facts(2, 40)
+    unrated = case_facts(3, 50, rated=False)  # accepted, not rated: a success only (nothing to learn yet)
+    successes, lessons = split_cases([rated_high, rated_low, unrated], [rated_high, rated_low, unrated])
+    assert [c.id for c in successes] == [1, 3]
+    assert [c.id for c in lessons] == [2]
+
+
 def test_a_won_toss_up_is_never_a_lesson_nor_a_returned_one_a_success() -> None:
     won_low = case_facts(1, 30, outcome=OutcomeKind.WON)
     returned_high = case_facts(2, 70, status=HandoffStatus.RETURNED, rated=False)

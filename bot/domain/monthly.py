@@ -376,7 +376,9 @@ def split_cases(best: Sequence[CaseFacts], worst: Sequence[CaseFacts]) -> tuple[
         key=lambda c: lesson_rank(c),  # type: ignore[arg-type,return-value]
     )
     either = {c.id for c in successes} & {c.id for c in lessons}
-    chosen = successes[: min(CASES_MAX, len(successes) - len(either) // 2)]
+    tied = [c for c in successes if c.id in either]  # best first: the worse half goes to the lessons
+    demoted = {c.id for c in tied[len(tied) - len(tied) // 2 :]}
+    chosen = [c for c in successes if c.id not in demoted][:CASES_MAX]
     chosen_ids = {c.id for c in chosen}
     return chosen, [c for c in lessons if c.id not in chosen_ids][:CASES_MAX]
 
