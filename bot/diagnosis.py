@@ -33,7 +33,7 @@ from bot.domain.diagnosis import (
     evidence_for,
 )
 from bot.domain.kpi import Period
-from bot.domain.score import COMPLETENESS_FIELDS, ScoreItemKey
+from bot.domain.score import COMPLETENESS_FIELDS
 from bot.i18n import Lang
 from modals.diagnose import DiagnosisModalMeta, build_diagnosis_modal
 from store.db import for_reading
@@ -83,7 +83,7 @@ async def diagnosis_facts(sessions: Sessions, config: AppConfig, *, now: datetim
         recent_templated=counts.recent_templated,
         recent_scored=counts.recent_scored,
         recent_average_score=counts.recent_average_score,
-        memo_score_max=100 - weights.of(ScoreItemKey.FS_RATING),
+        memo_score_max=weights.memo_max,
         weekly_scheduled=config.digests.weekly is not None,
         weekly_posted_at=counts.weekly_posted_at,
         meetings=counts.meetings,

@@ -156,6 +156,7 @@ def agenda_rules(config: AppConfig) -> AgendaRules:
         outcome_due_days=weekly.outcome_due_days
         if weekly
         else WeeklyDigestConfig.model_fields["outcome_due_days"].default,
+        memo_score_max=config.score.weights.memo_max,
     )
 
 

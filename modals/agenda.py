@@ -22,11 +22,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.agenda import (
-    MEMO_SCORE_MAX,
     SECTION_MINUTES,
     AgendaStatus,
     IssueLine,
-    ScoreTrend,
     Section,
     SupportReason,
     WeeklyAgenda,
@@ -112,14 +110,16 @@ def _week(agenda: WeeklyAgenda, lang: Lang, tz: ZoneInfo) -> str:
     )
 
 
-def _trend(trend: ScoreTrend, fmt: Fmt) -> str:
+def _trend(agenda: WeeklyAgenda, fmt: Fmt) -> str:
+    """The team's average memo score and its change from the 7 days before."""
+    trend, of = agenda.this_week.team, agenda.memo_score_max
     if trend.average is None:
         change = fmt.t("agenda.team.no_scores")
     elif trend.previous is None:
         change = fmt.t("agenda.team.no_previous")
     else:
         change = fmt.t("agenda.team.change", change=signed(trend.average - trend.previous))
-    return fmt.t("agenda.team.average", score=fmt.bold(fmt.average(trend.average)), change=change)
+    return fmt.t("agenda.team.average", score=fmt.bold(fmt.average(trend.average, of)), change=change)
 
 
 def _lead_lines(agenda: WeeklyAgenda, fmt: Fmt) -> list[str]:
@@ -163,7 +163,7 @@ def _this_week_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
         + fmt.t(
             "agenda.this_week.rep_line",
             user=fmt.user(rep.user_id),
-            score=fmt.average(rep.average),
+            score=fmt.average(rep.average, agenda.memo_score_max),
             count=f"{rep.toss_ups:,}",
         )
         for rep in week.by_rep
@@ -175,7 +175,11 @@ def _this_week_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
             fmt.t("agenda.this_week.empty"),
             blocks=2,
         ),
-        Part(fmt.bold(fmt.t("agenda.this_week.counts_title")), [counts, _trend(week.team, fmt)], ""),
+        Part(
+            fmt.bold(fmt.t("agenda.this_week.counts_title")),
+            [counts, _trend(agenda, fmt)],
+            "",
+        ),
         Part(
             fmt.bold(fmt.t("agenda.this_week.reps_title")),
             reps,
@@ -256,7 +260,7 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
         params = {
             "company": fmt.company(line.company, line.notice),
             "is_user": fmt.user(line.is_user_id),
-            "score": fmt.score(line.score, MEMO_SCORE_MAX),
+            "score": fmt.score(line.score, agenda.memo_score_max),
         }
         if line.weakest_item is not None and line.weakest_lost > 0:
             item = fmt.t(f"score.item.{line.weakest_item.value}")
@@ -304,7 +308,7 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
             # none below full marks is not the same as no memo at all
             fmt.t(
                 "agenda.issues.low_full"
-                if agenda.this_week.team.average == MEMO_SCORE_MAX
+                if agenda.this_week.team.average == agenda.memo_score_max
                 else "agenda.issues.low_empty"
             ),
             limit=1500,
@@ -419,7 +423,7 @@ def build_agenda_lead(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> Mess
     zone (the moments since the last agenda are shown in it)."""
     fmt = Fmt(lang, tz, mrkdwn=True)
     week = _week(agenda, lang, tz)
-    trend = _trend(agenda.this_week.team, fmt)
+    trend = _trend(agenda, fmt)
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "agenda.header"), HEADER_TEXT_MAX))),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(week, TEXT_OBJECT_MAX))]),
@@ -434,7 +438,7 @@ def build_agenda_lead(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> Mess
         "agenda.fallback",
         week=week,
         count=f"{len(agenda.this_week.toss_ups):,}",
-        score=fmt.average(agenda.this_week.team.average),
+        score=fmt.average(agenda.this_week.team.average, agenda.memo_score_max),
     )
     return truncate(fallback, FALLBACK_MAX), blocks
 
@@ -480,7 +484,13 @@ def agenda_as_text(agenda: WeeklyAgenda, *, lang: Lang, tz: ZoneInfo) -> str:
         return t(lang, "agenda.empty.fallback", week=week)
     fmt = Fmt(lang, tz, mrkdwn=False)
     lead = "\n".join(
-        [t(lang, "agenda.header"), week, "", *_lead_lines(agenda, fmt), _trend(agenda.this_week.team, fmt)]
+        [
+            t(lang, "agenda.header"),
+            week,
+            "",
+            *_lead_lines(agenda, fmt),
+            _trend(agenda, fmt),
+        ]
     )
     sections = [
         f"── {_heading(section, lang)} ──\n{_section_text(agenda, section, fmt)}" for section in Section

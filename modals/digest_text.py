@@ -145,10 +145,11 @@ class Fmt:
             return self.t("agenda.none")
         return self.t("agenda.score", score=score, max=score_max)
 
-    def average(self, average: float | None) -> str:
+    def average(self, average: float | None, of: int = MEMO_SCORE_MAX) -> str:
+        """A mean memo score, "48.3/70" (`of`: what a memo can score with the team's weights)."""
         if average is None:
             return self.t("agenda.none")
-        return self.t("agenda.score", score=one_decimal(average), max=MEMO_SCORE_MAX)
+        return self.t("agenda.score", score=one_decimal(average), max=of)
 
     def more(self, count: int) -> str:
         return self.t("agenda.more", count=f"{count:,}")

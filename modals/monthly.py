@@ -173,7 +173,7 @@ def _score_parts(review: MonthlyReview, fmt: Fmt) -> list[Part]:
         + fmt.t(
             "monthly.score.trend_line",
             month=month_label(point.month, fmt.lang),
-            score=fmt.average(point.average),
+            score=fmt.average(point.average, review.memo_score_max),
             toss_ups=f"{point.toss_ups:,}",
         )
         for point in review.trend
@@ -196,7 +196,7 @@ def _score_parts(review: MonthlyReview, fmt: Fmt) -> list[Part]:
         + fmt.t(
             "monthly.score.rep_line",
             user=fmt.user(rep.user_id),
-            score=fmt.average(rep.average),
+            score=fmt.average(rep.average, review.memo_score_max),
             count=rep.toss_ups,
         )
         for rep in review.by_rep

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.agenda import (
     LIST_MAX,
     LOW_SCORES_MAX,
-    MEMO_SCORE_MAX,
     REQUESTED_INFO_WEEKS,
     AgendaFacts,
     AgendaRules,
@@ -280,7 +279,11 @@ async def load_agenda_facts(
         week_rows = await rows(_THIS_WEEK)
         last_week_average = (await rows(_LAST_WEEK_AVERAGE))[0][0]
         lowest = sorted(
-            (row for row in week_rows if row.memo_score is not None and row.memo_score < MEMO_SCORE_MAX),
+            (
+                row
+                for row in week_rows
+                if row.memo_score is not None and row.memo_score < rules.memo_score_max
+            ),
             key=lambda row: (row.memo_score, row.id),
         )[:LOW_SCORES_MAX]
         scores = dict(await rows(_SCORES, ids=[row.id for row in lowest])) if lowest else {}

@@ -973,3 +973,10 @@ def test_any_agenda_fits_every_limit(agenda: WeeklyAgenda, lang: Lang) -> None:
     assert values == [str(issue.id) for issue in agenda.collaboration.open_issues[: len(values)]]
     text = agenda_as_text(agenda, lang=lang, tz=TOKYO)
     assert text.strip()
+
+
+def test_the_memo_scores_are_shown_out_of_what_the_teams_weights_allow() -> None:
+    agenda = small_agenda().model_copy(update={"memo_score_max": 80})  # score.weights.fs_rating: 20
+    _, blocks = build_agenda_lead(agenda, lang=Lang.EN, tz=TOKYO)
+    assert "Team average memo score: *48.3/80* (+1.8 from last week)" in texts(blocks)
+    assert "/70" not in body(section(agenda, Section.ISSUES, Lang.EN)[1])

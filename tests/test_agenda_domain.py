@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -315,3 +316,16 @@ def test_the_seeds_matrix(impact: Level, urgency: Level, expected: Quadrant) -> 
 def test_most_requested_limits_and_skips_blanks() -> None:
     texts = ["a", "b", "b", "c", "c", "c", "d", "e", "f", "   ", "。"]
     assert [(r.text, r.count) for r in most_requested(texts, limit=3)] == [("c", 3), ("b", 2), ("a", 1)]
+
+
+def test_the_memo_maximum_follows_the_teams_weights() -> None:
+    """With score.weights.fs_rating at 20 a memo scores out of 80: 75 is out of 80 and not a low score,
+    and the agenda says so to its renderer."""
+    rules = replace(RULES, memo_score_max=80)
+    week = [toss_up(1, memo_score=75, score_total=75), toss_up(2, memo_score=62, score_total=62)]
+    agenda = build_weekly_agenda(facts(this_week=week), rules)
+    assert agenda.memo_score_max == 80
+    assert [line.score_max for line in agenda.this_week.toss_ups] == [80, 80]
+    assert [line.id for line in agenda.collaboration.low_scores] == [2, 1]  # both below 80
+    full = build_weekly_agenda(facts(this_week=[toss_up(3, memo_score=80, score_total=80)]), rules)
+    assert full.collaboration.low_scores == []

@@ -28,6 +28,7 @@ from bot.domain.monthly import (
     KpiLine,
     MonthlyReview,
     MonthlySection,
+    TrendPoint,
     split_cases,
 )
 from bot.domain.outcome import OutcomeKind
@@ -348,3 +349,14 @@ def test_a_returned_case_says_it_was_returned_not_that_its_outcome_is_missing(la
     text = block_text([block.to_dict() for block in blocks])
     assert shown in text and t(lang, "monthly.outcome.none") not in text
     assert t(lang, "monthly.cases.best_empty") in text
+
+
+def test_the_monthly_memo_averages_are_out_of_what_the_teams_weights_allow() -> None:
+    point = TrendPoint(month=date(2026, 11, 1), toss_ups=3, won=1, win_rate=1.0, average=64.5)
+    review = november(trend=[point], memo_score_max=80)  # score.weights.fs_rating: 20
+    config = team_config()
+    _, blocks = build_review_section(
+        review, MonthlySection.SCORE, lang=Lang.EN, tz=config.tz, workspace_url=None, config=config
+    )
+    shown = block_text([block.to_dict() for block in blocks])
+    assert "64.5/80" in shown and "/70" not in shown

@@ -181,6 +181,7 @@ class AgendaRules:
     sla: SlaConfig
     feedback_delay_hours: float  # feedback is due this long after the meeting
     outcome_due_days: int  # an outcome is expected this many days after the meeting
+    memo_score_max: int = MEMO_SCORE_MAX  # what a memo can score: 100 − score.weights.fs_rating
 
 
 # ----------------------------------------------------------------------------------------- output
@@ -346,6 +347,7 @@ class Collaboration(_Model):
 class WeeklyAgenda(_Model):
     week_start: date  # Monday, in the team's zone
     week_end: date  # Sunday
+    memo_score_max: int = MEMO_SCORE_MAX  # what a memo could score that week (the team's weights)
     generated_at: datetime
     # [from, to) of this week's toss-ups when it is not the calendar week: since the last agenda (UTC)
     reviewed_from: datetime | None = None
@@ -419,7 +421,7 @@ def _notice(channel_id: str | None, ts: str | None) -> NoticeRef:
     return NoticeRef(channel_id=channel_id, ts=ts)
 
 
-def _this_week(facts: AgendaFacts) -> ThisWeek:
+def _this_week(facts: AgendaFacts, memo_max: int) -> ThisWeek:
     rows = sorted(facts.this_week, key=lambda row: (as_utc(row.created_at), row.id))
     lines = []
     for row in rows:
@@ -432,7 +434,7 @@ def _this_week(facts: AgendaFacts) -> ThisWeek:
                 fs_user_id=row.fs_user_id,
                 status=agenda_status(status=row.status, rated=row.rated, outcome=row.outcome),
                 score=shown,
-                score_max=FULL_SCORE_MAX if row.rated else MEMO_SCORE_MAX,
+                score_max=FULL_SCORE_MAX if row.rated else memo_max,
                 notice=_notice(row.notice_channel_id, row.notice_ts),
             )
         )
@@ -570,10 +572,10 @@ def _weakest(lost: dict[ScoreItemKey, int]) -> tuple[ScoreItemKey | None, int]:
     return key, points
 
 
-def _low_scores(facts: AgendaFacts) -> list[LowScoreLine]:
+def _low_scores(facts: AgendaFacts, memo_max: int) -> list[LowScoreLine]:
     losses = {entry.handoff_id: entry.lost for entry in facts.losses}
     scored = sorted(
-        (row for row in facts.this_week if row.memo_score is not None and row.memo_score < MEMO_SCORE_MAX),
+        (row for row in facts.this_week if row.memo_score is not None and row.memo_score < memo_max),
         key=lambda row: (row.memo_score, row.id),
     )
     lines = []
@@ -615,7 +617,7 @@ def most_requested(texts: Sequence[str], limit: int = REQUESTED_INFO_MAX) -> lis
     return [RequestedInfo(text=first_seen[key], count=counts[key]) for key in ranked[:limit]]
 
 
-def _collaboration(facts: AgendaFacts) -> Collaboration:
+def _collaboration(facts: AgendaFacts, memo_max: int) -> Collaboration:
     returns = sorted(facts.returns, key=lambda row: (as_utc(row.returned_at), row.id))
     overrides = sorted(
         (row for row in facts.this_week if row.override_reason),
@@ -623,7 +625,7 @@ def _collaboration(facts: AgendaFacts) -> Collaboration:
     )
     return Collaboration(
         returns_total=facts.returns_total if facts.returns_total is not None else len(returns),
-        low_scores=_low_scores(facts),
+        low_scores=_low_scores(facts, memo_max),
         returns=[
             ReturnLine(
                 id=row.id,
@@ -658,9 +660,10 @@ def build_weekly_agenda(facts: AgendaFacts, rules: AgendaRules) -> WeeklyAgenda:
         generated_at=as_utc(facts.now),
         reviewed_from=as_utc(reviewed.start) if reviewed else None,
         reviewed_to=as_utc(reviewed.end) if reviewed else None,
-        this_week=_this_week(facts),
+        this_week=_this_week(facts, rules.memo_score_max),
         support=support,
         support_totals=support_totals,
         next_week=_next_week(facts),
-        collaboration=_collaboration(facts),
+        collaboration=_collaboration(facts, rules.memo_score_max),
+        memo_score_max=rules.memo_score_max,
     )

@@ -179,7 +179,7 @@ class TrendPoint(_Model):
     toss_ups: int
     won: int
     win_rate: float | None
-    average: float | None  # memo score of 70
+    average: float | None  # memo score, of MonthlyReview.memo_score_max
 
 
 class ItemLine(_Model):
@@ -246,6 +246,7 @@ class MonthlyReview(_Model):
     sources: list[SourceLine]  # most toss-ups first
     open_issues: list[IssueLine]
     closed_issues: list[ClosedIssueLine]
+    memo_score_max: int = 70  # what a memo could score that month (the team's weights)
     # Default: digests frozen before the diagnosis existed still load.
     diagnosis: DiagnosisTrend = DiagnosisTrend()
 
@@ -442,6 +443,7 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
         best=[_case(case) for case in best],
         worst=[_case(case) for case in worst],
         sources=_sources(facts),
+        memo_score_max=rules.weights.memo_max,
         open_issues=[
             IssueLine.of(issue) for issue in most_urgent_first(i for i in facts.open_issues if i.is_open)
         ],

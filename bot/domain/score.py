@@ -99,6 +99,11 @@ class ScoreWeights(BaseModel):
     def of(self, key: ScoreItemKey) -> int:
         return int(getattr(self, key.value))
 
+    @property
+    def memo_max(self) -> int:
+        """What a memo can score: everything but the FS rating (70 with the default weights)."""
+        return 100 - self.of(ScoreItemKey.FS_RATING)
+
 
 class ScoreConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))

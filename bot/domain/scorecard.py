@@ -74,7 +74,7 @@ from bot.domain.kpi import (
     quarter_period,
 )
 from bot.domain.moments import as_utc
-from bot.domain.score import ScoreItemKey, ScoreWeights
+from bot.domain.score import ScoreWeights
 from bot.domain.sla import BusinessHours
 
 SHARED_WEIGHT_DEFAULT = 0.35
@@ -276,11 +276,6 @@ def _figure(shares: Iterable[float | None]) -> float | None:
     return FIGURE_MAX * sum(known) / len(known) if known else None
 
 
-def memo_score_max(weights: ScoreWeights) -> int:
-    """What the memo's part of the score can reach: everything but the FS rating (70 by default)."""
-    return 100 - weights.of(ScoreItemKey.FS_RATING)
-
-
 def sheet_on_time_until(
     handoff: HandoffFacts, meeting_at: datetime | None, rules: ScorecardRules
 ) -> datetime | None:
@@ -336,7 +331,7 @@ class _Builder:
                 self.by_fs[row.fs_user_id].append(row)
         self.feedback = {item.handoff_id: item for item in facts.feedback}
         self.now = as_utc(facts.now)
-        self.memo_max = memo_score_max(rules.weights)
+        self.memo_max = rules.weights.memo_max
         # Each toss-up's sheet judged once, for the team and for its FS rep.
         self.sheets = {
             row.id: _sheet_state(row, self.feedback.get(row.id), rules, self.now) for row in self.rows
