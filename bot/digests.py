@@ -200,6 +200,9 @@ async def compute_weekly_agenda(
             session=session,
             week=week,
             reviewed=reviewed_since_last_agenda(week, config),
+            reviewed_before=reviewed_since_last_agenda(
+                week_of(week.first_day - timedelta(days=7), config.tz), config
+            ),
             now=now,
             rules=rules,
             lookback_days=_lookback_days(config),

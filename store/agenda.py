@@ -32,7 +32,8 @@ from bot.domain.agenda import (
 )
 from bot.domain.feedback import MeetingResult
 from bot.domain.handoff import HandoffStatus, fs_rep_on
-from bot.domain.kpi import Period
+from bot.domain.kpi import Period, week_of
+from bot.domain.moments import local_days_before
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreBreakdown, ScoreItemKey
 from store._tx import own_transaction
@@ -247,10 +248,12 @@ async def load_agenda_facts(
     rules: AgendaRules,
     lookback_days: int,
     reviewed: Period | None = None,
+    reviewed_before: Period | None = None,
 ) -> AgendaFacts:
     """The facts of the week and of what is open at `now`: the toss-ups, returns and scores of `reviewed`
-    [start, end) (by default the week itself) and of the 7 days before it; the meetings of the calendar
-    week after `week`.
+    [start, end) (by default the week itself); the average of the window before it, `reviewed_before`
+    (by default the same local times a week earlier: 7 × 24 h is not a week across a DST change); the
+    meetings of the calendar week after `week`.
 
     lookback_days bounds how far back accepted deals are chased for a sheet or an outcome (by meeting
     time). Open collaboration issues are not loaded here (see `store.issues`).
@@ -260,10 +263,10 @@ async def load_agenda_facts(
     params = {
         "start": start,
         "end": end,
-        "last_start": start - timedelta(days=7),
+        "last_start": reviewed_before.start if reviewed_before else local_days_before(start, 7, rules.tz),
         "week_end": week.end,
-        "next_end": week.end + timedelta(days=7),
-        "info_start": end - timedelta(weeks=REQUESTED_INFO_WEEKS),
+        "next_end": week_of(week.last_day + timedelta(days=1), rules.tz).end,
+        "info_start": local_days_before(end, 7 * REQUESTED_INFO_WEEKS, rules.tz),
         "now": now,
         "lookback_from": now - timedelta(days=lookback_days),
         "feedback_due": now - timedelta(hours=rules.feedback_delay_hours),
