@@ -32,6 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.score import MEMO_SCORE_MAX  # the memo's part of the score: what the trend shows
 from bot.i18n import Lang, t
 
 if TYPE_CHECKING:
@@ -56,9 +57,6 @@ __all__ = [
 WIDTH_PX = 1000
 HEIGHT_PX = 560
 DPI = 100
-# The memo score is the first 70 of the quality score's 100 points (bot/domain/score.py): the part known
-# at toss-up time, which is what the trend shows.
-MEMO_SCORE_MAX = 70
 # files.completeUploadExternal accepts alt_txt of up to 1000 characters.
 ALT_TEXT_LIMIT = 1000
 
@@ -226,9 +224,10 @@ def score_trend_chart(
     averages: Sequence[float | None],
     items: Sequence[tuple[str, float]],
     lang: Lang,
+    memo_max: int = MEMO_SCORE_MAX,
 ) -> bytes:
-    """Left: the team's average memo score per month (0–70, a gap where None); right: each score item's
-    average as a share of its maximum (0–100 %), the weakest highlighted. PNG of WIDTH_PX × HEIGHT_PX.
+    """Left: the team's average memo score per month (0–`memo_max`, a gap where None); right: each score
+    item's average as a share of its maximum (0–100 %), the weakest highlighted. PNG of WIDTH_PX × HEIGHT_PX.
 
     `months` are display labels, `averages` one per month, `items` (label, share 0..1) in display order.
     Empty or all-None data draws a "no data" note. Alt text: `score_trend_alt` with the same data.
@@ -265,10 +264,10 @@ def score_trend_chart(
                     **_text_kwargs(families, 9),
                 )
         _month_ticks(trend, months, families)
-        top = max(MEMO_SCORE_MAX, *(v for v in y if math.isfinite(v)))
+        top = max(memo_max, *(v for v in y if math.isfinite(v)))
         trend.set_ylim(0, top)
         trend.set_yticks(range(0, int(top) + 1, 10))
-        trend.set_ylabel(t(lang, "chart.score.trend_axis"), **_text_kwargs(families, 10))
+        trend.set_ylabel(t(lang, "chart.score.trend_axis", max=memo_max), **_text_kwargs(families, 10))
         trend.grid(axis="y", color="#DDDDDD", linewidth=0.8)
         trend.set_axisbelow(True)
 
@@ -386,6 +385,7 @@ def score_trend_alt(
     averages: Sequence[float | None],
     items: Sequence[tuple[str, float]],
     lang: Lang,
+    memo_max: int = MEMO_SCORE_MAX,
 ) -> str:
     """Alt text for `score_trend_chart` with the same arguments: every value, and the weakest item."""
     _check_lengths(months, averages=averages)
@@ -401,7 +401,14 @@ def score_trend_alt(
             )
             for m, v in zip(months, averages, strict=True)
         ]
-        trend = t(lang, "chart.score.alt_trend", first=months[0], last=months[-1], values=_join(lang, values))
+        trend = t(
+            lang,
+            "chart.score.alt_trend",
+            first=months[0],
+            last=months[-1],
+            values=_join(lang, values),
+            max=memo_max,
+        )
     if not items:
         breakdown = t(lang, "chart.score.alt_items_empty")
     else:

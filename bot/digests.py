@@ -240,7 +240,7 @@ async def _monthly_review(
     async with sessions() as session:
         facts = await load_kpi_facts(session=session, start=previous.start, end=month.end)
         points = await load_trend(session=session, months=trend)
-        best, worst = await load_cases(session=session, month=month)
+        best, worst = await load_cases(session=session, month=month, memo_max=config.score.weights.memo_max)
         sources = await load_sources(session=session, month=month)
         open_issues = await list_open_issues(session=session)
         closed = await list_closed_issues(session=session, start=month.start, end=month.end)

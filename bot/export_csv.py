@@ -224,7 +224,7 @@ class ExportSheet:
         columns = [
             # of 100 once FS rated it; before, the memo's score (of 70) is in its own column
             Column(self._label("score_total"), lambda r: r.score_total if r.sheet is not None else None),
-            Column(self._label("memo_score"), lambda r: r.memo_score),
+            Column(self._label("memo_score", max=self.config.score.weights.memo_max), lambda r: r.memo_score),
         ]
         for key in ScoreItemKey:
             columns.append(

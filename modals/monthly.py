@@ -377,6 +377,7 @@ def score_chart_data(review: MonthlyReview, *, lang: Lang) -> dict[str, object]:
         "months": [short_month(point.month, lang) for point in review.trend],
         "averages": [point.average for point in review.trend],
         "items": [(t(lang, f"score.item.{item.key.value}"), item.share) for item in review.items],
+        "memo_max": review.memo_score_max,
     }
 
 

@@ -263,7 +263,10 @@ async def load_agenda_facts(
     params = {
         "start": start,
         "end": end,
-        "last_start": reviewed_before.start if reviewed_before else local_days_before(start, 7, rules.tz),
+        # the window before, when it ends where this one starts (a schedule that skipped a week: 7 days)
+        "last_start": reviewed_before.start
+        if reviewed_before is not None and reviewed_before.end == start
+        else local_days_before(start, 7, rules.tz),
         "week_end": week.end,
         "next_end": week_of(week.last_day + timedelta(days=1), rules.tz).end,
         "info_start": local_days_before(end, 7 * REQUESTED_INFO_WEEKS, rules.tz),

@@ -18,6 +18,7 @@ from bot.domain.handoff import HandoffStatus, fs_rep_on
 from bot.domain.kpi import Period
 from bot.domain.monthly import CASES_MAX, CaseFacts, MonthPoint, SourceFacts
 from bot.domain.outcome import OutcomeKind
+from bot.domain.score import MEMO_SCORE_MAX
 from store._tx import own_transaction
 from store.models import FeedbackRecord, Handoff, OutcomeRecord
 
@@ -54,11 +55,11 @@ async def load_trend(*, session: AsyncSession, months: Sequence[Period]) -> list
     return points
 
 
-def _share() -> object:
-    """The score as a share of its maximum: of 100 once FS rated it, of 70 before."""
+def _share(memo_max: int) -> object:
+    """The score as a share of its maximum: of 100 once FS rated it, of the memo's maximum before."""
     return case(
         (FeedbackRecord.handoff_id.is_not(None), Handoff.score_total / literal(100.0)),
-        else_=Handoff.score_total / literal(70.0),
+        else_=Handoff.score_total / literal(float(memo_max)),
     )
 
 
@@ -79,8 +80,8 @@ def _case_tier(*, best: bool) -> tuple[object, object]:
     )
 
 
-def _cases_query(month: Period, *, best: bool) -> Select:
-    share = _share()
+def _cases_query(month: Period, *, best: bool, memo_max: int) -> Select:
+    share = _share(memo_max)
     candidate, tier = _case_tier(best=best)
     return (
         select(
@@ -132,11 +133,14 @@ def _case(row: object) -> CaseFacts:
     )
 
 
-async def load_cases(*, session: AsyncSession, month: Period) -> tuple[list[CaseFacts], list[CaseFacts]]:
-    """The month's candidate success cases and cases to learn from, in their order, with FS's lines."""
+async def load_cases(
+    *, session: AsyncSession, month: Period, memo_max: int = MEMO_SCORE_MAX
+) -> tuple[list[CaseFacts], list[CaseFacts]]:
+    """The month's candidate success cases and cases to learn from, in their order, with FS's lines (an
+    unrated score read against `memo_max`, the team's memo maximum)."""
     async with own_transaction(session):
-        best = (await session.execute(_cases_query(month, best=True))).all()
-        worst = (await session.execute(_cases_query(month, best=False))).all()
+        best = (await session.execute(_cases_query(month, best=True, memo_max=memo_max))).all()
+        worst = (await session.execute(_cases_query(month, best=False, memo_max=memo_max))).all()
     return [_case(row) for row in best], [_case(row) for row in worst]
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from bot import charts
 from bot.config import AppConfig
 from bot.digests import MONTHLY, compute_monthly_review
 from bot.domain.handoff import HandoffStatus
@@ -36,7 +37,7 @@ from bot.domain.score import ScoreItemKey
 from bot.i18n import Lang, t
 from bot.scheduler import MONTHLY_DIGEST_CATCH_UP_JOB_ID, MONTHLY_DIGEST_JOB_ID, make_scheduler
 from modals.ids import CallbackId
-from modals.monthly import build_review_section
+from modals.monthly import build_review_section, score_chart_data
 from store.db import for_reading
 from store.models import DigestPost
 from tests.conftest import MANAGER, Harness, team_config
@@ -360,3 +361,10 @@ def test_the_monthly_memo_averages_are_out_of_what_the_teams_weights_allow() -> 
     )
     shown = block_text([block.to_dict() for block in blocks])
     assert "64.5/80" in shown and "/70" not in shown
+    data = score_chart_data(review, lang=Lang.EN)  # the chart of the same thread says so too
+    assert "of 80" in charts.score_trend_alt(lang=Lang.EN, **data)  # type: ignore[arg-type]
+    # … and an unrated case is ranked out of 80: a won 66/80 (82.5 %) below a won 90/100 (66/70 was 94 %)
+    won = OutcomeKind.WON
+    unrated, rated = case_facts(1, 66, rated=False, outcome=won), case_facts(2, 90, outcome=won)
+    assert [c.id for c in split_cases([unrated, rated], [], memo_max=80)[0]] == [2, 1]
+    assert [c.id for c in split_cases([unrated, rated], [])[0]] == [1, 2]

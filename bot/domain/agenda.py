@@ -37,11 +37,10 @@ from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
 from bot.domain.kpi import Period
 from bot.domain.moments import as_utc
 from bot.domain.outcome import OutcomeKind
-from bot.domain.score import ScoreItemKey
+from bot.domain.score import MEMO_SCORE_MAX, ScoreItemKey
 from bot.domain.sla import SlaConfig, sla_deadline
 from bot.domain.sla import overdue_created_before as sla_overdue_created_before
 
-MEMO_SCORE_MAX = 70  # the memo's part of the 100-point score
 FULL_SCORE_MAX = 100
 LOW_SCORES_MAX = 3  # "the week's lowest scores"
 REQUESTED_INFO_MAX = 5  # the most requested "collect next time" items

@@ -36,7 +36,7 @@ from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
 from bot.domain.kpi import HandoffFacts, Kpis, Period, compute_kpis
 from bot.domain.moments import as_utc
 from bot.domain.outcome import OutcomeKind
-from bot.domain.score import ScoreItemKey, ScoreWeights
+from bot.domain.score import MEMO_SCORE_MAX, ScoreItemKey, ScoreWeights
 from bot.domain.sla import BusinessHours
 
 TREND_MONTHS = 6
@@ -246,7 +246,7 @@ class MonthlyReview(_Model):
     sources: list[SourceLine]  # most toss-ups first
     open_issues: list[IssueLine]
     closed_issues: list[ClosedIssueLine]
-    memo_score_max: int = 70  # what a memo could score that month (the team's weights)
+    memo_score_max: int = MEMO_SCORE_MAX  # what a memo could score that month (the team's weights)
     # Default: digests frozen before the diagnosis existed still load.
     diagnosis: DiagnosisTrend = DiagnosisTrend()
 
@@ -333,21 +333,21 @@ def _reps(rows: Sequence[HandoffFacts]) -> list[RepLine]:
     return reps
 
 
-def case_share(case: CaseFacts) -> float:
+def case_share(case: CaseFacts, memo_max: int = MEMO_SCORE_MAX) -> float:
     """A score as the share of what it could be: x/100 once rated, x/70 before."""
-    return case.score_total / (100 if case.rated else 70)
+    return case.score_total / (100 if case.rated else memo_max)
 
 
-def success_rank(case: CaseFacts) -> tuple[int, float, int] | None:
+def success_rank(case: CaseFacts, memo_max: int = MEMO_SCORE_MAX) -> tuple[int, float, int] | None:
     """Where a toss-up stands among the month's success cases (smallest first), None when it is none:
     won, then accepted and rated by FS, then accepted; the best share of its possible score first."""
     if case.status is not HandoffStatus.ACCEPTED or case.outcome is OutcomeKind.LOST:
         return None
     tier = 0 if case.outcome is OutcomeKind.WON else 1 if case.rated else 2
-    return tier, -case_share(case), case.id
+    return tier, -case_share(case, memo_max), case.id
 
 
-def lesson_rank(case: CaseFacts) -> tuple[int, float, int] | None:
+def lesson_rank(case: CaseFacts, memo_max: int = MEMO_SCORE_MAX) -> tuple[int, float, int] | None:
     """Where a toss-up stands among the cases to learn from (smallest first), None when it is none:
     returned, then lost, then accepted ones FS rated; the lowest share of its possible score first.
     Never a won one, nor one FS has not decided or rated (nothing to learn from it yet)."""
@@ -361,20 +361,22 @@ def lesson_rank(case: CaseFacts) -> tuple[int, float, int] | None:
         tier = 2
     else:
         return None
-    return tier, case_share(case), case.id
+    return tier, case_share(case, memo_max), case.id
 
 
-def split_cases(best: Sequence[CaseFacts], worst: Sequence[CaseFacts]) -> tuple[list, list]:
+def split_cases(
+    best: Sequence[CaseFacts], worst: Sequence[CaseFacts], memo_max: int = MEMO_SCORE_MAX
+) -> tuple[list, list]:
     """(success cases, cases to learn from), at most CASES_MAX each and none in both. An accepted toss-up
     FS rated, with no outcome yet, can be either: such ones are split, the better half a success. A
     returned or lost one is never a success, so no case to learn from means none was returned or lost."""
     successes = sorted(
         {c.id: c for c in best if success_rank(c)}.values(),
-        key=lambda c: success_rank(c),  # type: ignore[arg-type,return-value]
+        key=lambda c: success_rank(c, memo_max),  # type: ignore[arg-type,return-value]
     )
     lessons = sorted(
         {c.id: c for c in worst if lesson_rank(c)}.values(),
-        key=lambda c: lesson_rank(c),  # type: ignore[arg-type,return-value]
+        key=lambda c: lesson_rank(c, memo_max),  # type: ignore[arg-type,return-value]
     )
     either = {c.id for c in successes} & {c.id for c in lessons}
     tied = [c for c in successes if c.id in either]  # best first: the worse half goes to the lessons
@@ -384,14 +386,14 @@ def split_cases(best: Sequence[CaseFacts], worst: Sequence[CaseFacts]) -> tuple[
     return chosen, [c for c in lessons if c.id not in chosen_ids][:CASES_MAX]
 
 
-def _case(case: CaseFacts) -> CaseLine:
+def _case(case: CaseFacts, memo_max: int) -> CaseLine:
     return CaseLine(
         id=case.id,
         company=case.company,
         is_user_id=case.is_user_id,
         fs_user_id=case.fs_user_id,
         score=case.score_total,
-        score_max=100 if case.rated else 70,
+        score_max=100 if case.rated else memo_max,
         outcome=case.outcome,
         good=case.good,
         improve=case.improve,
@@ -421,7 +423,8 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
     """The month's review from its facts: pure, tested on data worked out by hand."""
     rows = _month_rows(facts)
     items = _items(rows, rules.weights)
-    best, worst = split_cases(facts.best, facts.worst)
+    memo_max = rules.weights.memo_max
+    best, worst = split_cases(facts.best, facts.worst, memo_max)
     return MonthlyReview(
         month_start=facts.month.first_day,
         month_end=facts.month.last_day,
@@ -440,10 +443,10 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
         items=items,
         weakest=weakest_item(items),
         by_rep=_reps(rows),
-        best=[_case(case) for case in best],
-        worst=[_case(case) for case in worst],
+        best=[_case(case, memo_max) for case in best],
+        worst=[_case(case, memo_max) for case in worst],
         sources=_sources(facts),
-        memo_score_max=rules.weights.memo_max,
+        memo_score_max=memo_max,
         open_issues=[
             IssueLine.of(issue) for issue in most_urgent_first(i for i in facts.open_issues if i.is_open)
         ],

@@ -76,6 +76,11 @@ ISSUE_FIELDS: tuple[MemoField, ...] = (
 _TEXT_FIELDS: tuple[MemoField, ...] = tuple(f for f in MemoField if f in TEXT_LIMITS)
 
 
+# What a memo scores with the default weights (100 − fs_rating 30); a team's own: ScoreWeights.memo_max.
+# The default of digests stored before a team's maximum was kept with them.
+MEMO_SCORE_MAX = 70
+
+
 class ScoreWeights(BaseModel):
     """Points per item; non-negative integers summing to exactly 100 (the seed's table by default)."""
 
