@@ -334,7 +334,7 @@ def _reps(rows: Sequence[HandoffFacts]) -> list[RepLine]:
 
 
 def case_share(case: CaseFacts, memo_max: int = MEMO_SCORE_MAX) -> float:
-    """A score as the share of what it could be: x/100 once rated, x/70 before."""
+    """A score as the share of what it could be: x/100 once rated, x/`memo_max` (70 by default) before."""
     return case.score_total / (100 if case.rated else memo_max)
 
 
