@@ -222,7 +222,7 @@ class ExportSheet:
 
     def _score_columns(self) -> list[Column]:
         columns = [
-            # of 100 once FS rated it; before, the memo's score (of 70) is in its own column
+            # of 100 once FS rated it; before, the memo's score (of its maximum) is in its own column
             Column(self._label("score_total"), lambda r: r.score_total if r.sheet is not None else None),
             Column(self._label("memo_score", max=self.config.score.weights.memo_max), lambda r: r.memo_score),
         ]

@@ -59,7 +59,8 @@ def _share(memo_max: int) -> object:
     """The score as a share of its maximum: of 100 once FS rated it, of the memo's maximum before."""
     return case(
         (FeedbackRecord.handoff_id.is_not(None), Handoff.score_total / literal(100.0)),
-        else_=Handoff.score_total / literal(float(memo_max)),
+        # a memo can score nothing when the weights give every point to FS's rating
+        else_=Handoff.score_total / literal(float(memo_max)) if memo_max > 0 else literal(0.0),
     )
 
 

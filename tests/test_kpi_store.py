@@ -324,3 +324,13 @@ async def test_the_months_cases_are_successes_and_lessons_by_outcome_then_score(
         (ids["B"], HandoffStatus.RETURNED, None),  # returned first
         (ids["C"], HandoffStatus.ACCEPTED, OutcomeKind.LOST),  # lost, though FS rated it 90/100
     ]
+
+
+async def test_the_months_cases_with_every_point_in_fs_rating(session_factory: Factory) -> None:
+    """score.weights.fs_rating: 100 leaves a memo nothing to score: an unrated toss-up's share is 0, not a
+    division by zero (in SQL or in the split)."""
+    await seed(session_factory)
+    async with session_factory() as session:
+        best, worst = await load_cases(session=session, month=PERIOD, memo_max=0)
+    successes, lessons = split_cases(best, worst, 0)
+    assert successes and lessons

@@ -335,7 +335,8 @@ def _reps(rows: Sequence[HandoffFacts]) -> list[RepLine]:
 
 def case_share(case: CaseFacts, memo_max: int = MEMO_SCORE_MAX) -> float:
     """A score as the share of what it could be: x/100 once rated, x/`memo_max` (70 by default) before."""
-    return case.score_total / (100 if case.rated else memo_max)
+    whole = 100 if case.rated else memo_max  # 0 when the weights give every point to FS's rating
+    return case.score_total / whole if whole > 0 else 0.0
 
 
 def success_rank(case: CaseFacts, memo_max: int = MEMO_SCORE_MAX) -> tuple[int, float, int] | None:
