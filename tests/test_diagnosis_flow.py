@@ -137,7 +137,7 @@ async def test_a_diagnosis_counted_on_seeded_data(harness: Harness) -> None:
         ("meeting_not_posted", {"days": 14}),  # scheduled, but nothing posted: left unticked
     ):
         assert t(Lang.JA, f"diagnose.evidence.{key}", **params) in text, key
-    assert "過去90日に 2 件のトスアップを品質スコアで採点" in text
+    assert "過去90日間に 2 件のトスアップを品質スコアで採点" in text
     assert "過去60日間に連携課題を 1 件クローズ" in text
 
     # The manager unticks "quality measured", ticks two of their own: 4 of the data's + 2 = 6 → 良好.

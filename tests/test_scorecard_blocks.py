@@ -454,7 +454,7 @@ def test_generated_cards_are_json_then_rendered_the_same() -> None:
     ("lang", "rule"),
     [
         (Lang.EN, "Combined = the individual figure alone: the team has closed no deal yet"),
-        (Lang.JA, "総合評価 = 個別KPIのみ（チームでまだ受注・失注がなく"),
+        (Lang.JA, "総合評価 = 個別KPIのみ（チームにまだ受注・失注がなく"),
     ],
 )
 def test_with_no_deal_closed_the_overview_says_the_combined_figure_is_the_individual_one(

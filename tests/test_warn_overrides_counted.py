@@ -57,7 +57,7 @@ async def test_the_weekly_agenda_counts_warn_mode_overrides_as_the_hint_says(har
     assert refused is not None and BlockId.CRITERIA_OVERRIDE in refused["errors"]
     # The promise, as the IS rep reads it under the reason's field (the team speaks Japanese).
     hint = t(Lang.JA, "memo.override.hint")
-    assert "週次ミーティングのアジェンダ" in hint and "件数が集計" in hint
+    assert "週次連携ミーティングのアジェンダ" in hint and "件数が集計" in hint
     for company, reason in REASONS.items():
         assert await toss_below_the_criteria(h, company, reason) is None
 
