@@ -21,6 +21,7 @@ from tests import db_fixtures
 from tests.db_fixtures import *  # noqa: F403  (session_factory and database fixtures for both backends)
 from tests.db_fixtures import POSTGRES_UNREACHABLE, drop_database, fresh_database
 from tests.fake_slack import FakeSlack
+from tests.scheduling import long_tests_first
 from tests.slack_driver import SlackDriver
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -62,6 +63,26 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     sockets, so a core has room for a second worker (measured on 2 cores: 136 s with 2, 122 s with 4;
     after the CPU cuts of 2026-12-03: 78 s with 4, 81 s with 5, 88 s with 6, 102 s with 3)."""
     return min(8, 2 * (os.cpu_count() or 1))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "takes(seconds): a long test (mostly waiting on real timers), started first on its worker"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the `takes` tests start first, on the workers beyond the cores (tests/scheduling.py);
+    every worker computes the same order from the same collection, as xdist requires."""
+
+    def seconds_of(item: pytest.Item) -> float | None:
+        marker = item.get_closest_marker("takes")
+        return float(marker.args[0]) if marker else None
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    cores = os.cpu_count() or 1
+    lanes = workers - cores if workers > cores else workers  # while they wait, the cores stay busy
+    items[:] = long_tests_first(items, seconds_of, workers, lanes)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -65,6 +65,7 @@ async def stored(h: Harness) -> int:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.takes(3.5)
 async def test_a_submission_behind_a_long_lock_is_answered_in_time_and_kept_once(harness: Harness) -> None:
     h = harness
     async with table_locked(h):
@@ -88,6 +89,7 @@ async def test_a_submission_behind_a_long_lock_is_answered_in_time_and_kept_once
     assert len(notices) == 1
 
 
+@pytest.mark.takes(3)
 async def test_the_budget_counts_from_the_requests_arrival_not_the_listeners_start() -> None:
     """Slack's 3 seconds start when the request reaches the door: time Bolt spent before the listener ran
     (an overloaded machine) comes off the budget."""
@@ -110,6 +112,7 @@ async def test_the_budget_counts_from_the_requests_arrival_not_the_listeners_sta
     await asyncio.wait_for(finished.wait(), 5)  # the work itself went on
 
 
+@pytest.mark.takes(13)
 async def test_a_confirmation_slack_took_but_the_locked_database_could_not_record_is_not_posted_again(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:

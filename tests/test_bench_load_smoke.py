@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.takes(7)
 def test_the_load_benchmark_runs_on_both_databases_without_errors() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "bench.load", "--requests", "5", "--concurrency", "1,2"],

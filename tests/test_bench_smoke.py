@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +25,7 @@ def run_bench(module: str, *arguments: str) -> str:
     return done.stdout
 
 
+@pytest.mark.takes(3.5)
 def test_reads_bench_smoke() -> None:
     out = run_bench("bench.reads", "--smoke")
     assert "reads vs hand-written SQL floor, SQLite" in out

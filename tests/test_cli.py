@@ -190,6 +190,7 @@ async def test_token_slack_refuses_stops_start_with_one_line(
     assert "Traceback" not in stderr
 
 
+@pytest.mark.takes(4)
 async def test_unreachable_slack_stops_start_with_one_line(tmp_path: Path) -> None:
     env = {
         **GOOD_ENV,
@@ -202,6 +203,7 @@ async def test_unreachable_slack_stops_start_with_one_line(tmp_path: Path) -> No
     assert line.startswith("tossup: SLACK_API_URL: cannot reach Slack at http://127.0.0.1:1/api/")
 
 
+@pytest.mark.takes(2.5)
 def test_tossup_with_no_sub_command_runs_the_bot_and_makes_its_database(tmp_path: Path) -> None:
     """`tossup` alone is `tossup run`: on a first start its SQLite file does not exist yet, and is made."""
     database = tmp_path / "first.db"

@@ -187,6 +187,7 @@ def post_attempts(slack: FakeSlack, status: int) -> int:
     return sum(1 for c in slack.calls if c.method == "chat.postMessage" and c.status == status)
 
 
+@pytest.mark.takes(8)
 async def test_slack_that_posts_then_answers_late_gets_each_message_once(bot: BotProcess) -> None:
     slack = bot.slack
     slack.slow("chat.postMessage", 1.6)  # past the bot's 1 s timeout: every post looks failed, yet is made
@@ -201,6 +202,7 @@ async def test_slack_that_posts_then_answers_late_gets_each_message_once(bot: Bo
     assert slack.calls_to("conversations.history")  # the retries looked before posting again
 
 
+@pytest.mark.takes(13)
 async def test_killed_mid_send_and_restarted_posts_each_message_once(bot: BotProcess) -> None:
     slack = bot.slack
     slack.slow("chat.postMessage", 0.8)  # answers come late, inside the timeout: posts are in flight
@@ -216,6 +218,7 @@ async def test_killed_mid_send_and_restarted_posts_each_message_once(bot: BotPro
     await all_sent_exactly_once(bot)
 
 
+@pytest.mark.takes(11)
 async def test_a_long_rate_limit_is_waited_out_not_hammered(bot: BotProcess) -> None:
     slack = bot.slack
     slack.fail_for("chat.postMessage", 6, status=429, retry_after=2)
@@ -226,6 +229,7 @@ async def test_a_long_rate_limit_is_waited_out_not_hammered(bot: BotProcess) -> 
     await all_sent_exactly_once(bot)
 
 
+@pytest.mark.takes(11)
 async def test_a_long_outage_backs_off_per_method(bot: BotProcess) -> None:
     slack = bot.slack
     slack.fail_for("chat.postMessage", 6, status=500)

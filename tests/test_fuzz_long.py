@@ -257,6 +257,7 @@ async def send_one(rng: random.Random, world: World, driver: SlackDriver) -> tup
     return target.name, await driver.send_json(payload)
 
 
+@pytest.mark.takes(17)
 async def test_tossup_run_survives_a_bounded_fuzz(bot: LoggedBot) -> None:
     rng = random.Random(SEED)
     statuses: Counter[int] = Counter()

@@ -768,6 +768,7 @@ async def check_one(
     ],
 )
 @given(data=st.data())
+@pytest.mark.takes(7)
 async def test_fuzzed_payloads_get_a_clear_answer_and_change_nothing_they_should_not(
     harness: Harness, caplog: pytest.LogCaptureFixture, data: st.DataObject
 ) -> None:

@@ -518,6 +518,7 @@ async def test_refusal_falls_back_to_an_ephemeral_when_the_response_url_fails(ha
     assert ephemeral.args["user"] == OTHER_USER and ephemeral.args["channel"] == FS_CHANNEL
 
 
+@pytest.mark.takes(2.5)
 async def test_a_decision_while_the_confirmation_is_being_posted_still_takes_its_edit_button(
     harness: Harness,
 ) -> None:
@@ -546,6 +547,7 @@ async def test_a_decision_while_the_confirmation_is_being_posted_still_takes_its
     h.slack.slow("chat.postMessage", 0)
 
 
+@pytest.mark.takes(2.5)
 async def test_a_confirmation_whose_catch_up_slack_refuses_is_posted_once_and_brought_up_to_date_later(
     harness: Harness,
 ) -> None:
