@@ -33,7 +33,12 @@ from bot.scheduler import make_scheduler
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import MethodThrottle, SlackUsers, http_session, make_client
-from bot.verification import SlackRequestGuard, is_signed_by_slack, unverified_response
+from bot.verification import (
+    SlackRequestGuard,
+    is_signed_by_slack,
+    mark_signed_at_the_door,
+    unverified_response,
+)
 from handlers import register_all
 from handlers.deadline import REQUEST_RECEIVED_AT
 from handlers.errors import answer_failure
@@ -117,6 +122,7 @@ class Bot:
         if bolt_request is None or not isinstance(bolt_request.body, dict):
             log.warning("refused a signed request whose body is not a Slack payload")
             return web.json_response({"error": "malformed request"}, status=400)
+        mark_signed_at_the_door(bolt_request)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     async def _health(self, _request: web.Request) -> web.Response:

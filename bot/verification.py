@@ -1,9 +1,11 @@
 """Slack request verification: a request Slack did not sign does nothing at all.
 
-Checked at the HTTP door, before the body is even parsed (`is_signed_by_slack`), and again as the first
-of the app's own middleware (`SlackRequestGuard`), which also refuses any `response_url` that is not on
-one of Slack's own hosts. Only a request that passed both is marked `VERIFIED` in its context; the error
-handler acts on nothing else. Nothing here raises on what a client sends, and nothing here logs the body.
+Checked at the HTTP door, before the body is even parsed (`is_signed_by_slack`), and by the first of the
+app's own middleware (`SlackRequestGuard`) for any request that did not come through that door (it takes
+the door's word, `mark_signed_at_the_door`, rather than computing the HMAC twice); the guard also refuses
+any `response_url` that is not on one of Slack's own hosts. Only a request that passed both is marked
+`VERIFIED` in its context; the error handler acts on nothing else. Nothing here raises on what a client
+sends, and nothing here logs the body.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from bot.origins import normalize_origin
 log = logging.getLogger(__name__)
 
 VERIFIED = "tossup_request_verified"  # context key: set only by this module, never from the body
+_SIGNED_AT_THE_DOOR = "tossup_signed_at_the_door"  # context key whose value is _DOOR alone
+_DOOR = object()  # no payload, however crafted, makes this object: the mark cannot be forged
 MAX_REQUEST_AGE_SECONDS = 5 * 60  # Slack's replay window
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() would also take "١٢" or " 12"
@@ -47,6 +51,11 @@ def is_signed_by_slack(
     base = b"v0:" + timestamp.encode("ascii") + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
+
+
+def mark_signed_at_the_door(req: AsyncBoltRequest) -> None:
+    """The HTTP door checked this request's signature on its raw bytes (`is_signed_by_slack`)."""
+    req.context[_SIGNED_AT_THE_DOOR] = _DOOR
 
 
 def is_allowed_response_url(url: object, *, origins: Iterable[str]) -> bool:
@@ -85,12 +94,17 @@ class SlackRequestGuard(AsyncMiddleware):
         resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
-        if req.mode != "socket_mode" and not is_signed_by_slack(
-            secret=self.signing_secret,
-            body=req.raw_body.encode("utf-8"),
-            timestamp=_first_header(req, "x-slack-request-timestamp"),
-            signature=_first_header(req, "x-slack-signature"),
-        ):
+        signed = (
+            req.mode == "socket_mode"
+            or req.context.get(_SIGNED_AT_THE_DOOR) is _DOOR
+            or is_signed_by_slack(
+                secret=self.signing_secret,
+                body=req.raw_body.encode("utf-8"),
+                timestamp=_first_header(req, "x-slack-request-timestamp"),
+                signature=_first_header(req, "x-slack-signature"),
+            )
+        )
+        if not signed:
             log.warning("refused a request that failed Slack signature verification")
             return unverified_response()
         refusal = self.refuse(req) if self.refuse is not None else None

@@ -347,6 +347,26 @@ async def test_the_apps_own_guard_refuses_without_the_http_door(harness: Harness
     assert h.slack.calls == [] and attacker.received == []
 
 
+async def test_the_doors_mark_cannot_come_from_a_client(harness: Harness, attacker: Listener) -> None:
+    """The guard takes the HTTP door's word that a signature was checked; that word is an object only
+    the door holds. Whatever a client puts in a request (headers, body, a context key of the same name
+    set by another adapter from client data), the guard computes the signature itself."""
+    h = harness
+    body = action_body(attacker.url)
+    for case, headers in bad_headers(body).items():
+        request = AsyncBoltRequest(
+            body=body.decode(),
+            headers={"content-type": FORM, "x-tossup-signed-at-the-door": "1", **headers},
+        )
+        request.context["tossup_signed_at_the_door"] = (
+            True  # the key's name, with a value a client could give
+        )
+        response = await h.bot.app.async_dispatch(request)
+        assert response.status == 401, case
+    await asyncio.sleep(0.2)
+    assert h.slack.calls == [] and attacker.received == []
+
+
 FORM = "application/x-www-form-urlencoded"
 FORM_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 
