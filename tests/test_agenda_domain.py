@@ -318,6 +318,21 @@ def test_most_requested_limits_and_skips_blanks() -> None:
     assert [(r.text, r.count) for r in most_requested(texts, limit=3)] == [("c", 3), ("b", 2), ("a", 1)]
 
 
+def test_most_requested_counts_each_line_of_a_sheet_as_its_own_item_once() -> None:
+    """The sheet asks for one item per line: "Number of users" asked in two sheets is asked twice, even
+    when one sheet lists it beside another item (or twice, or as a bulleted list)."""
+    texts = [
+        "Number of users\nContract renewal date",
+        "number of users",
+        "・Budget owner\n- Number of users.\n\n1. budget owner",
+    ]
+    assert [(r.text, r.count) for r in most_requested(texts)] == [
+        ("Number of users", 3),
+        ("Contract renewal date", 1),  # ties: the first asked first
+        ("Budget owner", 1),
+    ]
+
+
 def test_the_memo_maximum_follows_the_teams_weights() -> None:
     """With score.weights.fs_rating at 20 a memo scores out of 80: 75 is out of 80 and not a low score,
     and the agenda says so to its renderer."""

@@ -23,6 +23,7 @@ from bot.domain.feedback import (
     feedback_reminders_due,
     fs_rating_item,
     learning_items,
+    requested_items,
 )
 from bot.domain.outcome import Outcome, OutcomeKind
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss
@@ -339,6 +340,29 @@ def test_learning_items_ties_keep_the_later_entry_first() -> None:
     same = at_day(3)
     sheets = [(same, sheet(next_info="A")), (same, sheet(next_info="B"))]
     assert learning_items(sheets, 2) == ["B", "A"]
+
+
+def test_learning_items_are_the_lines_of_the_answers() -> None:
+    sheets = [
+        (at_day(1), sheet(next_info="決裁者の名前\n予算の金額感")),
+        (at_day(2), sheet(next_info="・導入時期\n・決裁者の名前。\n\n・・・")),
+    ]
+    assert learning_items(sheets, 10) == ["導入時期", "決裁者の名前。", "予算の金額感"]
+    assert learning_items(sheets, 2) == ["導入時期", "決裁者の名前。"]
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("Number of users\nContract renewal date", ["Number of users", "Contract renewal date"]),
+        ("- a\n* b\n• c\n・d\n1. e\n2) f\n（3）g", ["a", "b", "c", "d", "e", "f", "g"]),
+        ("  \n。\n---\n", []),
+        (None, []),
+        ("2024 budget", ["2024 budget"]),  # a number that is not a list marker stays
+    ],
+)
+def test_requested_items(text: str | None, items: list[str]) -> None:
+    assert requested_items(text) == items
 
 
 # ------------------------------------------------------------------------------------------- outcome

@@ -21,8 +21,6 @@ period is claimed, so every message of one digest shows the same numbers, howeve
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.domain.feedback import request_key, requested_items
 from bot.domain.handoff import HandoffStatus, ReturnReason
 from bot.domain.issues import CollabIssue, Quadrant, most_urgent_first
 from bot.domain.kpi import Period
@@ -594,23 +593,19 @@ def _low_scores(facts: AgendaFacts, memo_max: int) -> list[LowScoreLine]:
     return lines
 
 
-def normalize_request(text: str) -> str:
-    """What makes two "collect next time" answers the same request: NFKC, case and spacing folded,
-    trailing punctuation dropped ("決裁者の名前。" = "決裁者の名前")."""
-    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-    return re.sub(r"[\s.。!！?？、,]+$", "", folded)
-
-
 def most_requested(texts: Sequence[str], limit: int = REQUESTED_INFO_MAX) -> list[RequestedInfo]:
-    """The requests FS made most often, most frequent first (ties: the first asked), as first written."""
+    """The requests FS made most often, most frequent first (ties: the first asked), as first written.
+    Each of `texts` is one sheet's answer, an item per line (`requested_items`): an item counts once a
+    sheet."""
     counts: Counter[str] = Counter()
     first_seen: dict[str, str] = {}
     for text in texts:
-        key = normalize_request(text)
-        if not key:
-            continue
-        counts[key] += 1
-        first_seen.setdefault(key, text.strip())
+        keys = {}
+        for item in requested_items(text):
+            keys.setdefault(request_key(item), item)
+        for key, item in keys.items():
+            counts[key] += 1
+            first_seen.setdefault(key, item)
     order = list(first_seen)
     ranked = sorted(counts, key=lambda key: (-counts[key], order.index(key)))
     return [RequestedInfo(text=first_seen[key], count=counts[key]) for key in ranked[:limit]]

@@ -28,6 +28,8 @@ Naive datetimes are read as UTC; results are aware UTC.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.domain.answers import has_no_content, normalize_answer
+from bot.domain.answers import has_no_content
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus, fs_rep_on
 from bot.domain.moments import as_utc
 from bot.domain.outcome import OutcomeKind
@@ -230,11 +232,33 @@ def feedback_reminders_due(
 # ------------------------------------------------------------------------------------ learning loop
 
 
-def learning_items(sheets: Sequence[tuple[datetime, FeedbackSheet]], limit: int) -> list[str]:
-    """The most recent "information to collect next time" texts, newest first, de-duplicated, ≤ `limit`.
+# What FS writes under "collect next time" ("one item per line"): a line's list marker is not the item.
+_LIST_MARKER = re.compile(r"^(?:[・•●○◦▪■□*\-‐–—]+|\(?\d{1,2}[.)、）]|（\d{1,2}）)\s*")
 
-    `sheets` are (submitted at, sheet) pairs in any order; texts without letters or digits are skipped;
-    of two texts equal after NFKC, case and whitespace normalisation the newer one is kept.
+
+def requested_items(text: str | None) -> list[str]:
+    """The items of one "collect next time" answer: a line each, list markers ("・", "-", "1.") and
+    blank or content-free lines dropped."""
+    items = []
+    for line in (text or "").splitlines():
+        item = _LIST_MARKER.sub("", line.strip()).strip()
+        if item and not has_no_content(item):
+            items.append(item)
+    return items
+
+
+def request_key(item: str) -> str:
+    """What makes two requested items the same request: NFKC, case and spacing folded, trailing
+    punctuation dropped ("決裁者の名前。" = "決裁者の名前", "Number of users" = "number of users")."""
+    folded = " ".join(unicodedata.normalize("NFKC", item).casefold().split())
+    return re.sub(r"[\s.。!！?？、,]+$", "", folded)
+
+
+def learning_items(sheets: Sequence[tuple[datetime, FeedbackSheet]], limit: int) -> list[str]:
+    """The most recent "information to collect next time" items, newest first, de-duplicated, ≤ `limit`.
+
+    `sheets` are (submitted at, sheet) pairs in any order; each line of a sheet's answer is an item
+    (`requested_items`); of two items that are the same request (`request_key`) the newer one is kept.
     """
     if limit <= 0:
         return []
@@ -242,16 +266,14 @@ def learning_items(sheets: Sequence[tuple[datetime, FeedbackSheet]], limit: int)
     seen: set[str] = set()
     items: list[str] = []
     for _, (_, sheet) in ordered:
-        text = (sheet.next_info or "").strip()
-        if not text or has_no_content(text):
-            continue
-        key = normalize_answer(text)
-        if key in seen:
-            continue
-        seen.add(key)
-        items.append(text)
-        if len(items) >= limit:
-            break
+        for item in requested_items(sheet.next_info):
+            key = request_key(item)
+            if key in seen:
+                continue
+            seen.add(key)
+            items.append(item)
+            if len(items) >= limit:
+                return items
     return items
 
 
