@@ -17,7 +17,7 @@ from bot.config import AppConfig
 from bot.diagnosis import latest_level
 from bot.domain.diagnosis import LatestDiagnosis
 from bot.domain.feedback import FollowUp
-from bot.domain.handoff import HandoffSnapshot, HandoffStatus
+from bot.domain.handoff import HandoffSnapshot, HandoffStatus, may_toss_up
 from bot.domain.kpi import Kpis, Period, compute_kpis, current_month
 from bot.domain.received_feedback import ReceivedFeedback, received_feedback
 from bot.feedback_loop import RECENT_SHEETS
@@ -43,6 +43,7 @@ class HomeContent:
     received: ReceivedFeedback | None = None  # IS reps
     my_kpis: tuple[Period, Kpis] | None = None  # IS reps
     diagnosis: LatestDiagnosis | None = None  # managers: the team's latest /tossup diagnose
+    may_toss_up: bool = True  # False: an FS rep with IS members listed (`/tossup` would refuse them)
 
 
 def is_inside_sales(config: AppConfig, user_id: str) -> bool:
@@ -135,4 +136,7 @@ async def home_content(sessions: Sessions, *, config: AppConfig, user_id: str, n
         received=received,
         my_kpis=my_kpis,
         diagnosis=diagnosis,
+        may_toss_up=may_toss_up(
+            actor_id=user_id, inside_sales=config.roles.inside_sales, managers=config.roles.managers
+        ),
     )

@@ -40,5 +40,6 @@ def register(app: AsyncApp, services: Services) -> None:
             received=content.received,
             my_kpis=content.my_kpis,
             diagnosis=content.diagnosis,
+            may_toss_up=content.may_toss_up,
         )
         await client.views_publish(user_id=user_id, view=view)

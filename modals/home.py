@@ -163,13 +163,15 @@ def build_home(
     received: ReceivedFeedback | None = None,
     my_kpis: tuple[Period, Kpis] | None = None,
     diagnosis: LatestDiagnosis | None = None,
+    may_toss_up: bool = True,
 ) -> View:
     """The Home tab: the reader's meetings to follow up and toss-ups waiting for their decision (FS),
     their latest toss-ups, the feedback they received and their own KPIs this month (IS: `received`,
     `my_kpis`), and for managers this month's team KPIs (`team_kpis`).
 
     `tz` is the reader's own zone (every time shown); `team_tz` the team's (the month's bounds; `tz`
-    when not given)."""
+    when not given). A reader who may not toss up (`may_toss_up`: an FS rep while IS members are listed)
+    is not told to type `/tossup`: their toss-up list shows only when it has something in it."""
     team_zone = team_tz or tz
     team_blocks: list[Block] = []
     if team_kpis is not None:
@@ -187,9 +189,15 @@ def build_home(
         *_follow_up_section(follow_ups, lang, tz),
         *_list_section("home.waiting.title", "home.waiting.empty", waiting, lang, tz),
         DividerBlock(),
-        *_list_section("home.tossed_up.title", "home.tossed_up.empty", tossed_up, lang, tz),
-        *edit_buttons_block(tossed_up, lang),
-        DividerBlock(),
+        *(
+            [
+                *_list_section("home.tossed_up.title", "home.tossed_up.empty", tossed_up, lang, tz),
+                *edit_buttons_block(tossed_up, lang),
+                DividerBlock(),
+            ]
+            if tossed_up or may_toss_up
+            else []
+        ),
         ContextBlock(elements=[MarkdownTextObject(text=t(lang, "message.help"))]),
     ]
     return View(type="home", blocks=blocks)

@@ -178,6 +178,12 @@ async def test_with_roles_only_is_reps_get_the_is_part(harness: Harness, config:
     assert "Feedback you received" not in await home_of(h, FS_USER)  # FS reads English
     assert "あなたが受け取ったフィードバック" in await home_of(h, IS_USER)
 
+    fs_home = await home_of(h, FS_USER)
+    # /tossup would refuse them: no "type /tossup" and no empty list of toss-ups of their own
+    assert "/tossup` to write" not in fs_home and "Your toss-ups" not in fs_home
+    assert "Waiting for your decision" in fs_home  # what is theirs to do
+    assert "あなたのトスアップ（最新10件）" in await home_of(h, IS_USER)
+
 
 ANONYMOUS = team_config(roles={"managers": [MANAGER]}, feedback={"anonymous": True})
 
