@@ -293,7 +293,9 @@ def _item_reasons(words: _Words, item: ScoreItem) -> str:
     shown = reasons[:LOSS_REASONS_MAX]
     if len(reasons) > len(shown):
         shown.append(t(lang, "score.more", count=len(reasons) - len(shown)))
-    return separator.join(shown)
+    # "; " in English: a reason that starts with a field's label ("Decision maker not answered") is
+    # capitalised, which after a comma read as a typo
+    return t(lang, "score.reason_separator").join(shown)
 
 
 def score_losses_text(

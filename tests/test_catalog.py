@@ -45,6 +45,14 @@ def test_whole_catalogs_match() -> None:
     assert set(catalog(Lang.JA)) == set(catalog(Lang.EN))
 
 
+def test_the_english_catalog_is_english() -> None:
+    """No kana or kanji reaches an English reader (the Japanese period words and 株式会社 were in the
+    English help)."""
+    japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uff01-\uff5e]")
+    leaks = {key: text for key, text in catalog(Lang.EN).items() if japanese.search(text)}
+    assert leaks == {}
+
+
 @pytest.mark.parametrize("lang", list(Lang))
 def test_no_empty_strings_and_braces_only_as_placeholders(lang: Lang) -> None:
     for key, text in catalog(lang).items():
