@@ -175,7 +175,9 @@ class DeliveryConfig(_Strict):
 class DigestSchedule(_Strict):
     """Where a digest is posted and when (a 5-field cron in the team's time zone)."""
 
-    channel: str = Field(description="channel id the digest is posted to")
+    # None (left out): channels.fs, where IS and FS already meet (`AppConfig.digest_channel`). An empty
+    # `channel:` is still refused: the default is not validated, a written null is.
+    channel: str | None = Field(default=None, description="channel id the digest is posted to")
     cron: str = Field(description="5-field cron in the team's time zone, e.g. '0 9 * * FRI'")
 
     @field_validator("channel", mode="before")  # before: an empty `channel:` (None) gets this hint too
@@ -271,6 +273,10 @@ class AppConfig(_Strict):
     scorecards: ScorecardConfig = Field(default_factory=ScorecardConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    def digest_channel(self, schedule: DigestSchedule) -> str:
+        """Where a scheduled digest is posted: its own `channel`, else channels.fs."""
+        return schedule.channel or self.channels.fs
 
     @field_validator("timezone")
     @classmethod

@@ -357,11 +357,12 @@ async def post_digest(
     schedule = schedule_of(kind, config)
     if schedule is None:
         return DigestOutcome(DigestStatus.NOT_CONFIGURED)
+    channel = config.digest_channel(schedule)
 
     async def existing() -> DigestRecord | None:
         async with sessions() as session:
             return await find_digest(
-                session=session, kind=kind.value, channel_id=schedule.channel, period_start=period.first_day
+                session=session, kind=kind.value, channel_id=channel, period_start=period.first_day
             )
 
     found = await existing()
@@ -372,7 +373,7 @@ async def post_digest(
         digest_id = await claim_digest(
             session=session,
             kind=kind.value,
-            channel_id=schedule.channel,
+            channel_id=channel,
             period_start=period.first_day,
             period_end=period.last_day,
             lang=config.locale.value,
@@ -383,9 +384,7 @@ async def post_digest(
         )
     if digest_id is None:  # another replica claimed it between our look and our claim
         return DigestOutcome(DigestStatus.ALREADY_CLAIMED, await existing())
-    log.info(
-        "%s digest for %s claimed for %s (digest %s)", kind, period.first_day, schedule.channel, digest_id
-    )
+    log.info("%s digest for %s claimed for %s (digest %s)", kind, period.first_day, channel, digest_id)
     if send_now is not None:
         await send_now()
     async with sessions() as session:

@@ -130,7 +130,7 @@ def _notice_channels(config: AppConfig) -> list[tuple[str, str]]:
             found.append((f"routing.rules[{index}] (name: {rule.name}).channel", rule.channel))
     for kind in type(config.digests).model_fields:
         schedule = getattr(config.digests, kind)
-        if schedule is not None and getattr(schedule, "channel", None):
+        if schedule is not None and schedule.channel:  # left out: channels.fs, checked above
             found.append((f"digests.{kind}.channel", schedule.channel))
     return found
 

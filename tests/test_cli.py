@@ -108,7 +108,6 @@ def test_shipped_app_yaml_examples_are_valid_when_uncommented(tmp_path: Path) ->
     for empty in ("custom_selects: []", "rules: []", "absent: []"):
         text = text.replace(empty, empty.removesuffix(" []"))
     text = text.replace("  business_hours: null\n  # business_hours:", "  business_hours:")
-    text = text.replace("digests: {}", "digests:")
     path = tmp_path / "app.yaml"
     path.write_text(text, encoding="utf-8")
     config = load_config(path)
@@ -126,6 +125,10 @@ def test_shipped_app_yaml_is_valid_once_the_channel_is_set(tmp_path: Path) -> No
     config = load_config(path)
     assert config.channels.fs == "C0FSCHAN"
     assert len(config.memo.lead_sources) == 7
+    # Installed on Monday, Friday's meeting has its agenda: on from the start, in the FS channel.
+    weekly = config.digests.weekly
+    assert weekly is not None and weekly.cron == "0 9 * * FRI" and weekly.channel is None
+    assert config.digest_channel(weekly) == "C0FSCHAN"
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from modals.ids import ActionId, BlockId, CallbackId
 from modals.text import format_datetime
 from store.models import DigestPost, Handoff
 from store.outbox import pending_count
-from tests.conftest import FS_USER, IS_USER, MANAGER, OTHER_USER, Harness, team_config
+from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, OTHER_USER, Harness, team_config
 from tests.db_fixtures import BACKENDS
 from tests.memo_state import full_memo_answers, memo_state
 from tests.slack_driver import static_state, text_state
@@ -312,6 +312,29 @@ async def test_a_bot_down_at_nine_posts_when_it_comes_back_but_not_next_week(har
     (digest,) = await digests(h)
     assert digest.period_start == date(2026, 12, 7) and WeeklyAgenda.model_validate(digest.content).is_empty
     assert only.response["ts"] == digest.lead_ts
+
+
+@pytest.mark.parametrize(
+    "config", [team_config(roles={"managers": [MANAGER]}, digests={"weekly": {"cron": "0 9 * * FRI"}})]
+)
+async def test_an_agenda_without_a_channel_of_its_own_goes_to_the_fs_channel(
+    harness: Harness, config: AppConfig
+) -> None:
+    """The shipped app.yaml's `weekly: { cron: "0 9 * * FRI" }`: Friday's agenda in channels.fs."""
+    h = harness
+    await toss(h, "Zeta KK", at=tokyo(12, 7, 10), meeting=tokyo(12, 15, 10))
+    h.clock.now = tokyo(12, 11, 9, 0)
+    await fire(h)
+    await settle(h)
+    (digest,) = await digests(h)
+    assert digest.channel_id == FS_CHANNEL and digest.lead_ts is not None
+    lead = [c for c in h.slack.calls_to("chat.postMessage") if c.response.get("ts") == digest.lead_ts]
+    assert len(lead) == 1 and lead[0].args["channel"] == FS_CHANNEL
+
+
+def test_an_empty_digest_channel_is_refused_not_taken_for_the_fs_channel() -> None:
+    with pytest.raises(ValueError, match=r"digests\.weekly\.channel"):
+        team_config(digests={"weekly": {"channel": None, "cron": "0 9 * * FRI"}})
 
 
 async def test_slack_down_at_nine_the_agenda_follows_when_it_is_back(harness: Harness) -> None:
