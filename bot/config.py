@@ -260,6 +260,7 @@ def _option_problem(values: Collection[str], allowed: frozenset[str]) -> str | N
 class AppConfig(_Strict):
     locale: Lang = Lang.JA
     timezone: str = "Asia/Tokyo"
+    currency: str = "JPY"  # ISO 4217: what won amounts are in (the outcome form, KPIs, reviews, CSV)
     channels: ChannelsConfig
     roles: RolesConfig = Field(default_factory=RolesConfig)
     memo: MemoConfig = Field(default_factory=MemoConfig)
@@ -277,6 +278,13 @@ class AppConfig(_Strict):
     def digest_channel(self, schedule: DigestSchedule) -> str:
         """Where a scheduled digest is posted: its own `channel`, else channels.fs."""
         return schedule.channel or self.channels.fs
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_code(cls, value: object) -> str:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{3}", value.strip()):
+            raise ValueError("use a three-letter ISO 4217 code, like JPY, USD or EUR")
+        return value.strip().upper()
 
     @field_validator("timezone")
     @classmethod

@@ -804,7 +804,11 @@ class Delivery:
         lang = await self.users.lang(handoff.is_user_id)
         recorded_by = None if self.config.feedback.anonymous else state.outcome_by
         text, blocks = build_outcome_dm(
-            handoff=handoff, outcome=state.outcome, lang=lang, recorded_by=recorded_by
+            handoff=handoff,
+            outcome=state.outcome,
+            lang=lang,
+            recorded_by=recorded_by,
+            currency=self.config.currency,
         )
         await self.dm(handoff.is_user_id, text, blocks)
 

@@ -260,7 +260,12 @@ async def _monthly_review(
             closed_issues=closed,
             diagnosis=diagnosis,
         ),
-        MonthlyRules(tz=tz, business_hours=config.sla.business_hours, weights=config.score.weights),
+        MonthlyRules(
+            tz=tz,
+            business_hours=config.sla.business_hours,
+            weights=config.score.weights,
+            currency=config.currency,
+        ),
     )
 
 

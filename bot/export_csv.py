@@ -31,7 +31,7 @@ from bot.domain.outcome import OutcomeKind
 from bot.domain.score import ScoreItemKey
 from bot.domain.sla import time_to_decide
 from bot.i18n import Lang, t
-from modals.text import enum_label
+from modals.text import currency_name, enum_label
 from store.export import ExportRecord
 
 BOM = "\ufeff"
@@ -284,7 +284,10 @@ class ExportSheet:
 
         return [
             Column(self._label("outcome"), lambda r: _enum(OutcomeKind, (r.outcome or {}).get("kind"))),
-            Column(self._label("amount"), outcome("amount")),
+            Column(
+                self._label("amount", currency=currency_name(self.lang, self.config.currency)),
+                outcome("amount"),
+            ),
             Column(self._label("closed_on"), outcome("closed_on")),
             Column(self._label("lost_reason"), outcome("lost_reason")),
             Column(self._label("outcome_by"), lambda r: self.person(r.outcome_by)),

@@ -80,5 +80,12 @@ async def kpi_report(
         manager=user_id in config.roles.managers,
     )
     return build_kpi_report(
-        period=period, team=team, lang=lang, tz=config.tz, user_id=user_id, mine=mine, by_rep=by_rep
+        period=period,
+        team=team,
+        lang=lang,
+        tz=config.tz,
+        user_id=user_id,
+        mine=mine,
+        by_rep=by_rep,
+        currency=config.currency,
     )

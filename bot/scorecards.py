@@ -63,6 +63,7 @@ def scorecard_rules(config: AppConfig) -> ScorecardRules:
         weights=config.score.weights,
         feedback=config.feedback,
         scorecards=config.scorecards,
+        currency=config.currency,
     )
 
 

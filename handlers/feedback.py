@@ -166,7 +166,9 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def outcome_modal(handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta) -> View:
         existing = (await loop_state(services.sessions, handoff.id)).outcome
-        return build_outcome_modal(handoff=handoff, lang=lang, meta=meta, existing=existing)
+        return build_outcome_modal(
+            handoff=handoff, lang=lang, meta=meta, existing=existing, currency=config.currency
+        )
 
     opens(ActionId.FEEDBACK_OPEN, LoopAction.RATE, sheet_modal)
     opens(ActionId.IS_RATING_OPEN, LoopAction.RATE_FS, rating_modal)

@@ -41,5 +41,6 @@ def register(app: AsyncApp, services: Services) -> None:
             my_kpis=content.my_kpis,
             diagnosis=content.diagnosis,
             may_toss_up=content.may_toss_up,
+            currency=config.currency,
         )
         await client.views_publish(user_id=user_id, view=view)

@@ -63,7 +63,15 @@ from modals.limits import OPTION_TEXT_MAX, PLACEHOLDER_MAX, SECTION_TEXT_MAX
 from modals.messages import Message
 from modals.metadata import HandoffActionMeta, dump_meta
 from modals.notice import feedback_button_elements
-from modals.text import escape_within, format_date, format_datetime, format_yen, truncate, user_mention
+from modals.text import (
+    currency_name,
+    escape_within,
+    format_date,
+    format_datetime,
+    format_money,
+    truncate,
+    user_mention,
+)
 
 COMPANY_MAX = 150
 SUMMARY_MAX = 150  # each answer in the modal's memo summary
@@ -542,7 +550,12 @@ def build_is_rating_to_fs(
 
 
 def build_outcome_modal(
-    *, handoff: HandoffSnapshot, lang: Lang, meta: HandoffActionMeta, existing: Outcome | None = None
+    *,
+    handoff: HandoffSnapshot,
+    lang: Lang,
+    meta: HandoffActionMeta,
+    existing: Outcome | None = None,
+    currency: str = "JPY",
 ) -> View:
     """Won (amount, date) / lost (reason) / still open (callback `outcome_record`); `existing` pre-fills."""
     kinds = [_option(t(lang, f"feedback.outcome.kind.{k.value}"), k.value) for k in OutcomeKind]
@@ -555,7 +568,7 @@ def build_outcome_modal(
     )
     amount = InputBlock(
         block_id=BlockId.OUTCOME_AMOUNT,
-        label=plain(t(lang, "feedback.outcome.amount.label")),
+        label=plain(t(lang, "feedback.outcome.amount.label", currency=currency_name(lang, currency))),
         hint=plain(t(lang, "feedback.outcome.amount.hint")),
         optional=True,
         element=NumberInputElement(
@@ -690,7 +703,7 @@ def to_outcome(draft: OutcomeDraft) -> Outcome:
 
 
 def build_outcome_dm(
-    *, handoff: HandoffSnapshot, outcome: Outcome, lang: Lang, recorded_by: str | None
+    *, handoff: HandoffSnapshot, outcome: Outcome, lang: Lang, recorded_by: str | None, currency: str = "JPY"
 ) -> Message:
     """To the IS rep: FS recorded the deal's outcome (a win counts for both reps). `recorded_by=None`:
     anonymous mode ("FS")."""
@@ -703,7 +716,7 @@ def build_outcome_dm(
         text = t(
             lang,
             "feedback.outcome.to_is.won",
-            amount=format_yen(outcome.amount or 0, lang),
+            amount=format_money(outcome.amount or 0, lang, currency),
             date=closed,
             **params,
         )

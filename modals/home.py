@@ -138,7 +138,9 @@ def _received_section(received: ReceivedFeedback, lang: Lang, tz: ZoneInfo) -> l
     return [*blocks, DividerBlock()]
 
 
-def _my_kpis_section(my_kpis: tuple[Period, Kpis], lang: Lang, team_tz: ZoneInfo) -> list[Block]:
+def _my_kpis_section(
+    my_kpis: tuple[Period, Kpis], lang: Lang, team_tz: ZoneInfo, currency: str
+) -> list[Block]:
     """The reader's own KPIs of this month (the team's month: its bounds are midnights in `team_tz`)."""
     period, mine = my_kpis
     title = t(lang, "home.my_kpis.title", period=period_label(period, lang))
@@ -146,7 +148,7 @@ def _my_kpis_section(my_kpis: tuple[Period, Kpis], lang: Lang, team_tz: ZoneInfo
     return [
         HeaderBlock(text=plain(title)),
         ContextBlock(elements=[MarkdownTextObject(text=lead)]),
-        *kpi_blocks(mine, t(lang, "kpi.mine.title"), lang),
+        *kpi_blocks(mine, t(lang, "kpi.mine.title"), lang, currency),
         DividerBlock(),
     ]
 
@@ -164,6 +166,7 @@ def build_home(
     my_kpis: tuple[Period, Kpis] | None = None,
     diagnosis: LatestDiagnosis | None = None,
     may_toss_up: bool = True,
+    currency: str = "JPY",
 ) -> View:
     """The Home tab: the reader's meetings to follow up and toss-ups waiting for their decision (FS),
     their latest toss-ups, the feedback they received and their own KPIs this month (IS: `received`,
@@ -177,14 +180,14 @@ def build_home(
     if team_kpis is not None:
         period, team = team_kpis
         team_blocks = [
-            *build_kpi_report(period=period, team=team, lang=lang, tz=team_zone)[1],
+            *build_kpi_report(period=period, team=team, lang=lang, tz=team_zone, currency=currency)[1],
             DividerBlock(),
         ]
     blocks: list[Block] = [
         *team_blocks,
         # managers: the team's latest collaboration diagnosis (level and action)
         *(diagnosis_home_blocks(diagnosis.record, lang=lang, tz=tz) if diagnosis is not None else []),
-        *(_my_kpis_section(my_kpis, lang, team_zone) if my_kpis is not None else []),
+        *(_my_kpis_section(my_kpis, lang, team_zone, currency) if my_kpis is not None else []),
         *(_received_section(received, lang, tz) if received is not None else []),
         *_follow_up_section(follow_ups, lang, tz),
         *_list_section("home.waiting.title", "home.waiting.empty", waiting, lang, tz),

@@ -1,8 +1,8 @@
 """The shared KPI report (共通KPI) for `/tossup kpi`: the team's figures, the reader's own, and (for
 managers) one line per rep. A pure builder over `bot.domain.kpi` returning (fallback text, blocks).
 
-Rates read as percentages with one decimal ("66.7%"), means with one decimal, amounts in yen with
-thousands separators; a figure without data (no denominator) reads "—".
+Rates read as percentages with one decimal ("66.7%"), means with one decimal, amounts in the team's
+currency with thousands separators; a figure without data (no denominator) reads "—".
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from modals.limits import (
     TEXT_OBJECT_MAX,
 )
 from modals.messages import Message
-from modals.text import escape_within, format_date, format_yen, truncate, user_mention
+from modals.text import escape_within, format_date, format_money, truncate, user_mention
 
 REPS_MAX = 20  # rep lines shown before "and N more"
 ITEM_KEY_MAX = 50  # an unknown score item key shown as is
@@ -109,12 +109,12 @@ def _pipeline_fields(k: Kpis, lang: Lang) -> list[MarkdownTextObject]:
     ]
 
 
-def _result_fields(k: Kpis, lang: Lang) -> list[MarkdownTextObject]:
+def _result_fields(k: Kpis, lang: Lang, currency: str) -> list[MarkdownTextObject]:
     won_lost = t(lang, "kpi.value.won_lost", won=f"{k.won:,}", lost=f"{k.lost:,}")
     return [
         _field("kpi.label.won_lost", won_lost, lang),
         _field("kpi.label.win_rate", _rate_of(k.won, k.won + k.lost, k.win_rate, lang), lang),
-        _field("kpi.label.won_amount", format_yen(k.won_amount, lang), lang),
+        _field("kpi.label.won_amount", format_money(k.won_amount, lang, currency), lang),
         _field("kpi.label.lead_time", _mean(k.avg_lead_time_days, "kpi.value.days", "days", lang), lang),
         _field("kpi.label.quality_score", _mean(k.avg_quality_score, "kpi.value.score", "score", lang), lang),
     ]
@@ -136,13 +136,13 @@ def _item_fields(k: Kpis, lang: Lang) -> list[MarkdownTextObject]:
     return fields[:SECTION_FIELDS_MAX]
 
 
-def _kpi_blocks(k: Kpis, title: str, lang: Lang) -> list[Block]:
+def _kpi_blocks(k: Kpis, title: str, lang: Lang, currency: str) -> list[Block]:
     """The figures of one `Kpis`: pipeline, results, and the score items (when any was scored)."""
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(text=truncate(title, SECTION_TEXT_MAX)), fields=_pipeline_fields(k, lang)
         ),
-        SectionBlock(fields=_result_fields(k, lang)),
+        SectionBlock(fields=_result_fields(k, lang, currency)),
     ]
     items = _item_fields(k, lang)
     if items:
@@ -150,10 +150,10 @@ def _kpi_blocks(k: Kpis, title: str, lang: Lang) -> list[Block]:
     return blocks
 
 
-def kpi_blocks(k: Kpis, title: str, lang: Lang) -> list[Block]:
+def kpi_blocks(k: Kpis, title: str, lang: Lang, currency: str = "JPY") -> list[Block]:
     """The figures of one `Kpis` under `title` (mrkdwn), as the report shows them: App Home shows a
     rep's own this way."""
-    return _kpi_blocks(k, title, lang)
+    return _kpi_blocks(k, title, lang, currency)
 
 
 # ------------------------------------------------------------------------------------------ period
@@ -235,10 +235,11 @@ def build_kpi_report(
     user_id: str | None = None,
     mine: Kpis | None = None,
     by_rep: Mapping[str, Kpis] | None = None,
+    currency: str = "JPY",
 ) -> Message:
     """The KPI report of `period`: the team's KPIs; the reader's own when `mine` is given (`user_id` names
     them); one line per rep when `by_rep` is given (managers). `tz` is the team's time zone (the period's
-    bounds are local midnights there)."""
+    bounds are local midnights there); amounts are in `currency` (app.yaml's)."""
     label = period_label(period, lang)
     first, last = format_date(period.first_day, lang), format_date(period.last_day, lang)
     blocks: list[Block] = [
@@ -247,7 +248,7 @@ def build_kpi_report(
     ]
     if team.toss_ups == 0:
         blocks.append(_context(t(lang, "kpi.empty")))
-    blocks.extend(_kpi_blocks(team, t(lang, "kpi.team.title"), lang))
+    blocks.extend(_kpi_blocks(team, t(lang, "kpi.team.title"), lang, currency))
     if mine is not None:
         title = (
             t(lang, "kpi.mine.title_user", user=user_mention(user_id))
@@ -255,7 +256,7 @@ def build_kpi_report(
             else t(lang, "kpi.mine.title")
         )
         blocks.append(DividerBlock())
-        blocks.extend(_kpi_blocks(mine, title, lang))
+        blocks.extend(_kpi_blocks(mine, title, lang, currency))
     if by_rep is not None:
         blocks.append(DividerBlock())
         blocks.append(_rep_section(by_rep, lang))

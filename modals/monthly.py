@@ -43,7 +43,7 @@ from modals.digest_text import (
 )
 from modals.limits import HEADER_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX
 from modals.messages import Message
-from modals.text import format_yen, truncate
+from modals.text import format_money, truncate
 
 __all__ = [
     "build_review_empty",
@@ -67,13 +67,13 @@ def short_month(first_day: date, lang: Lang) -> str:
     return t(lang, "monthly.short_month", year=first_day.year, month=first_day.month)
 
 
-def _value(key: KpiKey, value: float | None, lang: Lang) -> str:
+def _value(key: KpiKey, value: float | None, lang: Lang, currency: str = "JPY") -> str:
     if value is None:
         return t(lang, "kpi.none")
     if key in RATE_KEYS:
         return t(lang, "kpi.value.percent", percent=one_decimal(value * 100))
     if key in (KpiKey.WON_AMOUNT, KpiKey.DEAL_SIZE):
-        return format_yen(round(value), lang)
+        return format_money(round(value), lang, currency)
     if key is KpiKey.LEAD_TIME_DAYS:
         return t(lang, "kpi.value.days", days=one_decimal(value))
     if key is KpiKey.HOURS_TO_ACCEPT:
@@ -81,15 +81,17 @@ def _value(key: KpiKey, value: float | None, lang: Lang) -> str:
     return f"{round(value):,}"
 
 
-def _change(line: KpiLine, lang: Lang) -> str:
+def _change(line: KpiLine, lang: Lang, currency: str) -> str:
     if line.previous is None:
         return t(lang, "monthly.kpi.no_previous")
     if line.change is None:
-        return t(lang, "monthly.kpi.previous", previous=_value(line.key, line.previous, lang), change="—")
+        return t(
+            lang, "monthly.kpi.previous", previous=_value(line.key, line.previous, lang, currency), change="—"
+        )
     if line.key in RATE_KEYS:
         change = t(lang, "monthly.kpi.points", points=signed(line.change * 100))
     elif line.key in (KpiKey.WON_AMOUNT, KpiKey.DEAL_SIZE):
-        amount = format_yen(round(abs(line.change)), lang)
+        amount = format_money(round(abs(line.change)), lang, currency)
         change = ("+" if line.change > 0 else "−" if line.change < 0 else "±") + amount
     elif line.key in (KpiKey.TOSS_UPS, KpiKey.SQLS):
         count = round(line.change)
@@ -100,15 +102,17 @@ def _change(line: KpiLine, lang: Lang) -> str:
         change = t(lang, "kpi.value.hours", hours=signed(line.change))
     else:
         change = signed(line.change)
-    return t(lang, "monthly.kpi.previous", previous=_value(line.key, line.previous, lang), change=change)
+    return t(
+        lang, "monthly.kpi.previous", previous=_value(line.key, line.previous, lang, currency), change=change
+    )
 
 
-def _kpi_line(line: KpiLine, fmt: Fmt) -> str:
+def _kpi_line(line: KpiLine, fmt: Fmt, currency: str) -> str:
     return BULLET + fmt.t(
         "monthly.kpi.line",
         label=fmt.t(f"monthly.kpi.label.{line.key.value}"),
-        value=fmt.bold(_value(line.key, line.current, fmt.lang)),
-        change=_change(line, fmt.lang),
+        value=fmt.bold(_value(line.key, line.current, fmt.lang, currency)),
+        change=_change(line, fmt.lang, currency),
     )
 
 
@@ -129,7 +133,7 @@ def _lead_lines(review: MonthlyReview, fmt: Fmt) -> list[str]:
 
 def _headline(review: MonthlyReview, fmt: Fmt) -> str:
     lines = {line.key: line for line in review.kpis}
-    return "\n".join(_kpi_line(lines[key], fmt) for key in HEADLINE if key in lines)
+    return "\n".join(_kpi_line(lines[key], fmt, review.currency) for key in HEADLINE if key in lines)
 
 
 def _source_label(value: str | None, config: AppConfig | None, lang: Lang) -> str:
@@ -162,7 +166,11 @@ def _kpi_parts(review: MonthlyReview, fmt: Fmt, config: AppConfig | None) -> lis
             )
         )
     return [
-        Part(fmt.bold(fmt.t("monthly.kpi.title")), [_kpi_line(line, fmt) for line in review.kpis], ""),
+        Part(
+            fmt.bold(fmt.t("monthly.kpi.title")),
+            [_kpi_line(line, fmt, review.currency) for line in review.kpis],
+            "",
+        ),
         Part(fmt.bold(fmt.t("monthly.sources.title")), sources, fmt.t("monthly.sources.empty"), limit=2500),
     ]
 

@@ -32,7 +32,7 @@ from modals.text import (
     escape_within,
     format_date,
     format_datetime,
-    format_yen,
+    format_money,
     truncate,
     user_mention,
 )
@@ -176,12 +176,14 @@ def _quality_text(handoff: HandoffSnapshot, lang: Lang, config: AppConfig | None
     return "\n".join(parts) or None
 
 
-def outcome_line(outcome: Outcome, lang: Lang, recorded_by: str | None = None) -> str:
+def outcome_line(outcome: Outcome, lang: Lang, recorded_by: str | None = None, currency: str = "JPY") -> str:
     """ "🏆 Won: ¥3,000,000 (Thu, Dec 10, 2026)" / "Lost: chose competitor A" / "Still open", with who
     recorded it."""
     closed = format_date(outcome.closed_on, lang) if outcome.closed_on else EMPTY
     if outcome.kind is OutcomeKind.WON:
-        text = t(lang, "notice.outcome.won", amount=format_yen(outcome.amount or 0, lang), date=closed)
+        text = t(
+            lang, "notice.outcome.won", amount=format_money(outcome.amount or 0, lang, currency), date=closed
+        )
     elif outcome.kind is OutcomeKind.LOST:
         text = t(lang, "notice.outcome.lost", reason=escape_within(outcome.lost_reason or EMPTY, SHORT_MAX))
     else:
@@ -234,7 +236,8 @@ def build_notice(
     if route:
         context.append(route)
     if outcome is not None:
-        context.append(outcome_line(outcome, lang, outcome_by))
+        currency = config.currency if config is not None else "JPY"
+        context.append(outcome_line(outcome, lang, outcome_by, currency))
     context.append(t(lang, "operations.number", id=handoff.id))  # what `tossup repost <id>` takes
     blocks: list[Block] = [
         HeaderBlock(text=plain(truncate(t(lang, "notice.header", company=company), HEADER_TEXT_MAX))),

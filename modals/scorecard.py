@@ -4,8 +4,8 @@ Pure builders over `bot.domain.scorecard.Scorecard`: the DM to one rep (their in
 team's, the combined figure and how it is made, the feedback they received), the overview for managers
 (one line per rep, best combined figure first, "…and N more" within Slack's limits), both as plain text
 for the CLI preview, and the usage text for a period `/tossup scorecard` does not understand. Figures
-read with one decimal, rates as percentages (`modals.kpi.format_percent`), amounts in yen; a figure
-without data reads "—". Only user ids come from outside, and `Fmt.user` keeps them inert.
+read with one decimal, rates as percentages (`modals.kpi.format_percent`), amounts in the team's
+currency; a figure without data reads "—". Only user ids come from outside, and `Fmt.user` keeps them inert.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from modals.digest_text import BULLET, FALLBACK_MAX, TEXT_LINES_MAX, Fmt, one_de
 from modals.kpi import format_percent, period_label
 from modals.limits import HEADER_TEXT_MAX, SECTION_FIELD_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX
 from modals.messages import Message
-from modals.text import format_date, format_yen, truncate
+from modals.text import format_date, format_money, truncate
 
 __all__ = [
     "OVERVIEW_BLOCKS",
@@ -86,8 +86,8 @@ def _decimal(value: float | None, lang: Lang) -> str:
     return _none(lang) if value is None else one_decimal(value)
 
 
-def _yen(value: float | None, lang: Lang) -> str:
-    return _none(lang) if value is None else format_yen(round(value), lang)
+def _money(value: float | None, lang: Lang, currency: str) -> str:
+    return _none(lang) if value is None else format_money(round(value), lang, currency)
 
 
 def _hours(value: float | None, lang: Lang) -> str:
@@ -165,11 +165,19 @@ def _fs_rows(card: Scorecard, lang: Lang) -> list[Row]:
     return [
         (
             t(lang, "scorecard.fs.won_amount"),
-            _with_team(format_yen(part.won_amount, lang), format_yen(team.won_amount, lang), lang),
+            _with_team(
+                format_money(part.won_amount, lang, card.currency),
+                format_money(team.won_amount, lang, card.currency),
+                lang,
+            ),
         ),
         (
             t(lang, "scorecard.fs.deal_size"),
-            _with_team(_yen(part.average_deal_size, lang), _yen(team.average_deal_size, lang), lang),
+            _with_team(
+                _money(part.average_deal_size, lang, card.currency),
+                _money(team.average_deal_size, lang, card.currency),
+                lang,
+            ),
         ),
         (
             t(lang, "scorecard.fs.win_rate"),
@@ -205,7 +213,7 @@ def _shared_rows(card: Scorecard, lang: Lang) -> list[Row]:
     return [
         (t(lang, "scorecard.shared.win_rate"), _rate_of(team.won, team.won + team.lost, lang)),
         (t(lang, "scorecard.shared.lead_time"), lead_time),
-        (t(lang, "scorecard.shared.won_amount"), format_yen(team.won_amount, lang)),
+        (t(lang, "scorecard.shared.won_amount"), format_money(team.won_amount, lang, card.currency)),
         (
             t(lang, "scorecard.shared.acceptance_rate"),
             _rate_of(team.accepted, team.accepted + team.returned, lang),
@@ -395,7 +403,7 @@ def _overview_line(rank: int, card: Scorecard, fmt: Fmt) -> str:
             fmt.t(
                 "scorecard.overview.fs_part",
                 figure=_decimal(part.figure, lang),
-                won_amount=format_yen(part.won_amount, lang),
+                won_amount=format_money(part.won_amount, lang, card.currency),
                 win_rate=format_percent(part.win_rate, lang),
                 on_time=on_time,
             )

@@ -89,9 +89,37 @@ def _zone_name(local: datetime, tz: ZoneInfo) -> str:
     return tz.key
 
 
-def format_yen(amount: int, lang: Lang) -> str:
-    """ja "3,000,000円", en "¥3,000,000"."""
-    return t(lang, "format.yen", amount=f"{amount:,}")
+# The symbol a currency is written with before its amount; any other code is written after it ("1,000 CHF").
+CURRENCY_SYMBOLS = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "CNY": "CN¥",
+    "KRW": "₩",
+    "INR": "₹",
+    "AUD": "A$",
+    "CAD": "CA$",
+    "NZD": "NZ$",
+    "SGD": "S$",
+    "HKD": "HK$",
+    "TWD": "NT$",
+}
+
+
+def format_money(amount: int, lang: Lang, currency: str = "JPY") -> str:
+    """An amount in the team's currency (`currency` in app.yaml): JPY ja "3,000,000円", en "¥3,000,000";
+    USD "$3,000,000"; a code without a symbol here "3,000,000 CHF"."""
+    digits = f"{amount:,}"
+    if currency == "JPY":
+        return t(lang, "format.money.jpy", amount=digits)
+    if symbol := CURRENCY_SYMBOLS.get(currency):
+        return t(lang, "format.money.symbol", symbol=symbol, amount=digits)
+    return t(lang, "format.money.code", code=currency, amount=digits)
+
+
+def currency_name(lang: Lang, currency: str = "JPY") -> str:
+    """The currency in a label ("Amount (yen)", "受注金額（円）", "Amount (USD)")."""
+    return t(lang, "format.currency.jpy") if currency == "JPY" else currency
 
 
 def format_datetime(dt: datetime, tz: ZoneInfo, lang: Lang) -> str:

@@ -335,7 +335,8 @@ async def test_the_csv_parsed_back_is_the_seeded_data(session_factory: Factory, 
     assert a[column(lang, "feedback_by")] == "UFS0001"
     assert (a[column(lang, "is_rating")], a[column(lang, "is_comment")]) == ("5", "迅速な報告ありがとう")
     assert a[column(lang, "outcome")] == t(lang, "feedback.outcome.kind.won")
-    assert (a[column(lang, "amount")], a[column(lang, "closed_on")]) == ("3000000", "2026-12-15")
+    yen = column(lang, "amount", currency=t(lang, "format.currency.jpy"))  # "受注金額（円）"
+    assert (a[yen], a[column(lang, "closed_on")]) == ("3000000", "2026-12-15")
     assert (
         c[column(lang, "outcome")]
         == c[feedback("result")]

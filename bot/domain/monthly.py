@@ -153,6 +153,7 @@ class MonthlyRules:
     tz: ZoneInfo
     business_hours: BusinessHours | None
     weights: ScoreWeights
+    currency: str = "JPY"  # what the won amounts are in (app.yaml's `currency`)
 
 
 # ----------------------------------------------------------------------------------------- output
@@ -247,6 +248,7 @@ class MonthlyReview(_Model):
     open_issues: list[IssueLine]
     closed_issues: list[ClosedIssueLine]
     memo_score_max: int = MEMO_SCORE_MAX  # what a memo could score that month (the team's weights)
+    currency: str = "JPY"  # what its amounts are in (the team's `currency` when it was built)
     # Default: digests frozen before the diagnosis existed still load.
     diagnosis: DiagnosisTrend = DiagnosisTrend()
 
@@ -448,6 +450,7 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
         worst=[_case(case, memo_max) for case in worst],
         sources=_sources(facts),
         memo_score_max=memo_max,
+        currency=rules.currency,
         open_issues=[
             IssueLine.of(issue) for issue in most_urgent_first(i for i in facts.open_issues if i.is_open)
         ],

@@ -136,6 +136,7 @@ class ScorecardRules:
     weights: ScoreWeights = field(default_factory=ScoreWeights)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     scorecards: ScorecardConfig = field(default_factory=ScorecardConfig)
+    currency: str = "JPY"  # what the won amounts are in (app.yaml's `currency`)
 
 
 # ----------------------------------------------------------------------------------------- output
@@ -251,6 +252,7 @@ class Scorecard(_Model):
     shared: SharedKpis
     combined: Combined
     feedback: ReceivedFeedback
+    currency: str = "JPY"  # what its amounts are in (the team's `currency` when it was built)
 
     @property
     def quarter(self) -> int | None:
@@ -466,6 +468,7 @@ class _Builder:
                 from_fs=self.memo_ratings(own_is) if as_is else None,
                 from_is=self.follow_through(own_fs) if as_fs else None,
             ),
+            currency=self.rules.currency,
         )
 
     def users(self) -> list[str]:
