@@ -8,7 +8,7 @@ is never behind a big query and never holds up an ack.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,11 +19,13 @@ from bot.domain.diagnosis import LatestDiagnosis
 from bot.domain.feedback import FollowUp
 from bot.domain.handoff import HandoffSnapshot, HandoffStatus, may_toss_up
 from bot.domain.kpi import Kpis, Period, compute_kpis, current_month
+from bot.domain.outcome import OutcomeKind
 from bot.domain.received_feedback import ReceivedFeedback, received_feedback
+from bot.domain.sla import sla_deadline
 from bot.feedback_loop import RECENT_SHEETS
 from bot.kpis import team_kpis_this_month
 from store.db import for_reading
-from store.feedback import list_follow_ups
+from store.feedback import list_follow_ups, outcome_kinds
 from store.handoffs import list_handoffs
 from store.home import sheets_received
 from store.kpi import load_kpi_facts
@@ -44,6 +46,8 @@ class HomeContent:
     my_kpis: tuple[Period, Kpis] | None = None  # IS reps
     diagnosis: LatestDiagnosis | None = None  # managers: the team's latest /tossup diagnose
     may_toss_up: bool = True  # False: an FS rep with IS members listed (`/tossup` would refuse them)
+    outcomes: dict[int, OutcomeKind] = field(default_factory=dict)  # the rep's toss-ups FS closed
+    overdue: frozenset[int] = frozenset()  # waiting toss-ups past the acceptance SLA
 
 
 def is_inside_sales(config: AppConfig, user_id: str) -> bool:
@@ -89,7 +93,7 @@ async def feedback_received(sessions: Sessions, *, config: AppConfig, user_id: s
 
 async def _lists(
     sessions: Sessions, *, config: AppConfig, user_id: str, now: datetime
-) -> tuple[list[HandoffSnapshot], list[HandoffSnapshot], list[FollowUp]]:
+) -> tuple[list[HandoffSnapshot], list[HandoffSnapshot], list[FollowUp], dict[int, OutcomeKind]]:
     roles = config.roles
     # Unassigned toss-ups wait for whoever may take them: FS members (anyone, with none configured).
     takes_unassigned = not roles.field_sales or user_id in roles.field_sales or user_id in roles.managers
@@ -103,7 +107,8 @@ async def _lists(
             limit=HOME_LIST_SIZE,
         )
         owed = await list_follow_ups(session=session, user_id=user_id, met_by=now, limit=HOME_LIST_SIZE)
-    return tossed_up, waiting, owed
+        outcomes = await outcome_kinds(session=session, handoff_ids=[handoff.id for handoff in tossed_up])
+    return tossed_up, waiting, owed, outcomes
 
 
 async def _none() -> None:
@@ -127,7 +132,13 @@ async def home_content(sessions: Sessions, *, config: AppConfig, user_id: str, n
         rep_kpis_this_month(sessions, config=config, user_id=user_id, now=now) if is_rep else _none(),
         _latest_diagnosis(sessions) if is_manager else _none(),
     )
-    tossed_up, waiting, follow_ups = lists
+    tossed_up, waiting, follow_ups, outcomes = lists
+    sla = config.sla
+    overdue = frozenset(
+        handoff.id
+        for handoff in waiting
+        if sla.enabled and sla_deadline(handoff.created_at, sla, tz=config.tz) <= now
+    )
     return HomeContent(
         tossed_up=tossed_up,
         waiting=waiting,
@@ -136,6 +147,8 @@ async def home_content(sessions: Sessions, *, config: AppConfig, user_id: str, n
         received=received,
         my_kpis=my_kpis,
         diagnosis=diagnosis,
+        outcomes=outcomes,
+        overdue=overdue,
         may_toss_up=may_toss_up(
             actor_id=user_id, inside_sales=config.roles.inside_sales, managers=config.roles.managers
         ),

@@ -42,5 +42,8 @@ def register(app: AsyncApp, services: Services) -> None:
             diagnosis=content.diagnosis,
             may_toss_up=content.may_toss_up,
             currency=config.currency,
+            outcomes=content.outcomes,
+            overdue=content.overdue,
+            workspace_url=await services.delivery.workspace_url(),
         )
         await client.views_publish(user_id=user_id, view=view)

@@ -3,7 +3,8 @@ they received and their KPIs. Times are shown in the reader's own zone (`tz`); p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -17,47 +18,78 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.agenda import NoticeRef
 from bot.domain.diagnosis import LatestDiagnosis
 from bot.domain.feedback import FollowUp
 from bot.domain.handoff import HandoffSnapshot
 from bot.domain.kpi import Kpis, Period
+from bot.domain.outcome import OutcomeKind
 from bot.domain.received_feedback import ReceivedFeedback, ReceivedSheet
 from bot.i18n import Lang, t
 from modals.common import company_name, plain
 from modals.diagnose import diagnosis_home_blocks
+from modals.digest_text import notice_permalink
 from modals.feedback import STAR_INPUTS, TEXT_INPUTS, learning_loop_block, stars_text
 from modals.kpi import build_kpi_report, kpi_blocks, period_label
 from modals.limits import SECTION_TEXT_MAX
 from modals.memo_edit import edit_buttons_block
 from modals.notice import feedback_button_elements
-from modals.text import enum_label, escape_within, format_datetime, truncate, user_mention
+from modals.text import enum_label, escape_mrkdwn, escape_within, format_datetime, truncate, user_mention
 
 COMPANY_MAX = 80
 # Each of a sheet's three texts in at most this much, so the three with their headings fit one section.
 SHEET_TEXT_MAX = (SECTION_TEXT_MAX - 300) // len(TEXT_INPUTS)
 
 
-def _line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo) -> str:
-    """One toss-up: company, status, meeting time, and its quality score once scored (x / 70 until FS
-    rated it, then x / 100)."""
+@dataclass(frozen=True)
+class _Marks:
+    """What a list line adds to the toss-up itself: its outcome once FS recorded one, whether it is past
+    the acceptance deadline, and the workspace URL its notice's link is made from."""
+
+    outcomes: Mapping[int, OutcomeKind] = field(default_factory=dict)
+    overdue: frozenset[int] = frozenset()
+    workspace_url: str | None = None
+
+
+def _line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, marks: _Marks) -> str:
+    """One toss-up: company (linked to its notice), status (won or lost once FS recorded it), meeting
+    time, its quality score once scored (x / 70 until FS rated it, then x / 100), and ⏰ past the
+    acceptance deadline."""
     meeting = format_datetime(handoff.memo.meeting_at, tz, lang) if handoff.memo.meeting_at else "—"
+    company = escape_within(company_name(handoff.memo, lang), COMPANY_MAX)
+    link = notice_permalink(
+        marks.workspace_url, NoticeRef(channel_id=handoff.notice_channel_id, ts=handoff.notice_ts)
+    )
+    outcome = marks.outcomes.get(handoff.id)
+    status = (
+        t(lang, f"feedback.outcome.kind.{outcome.value}")
+        if outcome in (OutcomeKind.WON, OutcomeKind.LOST)
+        else enum_label(lang, handoff.status)
+    )
     line = t(
         lang,
         "home.line",
-        company=escape_within(company_name(handoff.memo, lang), COMPANY_MAX),
-        status=enum_label(lang, handoff.status),
+        company=f"<{escape_mrkdwn(link)}|{company}>" if link else company,
+        status=status,
         meeting=meeting,
     )
     if handoff.score is not None:
         score = handoff.score
         line += t(lang, "home.score", total=score.total, max_total=score.max_total)
+    if handoff.id in marks.overdue:
+        line += t(lang, "home.waiting.overdue")
     return line
 
 
 def _list_section(
-    title_key: str, empty_key: str, handoffs: Sequence[HandoffSnapshot], lang: Lang, tz: ZoneInfo
+    title_key: str,
+    empty_key: str,
+    handoffs: Sequence[HandoffSnapshot],
+    lang: Lang,
+    tz: ZoneInfo,
+    marks: _Marks,
 ) -> list[Block]:
-    lines = [_line(h, lang, tz) for h in handoffs] or [t(lang, empty_key)]
+    lines = [_line(h, lang, tz, marks) for h in handoffs] or [t(lang, empty_key)]
     return [
         HeaderBlock(text=plain(t(lang, title_key))),
         SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
@@ -71,7 +103,9 @@ def _follow_up_state(follow_up: FollowUp, lang: Lang) -> str:
     return f"{rating} · {outcome}"
 
 
-def _follow_up_section(follow_ups: Sequence[FollowUp], lang: Lang, tz: ZoneInfo) -> list[Block]:
+def _follow_up_section(
+    follow_ups: Sequence[FollowUp], lang: Lang, tz: ZoneInfo, marks: _Marks
+) -> list[Block]:
     """FS's meetings still owing the feedback sheet or the outcome, each with its Rate and Record outcome
     buttons (none: no section)."""
     if not follow_ups:
@@ -81,7 +115,7 @@ def _follow_up_section(follow_ups: Sequence[FollowUp], lang: Lang, tz: ZoneInfo)
         ContextBlock(elements=[MarkdownTextObject(text=t(lang, "home.follow_up.lead"))]),
     ]
     for follow_up in follow_ups:
-        line = f"{_line(follow_up.handoff, lang, tz)}\n{_follow_up_state(follow_up, lang)}"
+        line = f"{_line(follow_up.handoff, lang, tz, marks)}\n{_follow_up_state(follow_up, lang)}"
         blocks += [
             SectionBlock(text=MarkdownTextObject(text=line)),
             ActionsBlock(elements=feedback_button_elements(follow_up.handoff, lang, rated=follow_up.rated)),
@@ -167,6 +201,9 @@ def build_home(
     diagnosis: LatestDiagnosis | None = None,
     may_toss_up: bool = True,
     currency: str = "JPY",
+    outcomes: Mapping[int, OutcomeKind] | None = None,
+    overdue: frozenset[int] = frozenset(),
+    workspace_url: str | None = None,
 ) -> View:
     """The Home tab: the reader's meetings to follow up and toss-ups waiting for their decision (FS),
     their latest toss-ups, the feedback they received and their own KPIs this month (IS: `received`,
@@ -174,7 +211,10 @@ def build_home(
 
     `tz` is the reader's own zone (every time shown); `team_tz` the team's (the month's bounds; `tz`
     when not given). A reader who may not toss up (`may_toss_up`: an FS rep while IS members are listed)
-    is not told to type `/tossup`: their toss-up list shows only when it has something in it."""
+    is not told to type `/tossup`: their toss-up list shows only when it has something in it. Each line
+    links to its notice (from `workspace_url`), reads won or lost once FS recorded it (`outcomes`), and
+    says when a waiting toss-up is past the acceptance deadline (`overdue`)."""
+    marks = _Marks(outcomes=outcomes or {}, overdue=overdue, workspace_url=workspace_url)
     team_zone = team_tz or tz
     team_blocks: list[Block] = []
     if team_kpis is not None:
@@ -189,12 +229,12 @@ def build_home(
         *(diagnosis_home_blocks(diagnosis.record, lang=lang, tz=tz) if diagnosis is not None else []),
         *(_my_kpis_section(my_kpis, lang, team_zone, currency) if my_kpis is not None else []),
         *(_received_section(received, lang, tz) if received is not None else []),
-        *_follow_up_section(follow_ups, lang, tz),
-        *_list_section("home.waiting.title", "home.waiting.empty", waiting, lang, tz),
+        *_follow_up_section(follow_ups, lang, tz, marks),
+        *_list_section("home.waiting.title", "home.waiting.empty", waiting, lang, tz, marks),
         DividerBlock(),
         *(
             [
-                *_list_section("home.tossed_up.title", "home.tossed_up.empty", tossed_up, lang, tz),
+                *_list_section("home.tossed_up.title", "home.tossed_up.empty", tossed_up, lang, tz, marks),
                 *edit_buttons_block(tossed_up, lang),
                 DividerBlock(),
             ]

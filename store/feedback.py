@@ -401,3 +401,17 @@ async def get_outcome(*, session: AsyncSession, handoff_id: int) -> OutcomeRow |
         if record is None:
             return None
         return OutcomeRow(record.kind, dict(record.outcome), record.recorded_by, record.recorded_at)
+
+
+async def outcome_kinds(*, session: AsyncSession, handoff_ids: Sequence[int]) -> dict[int, OutcomeKind]:
+    """The recorded outcome of each of `handoff_ids` that has one (won, lost, still open), in one query
+    over the outcome table's primary key."""
+    if not handoff_ids:
+        return {}
+    async with own_transaction(session):
+        rows = await session.execute(
+            select(OutcomeRecord.handoff_id, OutcomeRecord.kind).where(
+                OutcomeRecord.handoff_id.in_(list(handoff_ids))
+            )
+        )
+        return {handoff_id: OutcomeKind(kind) for handoff_id, kind in rows}

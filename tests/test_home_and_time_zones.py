@@ -29,6 +29,7 @@ from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, MANAGER, Harness, team_
 from tests.db_fixtures import BACKENDS
 from tests.fake_slack import FakeSlack
 from tests.test_feedback_flow import IS_DM, accepted, open_modal, posts_to, sheet_values, submit
+from tests.test_feedback_modals import outcome_state
 from tests.test_method_flow import tick as sla_tick
 from tests.test_modals import EVIL, assert_escaped, sample_handoff
 from tests.test_tossup_flow import block_text, tossed_up
@@ -183,6 +184,21 @@ async def test_with_roles_only_is_reps_get_the_is_part(harness: Harness, config:
     assert "/tossup` to write" not in fs_home and "Your toss-ups" not in fs_home
     assert "Waiting for your decision" in fs_home  # what is theirs to do
     assert "あなたのトスアップ（最新10件）" in await home_of(h, IS_USER)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_is_reps_toss_ups_read_won_once_fs_recorded_the_win(harness: Harness) -> None:
+    h = harness
+    handoff = await accepted(h)
+    assert "— 受け入れ済み（商談" in await home_of(h, IS_USER)
+    modal = await open_modal(h, ActionId.OUTCOME_OPEN, handoff.id, user=FS_USER)
+    won_on = (h.clock() + timedelta(days=30)).date().isoformat()
+    response = await submit(
+        h, CallbackId.OUTCOME, modal, outcome_state("won", "3000000", won_on), user=FS_USER
+    )
+    assert response.status == 200 and not response.text, response.text
+    home = await home_of(h, IS_USER)
+    assert "— 受注（商談" in home and "— 受け入れ済み（商談" not in home, home
 
 
 ANONYMOUS = team_config(roles={"managers": [MANAGER]}, feedback={"anonymous": True})

@@ -812,6 +812,36 @@ def test_home_shows_each_toss_ups_score_once_scored(lang: Lang) -> None:
     assert f"{scored.score.total}/70" in shown and shown.count("/70") == 1
 
 
+def test_home_lines_link_their_notice_say_won_or_lost_and_mark_what_is_overdue() -> None:
+    accepted = sample_handoff(HandoffStatus.ACCEPTED)
+    won = replace(accepted, id=1, notice_channel_id="C0FS", notice_ts="1.000200")
+    lost = replace(accepted, id=2, notice_channel_id=None, notice_ts=None)
+    open_one = replace(sample_handoff(HandoffStatus.ACCEPTED), id=3)
+    late = replace(sample_handoff(HandoffStatus.PENDING), id=4)
+    view = build_home(
+        lang=Lang.EN,
+        tz=TOKYO,
+        tossed_up=[won, lost, open_one],
+        waiting=[late],
+        outcomes={1: OutcomeKind.WON, 2: OutcomeKind.LOST, 3: OutcomeKind.OPEN},
+        overdue=frozenset({4}),
+        workspace_url="https://acme.slack.com/",
+    ).to_dict()
+    lines = [
+        line
+        for block in view["blocks"]
+        if block["type"] == "section" and "text" in block
+        for line in block["text"]["text"].split("\n")
+        if line.startswith("•")
+    ]
+    mine, waiting = lines[1:], lines[:1]  # waiting for a decision comes first
+    assert "<https://acme.slack.com/archives/C0FS/p1000200|" in mine[0] and " — Won " in mine[0]
+    assert " — Lost " in mine[1] and "<https://" not in mine[1]  # no notice posted: no link
+    assert " — Accepted " in mine[2]  # still open: the decision stands
+    assert waiting[0].endswith("⏰ past the deadline to accept or return")
+    assert not any("⏰" in line for line in mine)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_empty_home_says_what_to_do(lang: Lang) -> None:
     view = build_home(lang=lang, tz=TOKYO, tossed_up=[], waiting=[]).to_dict()
