@@ -148,6 +148,7 @@ def _this_week_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
             status=fmt.t(f"agenda.status.{line.status.value}"),
             score=fmt.score(line.score, line.score_max),
         )
+        + (fmt.t("agenda.this_week.revision", id=line.revision_of) if line.revision_of else "")
         for line in week.toss_ups
     ]
     counts = fmt.t("agenda.this_week.count_separator").join(
@@ -219,7 +220,7 @@ def _next_week_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
         BULLET
         + fmt.t(
             "agenda.next_week.meeting_line",
-            company=fmt.company(line.company),
+            company=fmt.company(line.company, line.notice),
             time=fmt.moment(line.meeting_at),
             fs_user=fmt.fs(line.fs_user_id),
         )

@@ -135,6 +135,7 @@ _THIS_WEEK = (
         Handoff.notice_channel_id,
         Handoff.notice_ts,
         Handoff.override_reason,
+        Handoff.revision_of_id,
         FeedbackRecord.handoff_id.label("rated_id"),
         OutcomeRecord.kind.label("outcome"),
     )
@@ -319,6 +320,7 @@ async def load_agenda_facts(
                 notice_channel_id=row.notice_channel_id,
                 notice_ts=row.notice_ts,
                 override_reason=row.override_reason,
+                revision_of_id=row.revision_of_id,
             )
             for row in week_rows
         ],

@@ -111,6 +111,7 @@ def small_agenda() -> WeeklyAgenda:
                     status=AgendaStatus.WAITING,
                     score=None,
                     score_max=70,
+                    revision_of=9,
                 ),
             ],
             counts=counts(accepted=1, rated=1, waiting=1),
@@ -150,6 +151,7 @@ def small_agenda() -> WeeklyAgenda:
                     meeting_at=at(24, 5),
                     fs_user_id="U0FS1",
                     is_user_id="U0IS1",
+                    notice=NoticeRef(channel_id="C0FS", ts="1700000000.000600"),
                 )
             ],
             waiting=[
@@ -500,7 +502,7 @@ def test_this_week_in_english() -> None:
         "• <https://acme.slack.com/archives/C0FS/p1700000000000100|Acme &amp; Co> — <@U0IS1> → <@U0FS1>"
         " · Accepted · 52/70\n"
         "• Beta — <@U0IS2> → no FS rep · Rated by FS · 81/100\n"
-        "• Gamma — <@U0IS1> → <@U0FS1> · Waiting for FS · —",
+        "• Gamma — <@U0IS1> → <@U0FS1> · Waiting for FS · — · 🔁 revises #9 (returned)",
         "*By status*\n"
         "Waiting for FS 1 · Accepted 1 · Returned to IS 0 · Rated by FS 1 · Won 0 · Lost 0\n"
         "Team average memo score: *48.3/70* (+1.8 from last week)",
@@ -512,6 +514,7 @@ def test_this_week_in_japanese() -> None:
     _, blocks = section(small_agenda(), Section.THIS_WEEK, Lang.JA)
     assert texts(blocks)[0] == "1. 今週のトスアップ（10分）"
     assert texts(blocks)[1].splitlines()[2] == "• Beta — <@U0IS2> → 担当FS未割り当て・FS評価済み・81/100"
+    assert texts(blocks)[1].splitlines()[3].endswith("・🔁 差し戻された #9 の再トスアップ")
     assert texts(blocks)[2] == (
         "*ステータス別*\n"
         "受け入れ待ち 1件・受け入れ済み 1件・差し戻し 0件・FS評価済み 1件・受注 0件・失注 0件\n"
@@ -558,11 +561,12 @@ def test_next_week() -> None:
     assert texts(blocks) == [
         "3. Next week (5 min)",
         "*Meetings booked for next week (Mon, Nov 23, 2026 – Sun, Nov 29, 2026)*\n"
-        "• Zeta — Tue, Nov 24, 2026 14:00 JST · FS <@U0FS1>",
+        "• <https://acme.slack.com/archives/C0FS/p1700000000000600|Zeta> — Tue, Nov 24, 2026 14:00 JST"
+        " · FS <@U0FS1>",
         "*Toss-ups waiting for a decision*\n• Gamma — <@U0IS1> → <@U0FS1> · waiting since Wed, Nov 18, 2026",
     ]
     _, blocks = section(small_agenda(), Section.NEXT_WEEK, Lang.JA)
-    assert "• Zeta — 2026年11月24日(火) 14:00 JST・FS <@U0FS1>" in body(blocks)
+    assert "|Zeta> — 2026年11月24日(火) 14:00 JST・FS <@U0FS1>" in body(blocks)
     assert "• Gamma — <@U0IS1> → <@U0FS1>・2026年11月18日(水)から判断待ち" in body(blocks)
 
 

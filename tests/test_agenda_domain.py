@@ -12,6 +12,7 @@ from bot.domain.agenda import (
     AgendaFacts,
     AgendaRules,
     AgendaStatus,
+    NoticeRef,
     OpenTossUp,
     ReturnFacts,
     ScoreLossFacts,
@@ -158,6 +159,12 @@ def test_this_week_lines_counts_and_averages_by_hand() -> None:
     assert agenda.section_count(Section.THIS_WEEK) == 5
 
 
+def test_a_revision_says_which_returned_toss_up_it_revises() -> None:
+    week = [toss_up(6, status=HandoffStatus.RETURNED), toss_up(7, revision_of_id=6)]
+    lines = build_weekly_agenda(facts(this_week=week), RULES).this_week.toss_ups
+    assert [(line.id, line.revision_of) for line in lines] == [(6, None), (7, 6)]
+
+
 def test_no_previous_week_means_no_change() -> None:
     agenda = build_weekly_agenda(facts(this_week=[toss_up(1)]), RULES)
     assert agenda.this_week.team.average == 50 and agenda.this_week.team.change is None
@@ -197,7 +204,9 @@ def test_support_respects_a_disabled_sla() -> None:
 
 def test_next_week_meetings_and_waiting() -> None:
     meetings = [
-        open_toss_up(31, meeting_at=at(9, 15), company="Later"),
+        open_toss_up(
+            31, meeting_at=at(9, 15), company="Later", notice_channel_id="C0FS", notice_ts="1.000031"
+        ),
         open_toss_up(30, meeting_at=at(7, 9), company="Sooner", status=HandoffStatus.PENDING),
     ]
     pending = [
@@ -208,6 +217,7 @@ def test_next_week_meetings_and_waiting() -> None:
     nxt = agenda.next_week
     assert (nxt.first_day, nxt.last_day) == (date(2026, 12, 7), date(2026, 12, 13))
     assert [m.company for m in nxt.meetings] == ["Sooner", "Later"]
+    assert nxt.meetings[1].notice == NoticeRef(channel_id="C0FS", ts="1.000031")  # a link, as elsewhere
     assert [w.id for w in nxt.waiting] == [40, 41]
     assert agenda.section_count(Section.NEXT_WEEK) == 4
 

@@ -104,6 +104,7 @@ class WeekTossUp:
     notice_channel_id: str | None = None
     notice_ts: str | None = None
     override_reason: str | None = None  # warn mode: tossed up though criteria failed
+    revision_of_id: int | None = None  # the returned toss-up this one revises
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +206,7 @@ class TossUpLine(_Model):
     score: int | None
     score_max: int  # 70 until FS rated it, then 100
     notice: NoticeRef = NoticeRef()
+    revision_of: int | None = None  # 🔁 the returned toss-up it revises (both are in the week's count)
 
 
 class RepAverage(_Model):
@@ -249,6 +251,7 @@ class MeetingLine(_Model):
     meeting_at: datetime
     fs_user_id: str | None
     is_user_id: str
+    notice: NoticeRef = NoticeRef()
 
 
 class WaitingLine(_Model):
@@ -434,6 +437,7 @@ def _this_week(facts: AgendaFacts, memo_max: int) -> ThisWeek:
                 score=shown,
                 score_max=FULL_SCORE_MAX if row.rated else memo_max,
                 notice=_notice(row.notice_channel_id, row.notice_ts),
+                revision_of=row.revision_of_id,
             )
         )
     counts = dict.fromkeys(AgendaStatus, 0)
@@ -542,6 +546,7 @@ def _next_week(facts: AgendaFacts) -> NextWeek:
                 meeting_at=as_utc(row.meeting_at),
                 fs_user_id=row.fs_user_id,
                 is_user_id=row.is_user_id,
+                notice=_notice(row.notice_channel_id, row.notice_ts),
             )
             for row in meetings[:LIST_MAX]
             if row.meeting_at is not None
