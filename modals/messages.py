@@ -66,8 +66,9 @@ def _numbered(
 
 
 def build_is_confirmation(*, handoff: HandoffSnapshot, lang: Lang, permalink: str | None) -> Message:
-    """To the IS rep: where the notice went (with a link), or that it is saved and will be posted; then
-    the memo's score and what lost points, so the next memo gets better."""
+    """To the IS rep: where the notice went (with a link), or that it is saved and will be posted; that it
+    went out though the criteria are not met (warn mode), with their reason; then the memo's score and
+    what lost points, so the next memo gets better."""
     params = {
         "company": _company(handoff, lang),
         "channel": channel_mention(handoff.notice_channel_id or handoff.channel_id),
@@ -77,6 +78,10 @@ def build_is_confirmation(*, handoff: HandoffSnapshot, lang: Lang, permalink: st
         text, blocks = _message(t(lang, "message.confirm.sent", link=escape_mrkdwn(permalink), **params))
     else:
         text, blocks = _message(t(lang, "message.confirm.saved", **params))
+    if handoff.criteria is not None and not handoff.criteria.passed:  # warn mode: tossed up anyway
+        reason = escape_within(handoff.override_reason or EMPTY, NOTE_MAX)
+        flag = t(lang, "message.confirm.criteria_not_met", reason=reason)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(flag, SECTION_TEXT_MAX))))
     if handoff.score is not None:
         score = f"{score_summary_text(handoff.score, lang)}\n{score_losses_text(handoff.score, lang)}"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(score, SECTION_TEXT_MAX))))

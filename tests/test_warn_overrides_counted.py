@@ -60,6 +60,15 @@ async def test_the_weekly_agenda_counts_warn_mode_overrides_as_the_hint_says(har
     assert "週次連携ミーティングのアジェンダ" in hint and "件数が集計" in hint
     for company, reason in REASONS.items():
         assert await toss_below_the_criteria(h, company, reason) is None
+    # The IS rep's confirmation says it went out below the criteria, with their reason, as the notice does.
+    confirmations = [
+        block_text(call.args["blocks"])
+        for call in h.slack.calls_to("chat.postMessage")
+        if call.args["channel"].startswith("D")
+        and "トスアップ基準を満たさないまま" in str(call.args["blocks"])
+    ]
+    assert len(confirmations) == 2
+    assert all(any(reason in text for text in confirmations) for reason in REASONS.values())
 
     h.clock.now = tokyo(12, 4, 9, 0)
     await fire(h)
