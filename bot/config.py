@@ -235,7 +235,10 @@ class DigestsConfig(_Strict):
         # In app.yaml, `weekly:` with nothing after it reads as null: a digest half set up, not one turned
         # off (a settings object dumped and read back, with its nulls, is not a file someone wrote).
         if value is None and (info.context or {}).get(FROM_FILE):
-            raise ValueError("is empty: give { channel, cron }, or remove the line to post none")
+            raise ValueError(
+                'is empty: give { cron: "0 9 * * FRI" } (and a channel, else channels.fs), or remove the line'
+                " to post none"
+            )
         return value
 
 

@@ -146,6 +146,7 @@ _PATTERNS = {
     SELECT_KEY_PATTERN: "a key of lower-case letters, digits and _, starting with a letter (like segment)",
 }
 _MODELS = {
+    "ChannelsConfig": "a section naming the FS channel, like { fs: C0123456789 }",
     "LocalizedLabel": "a label in both languages, like { ja: セグメント, en: Segment }",
     "SelectOption": "an option, like { value: enterprise, label: { ja: 大企業, en: Enterprise } }",
 }
@@ -170,6 +171,16 @@ def _problem(error: Any, raw: Any, root: type[BaseModel]) -> tuple[Loc, str]:
         return loc, f"{error.get('input')!r} is not {what}"
     if kind == "model_type" and (what := _MODELS.get(str(ctx.get("class_name")))):
         return loc, f"expected {what}"
+    if kind == "model_type":  # `channels: C0FS`: a value where a section of settings belongs
+        return loc, (
+            f"is a section of settings, not {error.get('input')!r}: put its keys under it, like "
+            f"`{loc[-1] if loc else 'section'}: {{ key: value }}` (see the app.yaml shipped with tossup)"
+        )
+    if kind.startswith("time_parsing") or kind == "time_type":
+        return (
+            loc,
+            f'{error.get("input")!r} is not a time of day: write it in quotes as "HH:MM", like "09:00"',
+        )
     if kind.startswith(("date_parsing", "date_from_datetime")):
         return loc, f"{error.get('input')!r} is not a date: write it as YYYY-MM-DD, like 2026-12-31"
     return loc, message

@@ -99,7 +99,20 @@ def test_an_empty_value_says_what_was_expected(tmp_path: Path) -> None:
 
 def test_a_digest_left_empty_is_named_not_silently_off(tmp_path: Path) -> None:
     (line,) = config_error(tmp_path, f"{BASE}digests:\n  weekly:\n")
-    assert line.endswith("digests.weekly: is empty: give { channel, cron }, or remove the line to post none")
+    assert line.endswith(
+        'digests.weekly: is empty: give { cron: "0 9 * * FRI" } (and a channel, else channels.fs), or remove'
+        " the line to post none"
+    )
+
+
+def test_a_value_where_a_section_belongs_says_so(tmp_path: Path) -> None:
+    (line,) = config_error(tmp_path, "channels: C0FS\n")
+    assert line.endswith("channels: expected a section naming the FS channel, like { fs: C0123456789 }")
+    (line,) = config_error(tmp_path, f"{BASE}roles: U0MANAGER\n")
+    assert line.endswith(
+        "roles: is a section of settings, not 'U0MANAGER': put its keys under it, like"
+        " `roles: { key: value }` (see the app.yaml shipped with tossup)"
+    )
 
 
 def test_business_hours_as_people_write_them(tmp_path: Path) -> None:
@@ -114,6 +127,10 @@ def test_business_hours_as_people_write_them(tmp_path: Path) -> None:
     )
     hours = load_config(path).sla.business_hours
     assert (hours.start, hours.days) == (time(9, 0), [0, 1, 4])
+    for written in ("25:00", '"25:00"', '"9:75"'):  # no time of day, quoted or not: the quotes are no fix
+        (line,) = config_error(tmp_path, f"{BASE}sla: {{ business_hours: {{ start: {written} }} }}\n")
+        assert line.endswith('is not a time of day: write it in quotes as "HH:MM", like "09:00"'), line
+        assert "sla.business_hours.start: " in line
     (line,) = config_error(tmp_path, f"{BASE}sla: {{ business_hours: {{ days: [Funday] }} }}\n")
     assert line.endswith(
         "sla.business_hours.days: working days are 0 (Monday) … 6 (Sunday) or MON … SUN, not ['Funday']"

@@ -77,8 +77,14 @@ class BusinessHours(BaseModel):
     @classmethod
     def _written_as_hh_mm(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            # YAML 1.1 reads an unquoted 18:00 as a base-60 number (1080)
-            raise ValueError('write the time in quotes, like "18:00" (unquoted, YAML reads it as a number)')
+            # YAML 1.1 reads an unquoted 18:00 as a base-60 number (1080); 25:00 (1500) is no time even quoted
+            hours, minutes = divmod(int(value), 60)
+            if value != int(value) or not (0 <= hours <= 23 and 0 <= minutes <= 59):
+                raise ValueError('is not a time of day: write it in quotes as "HH:MM", like "09:00"')
+            written = f"{hours:02d}:{minutes:02d}"
+            raise ValueError(
+                f'write the time in quotes, like "{written}" (unquoted, YAML reads it as a number)'
+            )
         if isinstance(value, str) and re.fullmatch(r"[0-9]:[0-5][0-9]", value.strip()):
             return "0" + value.strip()  # "9:00", as people write it
         return value
