@@ -426,22 +426,25 @@ async def record_event(
 
 def _record_notice_statement(channel_col: Any, ts_col: Any) -> Update:
     # Bound names differ from the columns': SQLAlchemy keeps a column's own name for its SET value.
+    # On the table (as the submission's INSERT): every post records itself, and the ORM's UPDATE handling
+    # has nothing to do here.
     channel_id, ts = bindparam("channel_id_", type_=String), bindparam("ts_", type_=String)
+    table = Handoff.__table__
     return (
-        update(Handoff)
+        update(table)
         .where(
-            Handoff.id == bindparam("handoff_id"),
+            table.c.id == bindparam("handoff_id"),
             or_(channel_col.is_distinct_from(channel_id), ts_col.is_distinct_from(ts)),
         )
         .values({channel_col: channel_id, ts_col: ts})
-        .execution_options(synchronize_session=False)
     )
 
 
+_HANDOFF_COLUMNS = Handoff.__table__.c
 _RECORD_NOTICE = {
-    "channel": _record_notice_statement(Handoff.notice_channel_id, Handoff.notice_ts),
-    "dm": _record_notice_statement(Handoff.dm_channel_id, Handoff.dm_ts),
-    "is_dm": _record_notice_statement(Handoff.is_dm_channel_id, Handoff.is_dm_ts),
+    "channel": _record_notice_statement(_HANDOFF_COLUMNS.notice_channel_id, _HANDOFF_COLUMNS.notice_ts),
+    "dm": _record_notice_statement(_HANDOFF_COLUMNS.dm_channel_id, _HANDOFF_COLUMNS.dm_ts),
+    "is_dm": _record_notice_statement(_HANDOFF_COLUMNS.is_dm_channel_id, _HANDOFF_COLUMNS.is_dm_ts),
 }
 
 
@@ -477,15 +480,13 @@ async def record_notice(
         if done_item_id is not None:
             mark_done_in_transaction(sync, item_id=done_item_id, now=now)
         if changed and where == "channel":
-            sync.add(
-                HandoffEvent(
-                    handoff_id=handoff_id,
-                    kind=EventKind.NOTICE_POSTED,
-                    actor_user_id=None,
-                    at=now,
-                    detail={"channel_id": channel_id, "ts": ts},
-                )
-            )
+            event = {
+                "handoff_id": handoff_id,
+                "kind": EventKind.NOTICE_POSTED,
+                "actor_user_id": None,
+                "at": now,
+            }
+            sync.execute(_INSERT_EVENT, {**event, "detail": {"channel_id": channel_id, "ts": ts}})
         return changed
 
     return await run_in_one_trip(session, record)

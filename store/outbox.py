@@ -120,52 +120,47 @@ async def enqueue(
 
 
 # A drain's statements are built once, with bound parameters (as store.handoffs does): building them
-# anew for every claim and every post cost more than running them.
+# anew for every claim and every post cost more than running them. On the table, not the mapped class:
+# a claim, a post's record and its mark-done then skip the ORM's statement handling (no objects here).
+_OUTBOX = OutboxMessage.__table__
 _DUE_NOW: ColumnElement[bool] = and_(  # due at the bound `now`
-    OutboxMessage.done_at.is_(None),
-    OutboxMessage.given_up_at.is_(None),
-    OutboxMessage.next_attempt_at <= bindparam("now"),
-    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < bindparam("now")),
+    _OUTBOX.c.done_at.is_(None),
+    _OUTBOX.c.given_up_at.is_(None),
+    _OUTBOX.c.next_attempt_at <= bindparam("now"),
+    or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < bindparam("now")),
 )
-_OF_KINDS = OutboxMessage.kind.in_(bindparam("kinds", expanding=True))
+_OF_KINDS = _OUTBOX.c.kind.in_(bindparam("kinds", expanding=True))
 _CLAIM_ONE = (
-    update(OutboxMessage)
-    .where(OutboxMessage.id == bindparam("item_id"), _DUE_NOW)
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("item_id"), _DUE_NOW)
     # A lease still named here ran out on a worker that never finished: it may have posted before it
     # died, so this attempt must look first.
     .values(
         lease_owner=bindparam("owner"),
         lease_until=bindparam("until"),
-        in_doubt=or_(OutboxMessage.in_doubt, OutboxMessage.lease_owner.is_not(None)),
+        in_doubt=or_(_OUTBOX.c.in_doubt, _OUTBOX.c.lease_owner.is_not(None)),
     )
-    .execution_options(synchronize_session=False)
 )
 # The other due rows of the toss-ups a batch took rows of, past its last row: rows are locked in id order
 # (see claim_due), and a toss-up's rows are enqueued together, so what the batch was cut from lies past it.
 _SIBLINGS = (
-    select(OutboxMessage.id)
+    select(_OUTBOX.c.id)
     .where(
         _DUE_NOW,
-        OutboxMessage.id > bindparam("after"),
-        OutboxMessage.handoff_id.in_(bindparam("handoff_ids", expanding=True)),
-        OutboxMessage.id.not_in(bindparam("exclude_ids", expanding=True)),
+        _OUTBOX.c.id > bindparam("after"),
+        _OUTBOX.c.handoff_id.in_(bindparam("handoff_ids", expanding=True)),
+        _OUTBOX.c.id.not_in(bindparam("exclude_ids", expanding=True)),
     )
-    .order_by(OutboxMessage.id)
+    .order_by(_OUTBOX.c.id)
 )
-_HANDOFFS_OF = select(OutboxMessage.handoff_id).where(
-    OutboxMessage.id.in_(bindparam("ids", expanding=True)), OutboxMessage.handoff_id.is_not(None)
+_HANDOFFS_OF = select(_OUTBOX.c.handoff_id).where(
+    _OUTBOX.c.id.in_(bindparam("ids", expanding=True)), _OUTBOX.c.handoff_id.is_not(None)
 )
-_CLAIMED = (
-    select(OutboxMessage)
-    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
-    .order_by(OutboxMessage.id)
-    .execution_options(populate_existing=True)
-)
+_CLAIMED = select(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))).order_by(_OUTBOX.c.id)
 _MARK_DONE = (
-    update(OutboxMessage)
-    .where(OutboxMessage.id == bindparam("item_id"), OutboxMessage.done_at.is_(None))
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("item_id"), _OUTBOX.c.done_at.is_(None))
     .values(done_at=bindparam("now"), lease_owner=None, lease_until=None)
-    .execution_options(synchronize_session=False)
 )
 _CANDIDATES: dict[tuple[bool, bool, bool, bool], Select[tuple[int]]] = {}
 
@@ -176,26 +171,26 @@ def _candidates(
     """Due rows after `after`, in id order, up to `limit` (one statement per combination of filters)."""
     shape = (of_handoff, of_kinds, excluding, excluding_handoffs)
     if (statement := _CANDIDATES.get(shape)) is None:
-        statement = select(OutboxMessage.id).where(_DUE_NOW, OutboxMessage.id > bindparam("after"))
+        statement = select(_OUTBOX.c.id).where(_DUE_NOW, _OUTBOX.c.id > bindparam("after"))
         if of_handoff:
-            statement = statement.where(OutboxMessage.handoff_id == bindparam("handoff_id"))
+            statement = statement.where(_OUTBOX.c.handoff_id == bindparam("handoff_id"))
         if of_kinds:
             statement = statement.where(_OF_KINDS)
         if excluding:
-            statement = statement.where(OutboxMessage.id.not_in(bindparam("exclude_ids", expanding=True)))
+            statement = statement.where(_OUTBOX.c.id.not_in(bindparam("exclude_ids", expanding=True)))
         if excluding_handoffs:
             statement = statement.where(
                 or_(
-                    OutboxMessage.handoff_id.is_(None),
-                    OutboxMessage.handoff_id.not_in(bindparam("exclude_handoff_ids", expanding=True)),
+                    _OUTBOX.c.handoff_id.is_(None),
+                    _OUTBOX.c.handoff_id.not_in(bindparam("exclude_handoff_ids", expanding=True)),
                 )
             )
-        statement = statement.order_by(OutboxMessage.id).limit(bindparam("limit"))
+        statement = statement.order_by(_OUTBOX.c.id).limit(bindparam("limit"))
         _CANDIDATES[shape] = statement
     return statement
 
 
-def _item(row: OutboxMessage) -> OutboxItem:
+def _item(row: Any) -> OutboxItem:  # a row of the outbox table (or an OutboxMessage)
     return OutboxItem(
         id=row.id,
         handoff_id=row.handoff_id,
@@ -290,7 +285,7 @@ async def claim_due(
                 )
                 if rowcount(result) == 1:
                     claimed.append(item_id)
-        return [_item(row) for row in sync.scalars(_CLAIMED, {"ids": claimed})]
+        return [_item(row) for row in sync.execute(_CLAIMED, {"ids": claimed})]
 
     return await run_in_one_trip(session, claim)
 
