@@ -317,9 +317,14 @@ async def look_up_submission(
 
 
 async def get_handoff(*, session: AsyncSession, handoff_id: int) -> HandoffSnapshot | None:
-    async with own_transaction(session):
-        row = await _load(session, handoff_id)
+    """One toss-up, read in one trip to the driver (store.one_trip): every post reads its toss-up afresh,
+    and an async read went to SQLite's thread a dozen times (connect, begin, execute, fetch, commit…)."""
+
+    def read(sync_session: Session) -> HandoffSnapshot | None:
+        row = sync_session.scalar(_BY_ID, {"handoff_id": handoff_id})
         return to_snapshot(row) if row is not None else None
+
+    return await run_in_one_trip(session, read)
 
 
 async def decide_handoff(
