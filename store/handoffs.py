@@ -324,6 +324,9 @@ async def get_handoff(*, session: AsyncSession, handoff_id: int) -> HandoffSnaps
         row = sync_session.scalar(_BY_ID, {"handoff_id": handoff_id})
         return to_snapshot(row) if row is not None else None
 
+    if session.in_transaction():  # part of the caller's transaction: read in it
+        row = await _load(session, handoff_id)
+        return to_snapshot(row) if row is not None else None
     return await run_in_one_trip(session, read)
 
 
