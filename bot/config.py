@@ -182,7 +182,9 @@ class DigestSchedule(_Strict):
 
     @field_validator("channel", mode="before")  # before: an empty `channel:` (None) gets this hint too
     @classmethod
-    def _channel_id(cls, value: object) -> str:
+    def _channel_id(cls, value: object, info: ValidationInfo) -> str | None:
+        if value is None and not (info.context or {}).get(FROM_FILE):
+            return None  # a dumped config read back: no channel of its own (channels.fs)
         if not isinstance(value, str) or not CHANNEL_ID_RE.match(value):
             raise ValueError(
                 "set it to the ID of the channel the digest goes to (like C0123456789: in Slack, open "

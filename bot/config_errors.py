@@ -172,9 +172,15 @@ def _problem(error: Any, raw: Any, root: type[BaseModel]) -> tuple[Loc, str]:
     if kind == "model_type" and (what := _MODELS.get(str(ctx.get("class_name")))):
         return loc, f"expected {what}"
     if kind == "model_type":  # `channels: C0FS`: a value where a section of settings belongs
+        keys = [part for part in loc if isinstance(part, str)]
+        shape = (  # an item of a list (`rules: ['x']`) is written inside the list's brackets
+            f"{keys[-1]}: [{{ key: value }}]"
+            if loc and isinstance(loc[-1], int) and keys
+            else f"{keys[-1] if keys else 'section'}: {{ key: value }}"
+        )
         return loc, (
-            f"is a section of settings, not {error.get('input')!r}: put its keys under it, like "
-            f"`{loc[-1] if loc else 'section'}: {{ key: value }}` (see the app.yaml shipped with tossup)"
+            f"is a section of settings, not {error.get('input')!r}: put its keys under it, like `{shape}`"
+            " (see the app.yaml shipped with tossup)"
         )
     if kind.startswith("time_parsing") or kind == "time_type":
         return (

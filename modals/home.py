@@ -28,13 +28,21 @@ from bot.domain.received_feedback import ReceivedFeedback, ReceivedSheet
 from bot.i18n import Lang, t
 from modals.common import company_name, plain
 from modals.diagnose import diagnosis_home_blocks
-from modals.digest_text import notice_permalink
+from modals.digest_text import notice_permalink, one_line
 from modals.feedback import STAR_INPUTS, TEXT_INPUTS, learning_loop_block, stars_text
 from modals.kpi import build_kpi_report, kpi_blocks, period_label
 from modals.limits import SECTION_TEXT_MAX
 from modals.memo_edit import edit_buttons_block
 from modals.notice import feedback_button_elements
-from modals.text import enum_label, escape_mrkdwn, escape_within, format_datetime, truncate, user_mention
+from modals.text import (
+    enum_label,
+    escape_mrkdwn,
+    escape_within,
+    format_datetime,
+    lines_within,
+    truncate,
+    user_mention,
+)
 
 COMPANY_MAX = 80
 # Each of a sheet's three texts in at most this much, so the three with their headings fit one section.
@@ -56,7 +64,7 @@ def _line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, marks: _Marks) -> 
     time, its quality score once scored (x / 70 until FS rated it, then x / 100), and ⏰ past the
     acceptance deadline."""
     meeting = format_datetime(handoff.memo.meeting_at, tz, lang) if handoff.memo.meeting_at else "—"
-    company = escape_within(company_name(handoff.memo, lang), COMPANY_MAX)
+    company = escape_within(one_line(company_name(handoff.memo, lang)), COMPANY_MAX)
     link = notice_permalink(
         marks.workspace_url, NoticeRef(channel_id=handoff.notice_channel_id, ts=handoff.notice_ts)
     )
@@ -90,9 +98,11 @@ def _list_section(
     marks: _Marks,
 ) -> list[Block]:
     lines = [_line(h, lang, tz, marks) for h in handoffs] or [t(lang, empty_key)]
+    # Ten lines with links, scores and marks can pass Slack's limit for a section: the tab would not publish.
+    text = lines_within(lines, SECTION_TEXT_MAX, lambda count: t(lang, "home.more", count=count))
     return [
         HeaderBlock(text=plain(t(lang, title_key))),
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+        SectionBlock(text=MarkdownTextObject(text=text)),
     ]
 
 

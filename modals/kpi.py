@@ -7,7 +7,7 @@ currency with thousands separators; a figure without data (no denominator) reads
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ from modals.limits import (
     TEXT_OBJECT_MAX,
 )
 from modals.messages import Message
-from modals.text import escape_within, format_date, format_money, truncate, user_mention
+from modals.text import escape_within, format_date, format_money, lines_within, truncate, user_mention
 
 REPS_MAX = 20  # rep lines shown before "and N more"
 ITEM_KEY_MAX = 50  # an unknown score item key shown as is
@@ -181,18 +181,6 @@ def _context(*lines: str) -> ContextBlock:
 # -------------------------------------------------------------------------------------------- reps
 
 
-def _lines_within(lines: Sequence[str], hidden: int, limit: int, more: Callable[[int], str]) -> str:
-    """`lines` joined by newlines in at most `limit` characters, dropping lines from the end as needed;
-    `more(count)` sums up the dropped ones and the `hidden` ones (left out before)."""
-    kept = list(lines)
-    while True:
-        left_out = len(lines) - len(kept) + hidden
-        text = "\n".join([*kept, more(left_out)] if left_out else kept)
-        if len(text) <= limit or not kept:
-            return truncate(text, limit)
-        kept.pop()
-
-
 def _rep_line(user_id: str, k: Kpis, lang: Lang) -> str:
     score = _none(lang) if k.avg_quality_score is None else _decimal(k.avg_quality_score)
     return t(
@@ -214,11 +202,11 @@ def _rep_section(by_rep: Mapping[str, Kpis], lang: Lang) -> SectionBlock:
         return SectionBlock(text=MarkdownTextObject(text=f"{title}\n{t(lang, 'kpi.rep.empty')}"))
     ranked = sorted(by_rep.items(), key=lambda item: (-item[1].toss_ups, item[0]))
     lines = [_rep_line(user_id, k, lang) for user_id, k in ranked[:REPS_MAX]]
-    body = _lines_within(
+    body = lines_within(
         lines,
-        len(ranked) - len(lines),
         SECTION_TEXT_MAX - len(title) - 1,
         lambda count: t(lang, "kpi.rep.more", count=count),
+        hidden=len(ranked) - len(lines),
     )
     return SectionBlock(text=MarkdownTextObject(text=f"{title}\n{body}"))
 

@@ -8,7 +8,7 @@ label) let the readers see the team's wording instead of raw keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
@@ -28,7 +28,7 @@ from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey, ScoreLoss
 from bot.i18n import Lang, t
 from modals.common import field_label, plain
 from modals.limits import HEADER_TEXT_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX
-from modals.text import enum_label, escape_within, truncate
+from modals.text import enum_label, escape_within, lines_within, truncate
 
 FIELD_ERROR_MAX = 2000
 NAME_MAX = 100
@@ -117,23 +117,6 @@ class _Words:
         return t(self.lang, key, **params)
 
 
-def _join_within(lines: Sequence[str], limit: int, more: Callable[[int], str]) -> str:
-    """Lines joined by newlines, at most `limit` characters; the cut ones summed up by `more(count)`."""
-    text = "\n".join(lines)
-    if len(text) <= limit:
-        return text
-    reserve = len(more(len(lines))) + 1
-    kept: list[str] = []
-    used = 0
-    for line in lines:
-        extra = len(line) + (1 if kept else 0)
-        if used + extra + reserve > limit:
-            break
-        kept.append(line)
-        used += extra
-    return "\n".join([*kept, more(len(lines) - len(kept))])
-
-
 def _rules_by_id(config: CriteriaConfig) -> dict[str, Criterion]:
     return {rule.id: rule for rule in config.rules}
 
@@ -170,7 +153,7 @@ def criteria_checklist_text(
             lines.append(t(lang, "criteria.check.passed", **params))
         else:
             lines.append(t(lang, "criteria.check.failed", reason=words.reason(result), **params))
-    return _join_within(lines, SECTION_TEXT_MAX, lambda n: t(lang, "criteria.more", count=n))
+    return lines_within(lines, SECTION_TEXT_MAX, lambda n: t(lang, "criteria.more", count=n))
 
 
 def criteria_field_errors(
@@ -223,7 +206,7 @@ def build_criteria_definition(
     ]
     if enabled:
         lines = [t(lang, "criteria.list_item", name=words.name(r), rule=words.rule(r)) for r in enabled]
-        body = _join_within(
+        body = lines_within(
             [t(lang, "criteria.enabled_title"), *lines],
             SECTION_TEXT_MAX,
             lambda n: t(lang, "criteria.more", count=n),
@@ -317,6 +300,6 @@ def score_losses_text(
     ]
     if len(lost) > limit:
         lines.append(t(lang, "score.more", count=len(lost) - max(limit, 0)))
-    return _join_within(
+    return lines_within(
         [t(lang, "score.losses_title"), *lines], SECTION_TEXT_MAX, lambda n: t(lang, "score.more", count=n)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -134,3 +135,22 @@ def format_datetime(dt: datetime, tz: ZoneInfo, lang: Lang) -> str:
         time=f"{local.hour:02d}:{local.minute:02d}",
         tz=_zone_name(local, tz),
     )
+
+
+def lines_within(lines: Sequence[str], limit: int, more: Callable[[int], str], *, hidden: int = 0) -> str:
+    """`lines` joined by newlines in at most `limit` characters: the lines that do not fit are dropped from
+    the end and summed up, with the `hidden` ones left out before, by `more(count)` ("and 3 more")."""
+    text = "\n".join(lines)
+    if not hidden and len(text) <= limit:
+        return text
+    reserve = len(more(len(lines) + hidden)) + 1  # the summing-up line (its count has at most as many digits)
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        extra = len(line) + (1 if kept else 0)
+        if used + extra + reserve > limit:
+            break
+        kept.append(line)
+        used += extra
+    left_out = len(lines) - len(kept) + hidden
+    return truncate("\n".join([*kept, more(left_out)]) if left_out else "\n".join(kept), limit)

@@ -359,6 +359,9 @@ def test_learning_items_are_the_lines_of_the_answers() -> None:
         ("  \n。\n---\n", []),
         (None, []),
         ("2024 budget", ["2024 budget"]),  # a number that is not a list marker stays
+        ("3.5億円以上の予算があるか", ["3.5億円以上の予算があるか"]),  # a decimal is no list number
+        ("12.5% growth expected\n1.5 FTE headcount", ["12.5% growth expected", "1.5 FTE headcount"]),
+        ("-10% discount asked\n- budget owner", ["-10% discount asked", "budget owner"]),
     ],
 )
 def test_requested_items(text: str | None, items: list[str]) -> None:

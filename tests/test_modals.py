@@ -69,7 +69,7 @@ from modals.messages import (
 )
 from modals.metadata import HandoffActionMeta, MemoModalMeta, dump_meta, load_meta
 from modals.notice import build_notice
-from modals.text import escape_mrkdwn, escape_within, format_date, format_datetime, truncate
+from modals.text import escape_mrkdwn, escape_within, format_date, format_datetime, lines_within, truncate
 from tests.conftest import team_config
 from tests.test_custom_selects import CONFIG as CUSTOM_SELECTS_CONFIG
 
@@ -840,6 +840,40 @@ def test_home_lines_link_their_notice_say_won_or_lost_and_mark_what_is_overdue()
     assert " — Accepted " in mine[2]  # still open: the decision stands
     assert waiting[0].endswith("⏰ past the deadline to accept or return")
     assert not any("⏰" in line for line in mine)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_ten_long_linked_overdue_lines_stay_within_slacks_limits(lang: Lang) -> None:
+    """Ten toss-ups with long names, each linked to its notice and marked ⏰ (and a newline typed into a
+    name): the tab still publishes, the lines that do not fit summed up."""
+    long = "Northwind Traders International Holdings\nof the Greater Buenos Aires Region S.A."
+    waiting = [
+        replace(sample_handoff(HandoffStatus.PENDING, company=long), id=i, notice_ts=f"1700000000.{i:06d}")
+        for i in range(1, 11)
+    ]
+    view = build_home(
+        lang=lang,
+        tz=ZoneInfo("America/Argentina/Buenos_Aires"),
+        tossed_up=waiting,
+        waiting=waiting,
+        overdue=frozenset(range(1, 11)),
+        workspace_url="https://northwind-field-sales.enterprise.slack.com/",
+    ).to_dict()
+    assert check_slack_limits(view) == []
+    sections = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section" and "text" in b]
+    assert not any("Holdings\nof" in text for text in sections)  # one line per toss-up
+
+
+def test_lines_within_sums_up_what_does_not_fit() -> None:
+    lines = [f"line {i} " + "x" * 40 for i in range(10)]  # 47 characters each
+
+    def more(count: int) -> str:
+        return f"and {count} more"
+
+    assert lines_within(lines, 1000, more) == "\n".join(lines)
+    cut = lines_within(lines, 200, more)
+    assert len(cut) <= 200 and cut.endswith("and 7 more") and cut.startswith(lines[0])
+    assert lines_within(lines[:2], 1000, more, hidden=3).endswith("\nand 3 more")
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -108,6 +108,8 @@ def test_a_digest_left_empty_is_named_not_silently_off(tmp_path: Path) -> None:
 def test_a_value_where_a_section_belongs_says_so(tmp_path: Path) -> None:
     (line,) = config_error(tmp_path, "channels: C0FS\n")
     assert line.endswith("channels: expected a section naming the FS channel, like { fs: C0123456789 }")
+    (line,) = config_error(tmp_path, f"{BASE}routing: {{ rules: ['x'] }}\n")
+    assert "routing.rules[0]" in line and "like `rules: [{ key: value }]`" in line, line
     (line,) = config_error(tmp_path, f"{BASE}roles: U0MANAGER\n")
     assert line.endswith(
         "roles: is a section of settings, not 'U0MANAGER': put its keys under it, like"

@@ -233,7 +233,9 @@ def feedback_reminders_due(
 
 
 # What FS writes under "collect next time" ("one item per line"): a line's list marker is not the item.
-_LIST_MARKER = re.compile(r"^(?:[・•●○◦▪■□*\-‐–—]+|\(?\d{1,2}[.)、）]|（\d{1,2}）)\s*")
+# Bullets need a space after them when they could start the item itself ("-10% discount"), numbers must
+# not run on into digits ("3.5億円", "12.5% growth").
+_LIST_MARKER = re.compile(r"^(?:[・•●○◦▪■□]+\s*|[*\-‐–—]+\s+|\(?\d{1,2}[.)、）](?!\d)\s*|（\d{1,2}）\s*)")
 
 
 def requested_items(text: str | None) -> list[str]:
