@@ -47,7 +47,7 @@ from store.db import for_reading
 from store.digests import DigestRecord, claim_digest, find_digest, get_digest
 from store.issues import list_closed_issues, list_open_issues
 from store.kpi import load_kpi_facts
-from store.monthly import load_cases, load_sources, load_trend
+from store.monthly import load_cases, load_closed, load_sources, load_trend
 from store.outbox import NewOutbox
 from store.quarterly import load_quarterly_facts
 
@@ -242,6 +242,7 @@ async def _monthly_review(
         points = await load_trend(session=session, months=trend)
         best, worst = await load_cases(session=session, month=month, memo_max=config.score.weights.memo_max)
         sources = await load_sources(session=session, month=month)
+        closed_deals = await load_closed(session=session, month=month)
         open_issues = await list_open_issues(session=session)
         closed = await list_closed_issues(session=session, start=month.start, end=month.end)
     diagnosis = await month_diagnosis_trend(sessions, month=month)
@@ -259,6 +260,7 @@ async def _monthly_review(
             open_issues=open_issues,
             closed_issues=closed,
             diagnosis=diagnosis,
+            closed=closed_deals,
         ),
         MonthlyRules(
             tz=tz,

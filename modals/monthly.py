@@ -146,6 +146,17 @@ def _source_label(value: str | None, config: AppConfig | None, lang: Lang) -> st
 # ---------------------------------------------------------------------------------------- sections
 
 
+def _closed_lines(review: MonthlyReview, fmt: Fmt) -> list[str]:
+    """What the KPIs count (the month's toss-ups, their outcomes whenever), then the deals closed in the
+    month whatever month they were tossed up in: a deal won this month from last month's toss-up shows."""
+    if review.closed is None:  # stored before the close-date count existed
+        return [fmt.t("kpi.cohort")]
+    closed = review.closed
+    amount = format_money(closed.won_amount, fmt.lang, review.currency)
+    line = fmt.t("monthly.kpi.closed", won=f"{closed.won:,}", amount=amount, lost=f"{closed.lost:,}")
+    return [fmt.t("kpi.cohort"), line]
+
+
 def _kpi_parts(review: MonthlyReview, fmt: Fmt, config: AppConfig | None) -> list[Part]:
     sources = []
     for line in review.sources:
@@ -168,7 +179,7 @@ def _kpi_parts(review: MonthlyReview, fmt: Fmt, config: AppConfig | None) -> lis
     return [
         Part(
             fmt.bold(fmt.t("monthly.kpi.title")),
-            [_kpi_line(line, fmt, review.currency) for line in review.kpis],
+            [*[_kpi_line(line, fmt, review.currency) for line in review.kpis], *_closed_lines(review, fmt)],
             "",
         ),
         Part(fmt.bold(fmt.t("monthly.sources.title")), sources, fmt.t("monthly.sources.empty"), limit=2500),

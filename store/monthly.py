@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.handoff import HandoffStatus, fs_rep_on
 from bot.domain.kpi import Period
-from bot.domain.monthly import CASES_MAX, CaseFacts, MonthPoint, SourceFacts
+from bot.domain.monthly import CASES_MAX, CaseFacts, ClosedInMonth, MonthPoint, SourceFacts
 from bot.domain.outcome import OutcomeKind
 from bot.domain.score import MEMO_SCORE_MAX
 from store._tx import own_transaction
 from store.models import FeedbackRecord, Handoff, OutcomeRecord
 
-__all__ = ["load_cases", "load_sources", "load_trend"]
+__all__ = ["load_cases", "load_closed", "load_sources", "load_trend"]
 
 
 async def load_trend(*, session: AsyncSession, months: Sequence[Period]) -> list[MonthPoint]:
@@ -53,6 +53,29 @@ async def load_trend(*, session: AsyncSession, months: Sequence[Period]) -> list
                 )
             )
     return points
+
+
+_CLOSED_ON = OutcomeRecord.outcome["closed_on"].as_string()  # ISO dates: compared as text in SQL
+_AMOUNT = OutcomeRecord.outcome["amount"].as_integer()
+
+
+async def load_closed(*, session: AsyncSession, month: Period) -> ClosedInMonth:
+    """Deals won or lost with a close date in `month` (one aggregate over the outcomes, whatever month
+    they were tossed up in)."""
+    async with own_transaction(session):
+        row = (
+            await session.execute(
+                select(
+                    func.sum(case((OutcomeRecord.kind == OutcomeKind.WON.value, 1), else_=0)),
+                    func.sum(case((OutcomeRecord.kind == OutcomeKind.WON.value, _AMOUNT), else_=0)),
+                    func.sum(case((OutcomeRecord.kind == OutcomeKind.LOST.value, 1), else_=0)),
+                ).where(
+                    _CLOSED_ON >= month.first_day.isoformat(),
+                    _CLOSED_ON <= month.last_day.isoformat(),
+                )
+            )
+        ).one()
+    return ClosedInMonth(won=int(row[0] or 0), won_amount=int(row[1] or 0), lost=int(row[2] or 0))
 
 
 def _share(memo_max: int) -> object:

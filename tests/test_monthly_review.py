@@ -25,6 +25,7 @@ from bot.domain.kpi import month_of
 from bot.domain.monthly import (
     CaseFacts,
     CaseLine,
+    ClosedLine,
     KpiKey,
     KpiLine,
     MonthlyReview,
@@ -192,6 +193,39 @@ async def test_the_monthly_review_over_the_wire(harness: Harness) -> None:
     await fire(h, MONTHLY_DIGEST_CATCH_UP_JOB_ID)
     assert len(review_posts(h)) == 5
     assert len([f for f in h.slack.files.values() if f.get("channel") == REVIEW_CHANNEL]) == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_deal_won_this_month_from_last_months_toss_up_shows_as_closed_this_month(
+    harness: Harness,
+) -> None:
+    """The KPIs follow the month's toss-ups: October's deal won on 28 November is in no KPI of
+    November's review (nor of October's, posted on 1 November). The review says what its KPIs count and
+    shows the deals closed in the month, whenever tossed up."""
+    h = harness
+    october = await toss(
+        h, "Oct Win KK", at=tokyo(10, 20, 10), meeting=tokyo(10, 25, 10), first_contact=date(2026, 10, 1)
+    )
+    await accept(h, october, at=tokyo(10, 20, 12))
+    await win_on(h, october, at=tokyo(11, 28, 17), closed_on="2026-11-28")
+    h.clock.now = tokyo(12, 1, 9, 0)
+    await fire(h)
+    async with h.bot.services.sessions() as session:
+        (digest,) = (await session.scalars(select(DigestPost).where(DigestPost.kind == MONTHLY))).all()
+    review = MonthlyReview.model_validate(digest.content)
+    assert {line.key: line.current for line in review.kpis}[KpiKey.WON_AMOUNT] == 0
+    assert review.closed == ClosedLine(won=1, won_amount=3_000_000, lost=0)
+    kpi_text = block_text(review_posts(h)[1].args["blocks"])
+    assert "今月クローズした商談（トスアップ月を問わず）: 受注 1件（3,000,000円）・失注 0件" in kpi_text
+    assert t(Lang.JA, "kpi.cohort") in kpi_text
+
+
+def test_a_review_stored_before_the_close_date_count_still_renders() -> None:
+    _, blocks = build_review_section(
+        november(), MonthlySection.KPIS, lang=Lang.EN, tz=team_config().tz, workspace_url=None, config=None
+    )
+    shown = block_text([block.to_dict() for block in blocks])
+    assert t(Lang.EN, "kpi.cohort") in shown and "Closed this month" not in shown
 
 
 def november(**parts: object) -> MonthlyReview:

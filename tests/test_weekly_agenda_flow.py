@@ -102,6 +102,14 @@ async def toss(
 async def accept(h: Harness, handoff_id: int, *, at: datetime) -> None:
     h.clock.now = at
     assert (await click(h, ActionId.HANDOFF_ACCEPT, handoff_id, user=FS_USER)).status == 200
+    # A click is acked before the decision is stored: wait for it, or what follows may find it pending.
+    for _ in range(200):
+        async with h.bot.services.sessions() as session:
+            if await session.scalar(select(Handoff.status).where(Handoff.id == handoff_id)) == "accepted":
+                break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError(f"toss-up #{handoff_id} was not accepted")
     await settle(h)
 
 

@@ -86,6 +86,16 @@ def kpi_value(kpis: Kpis, key: KpiKey) -> float | None:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedInMonth:
+    """Deals closed in the month by their close date, whenever they were tossed up: the KPIs follow the
+    month's toss-ups (a cohort), so a deal tossed up earlier and won this month is in no KPI of it."""
+
+    won: int = 0
+    won_amount: int = 0
+    lost: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class MonthPoint:
     """One month of the trend: counts and the average memo score of the toss-ups created in it."""
 
@@ -146,6 +156,7 @@ class MonthlyFacts:
     closed_issues: Sequence[CollabIssue] = field(default_factory=tuple)
     # The month's latest collaboration diagnosis against the latest one before it (/tossup diagnose).
     diagnosis: DiagnosisTrend = field(default_factory=DiagnosisTrend)
+    closed: ClosedInMonth = field(default_factory=ClosedInMonth)
 
 
 @dataclass(frozen=True)
@@ -233,6 +244,12 @@ class ClosedIssueLine(_Model):
     closed_at: datetime
 
 
+class ClosedLine(_Model):
+    won: int
+    won_amount: int
+    lost: int
+
+
 class MonthlyReview(_Model):
     month_start: date
     month_end: date
@@ -249,6 +266,8 @@ class MonthlyReview(_Model):
     closed_issues: list[ClosedIssueLine]
     memo_score_max: int = MEMO_SCORE_MAX  # what a memo could score that month (the team's weights)
     currency: str = "JPY"  # what its amounts are in (the team's `currency` when it was built)
+    # Deals closed in the month by close date (None: a review stored before this was counted).
+    closed: ClosedLine | None = None
     # Default: digests frozen before the diagnosis existed still load.
     diagnosis: DiagnosisTrend = DiagnosisTrend()
 
@@ -451,6 +470,7 @@ def build_monthly_review(facts: MonthlyFacts, rules: MonthlyRules) -> MonthlyRev
         sources=_sources(facts),
         memo_score_max=memo_max,
         currency=rules.currency,
+        closed=ClosedLine(won=facts.closed.won, won_amount=facts.closed.won_amount, lost=facts.closed.lost),
         open_issues=[
             IssueLine.of(issue) for issue in most_urgent_first(i for i in facts.open_issues if i.is_open)
         ],
