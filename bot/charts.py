@@ -265,7 +265,7 @@ def score_trend_chart(
                 )
         _month_ticks(trend, months, families)
         top = max(memo_max, *(v for v in y if math.isfinite(v)))
-        trend.set_ylim(0, top)
+        trend.set_ylim(0, top * 1.12)  # headroom: a point's label at the top stays clear of the title
         trend.set_yticks(range(0, int(top) + 1, 10))
         trend.set_ylabel(t(lang, "chart.score.trend_axis", max=memo_max), **_text_kwargs(families, 10))
         trend.grid(axis="y", color="#DDDDDD", linewidth=0.8)

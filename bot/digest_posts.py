@@ -16,7 +16,7 @@ from bot.domain.agenda import Section, WeeklyAgenda
 from bot.domain.monthly import MonthlyReview, MonthlySection
 from bot.domain.quarterly import QuarterlyReview, QuarterlySection
 from bot.domain.scorecard import Scorecard
-from bot.i18n import Lang
+from bot.i18n import Lang, t
 from bot.scorecards import SCORECARD_DM, SCORECARD_OVERVIEW
 from modals.agenda import build_agenda_empty, build_agenda_lead, build_agenda_section
 from modals.messages import Message
@@ -25,6 +25,7 @@ from modals.monthly import (
     build_review_lead,
     build_review_section,
     kpi_chart_data,
+    month_label,
     score_chart_data,
 )
 from modals.quarterly import build_quarterly_empty, build_quarterly_lead, build_quarterly_section
@@ -151,10 +152,12 @@ async def _upload_chart(
         data = score_chart_data(review, lang=lang)
         png = await charts.render(charts.score_trend_chart, lang=lang, **data)
         alt = charts.score_trend_alt(lang=lang, **data)
+        title = t(lang, "chart.score.trend_title")
     else:
         data = kpi_chart_data(review, lang=lang)
         png = await charts.render(charts.kpi_chart, lang=lang, **data)
         alt = charts.kpi_alt(lang=lang, **data)
+        title = t(lang, "chart.kpi.title")
     filename = f"tossup-{digest.kind}-{digest.period_start.isoformat()}-{chart.value}-{digest.id}.png"
     assert digest.lead_channel_id and digest.lead_ts
     await delivery.upload(
@@ -162,6 +165,7 @@ async def _upload_chart(
         thread_ts=digest.lead_ts,
         filename=filename,
         content=png,
-        title=alt.split("\n", 1)[0][:250],
+        # what the chart is, and of which month (the alt text's first line, cut, stopped mid-sentence)
+        title=t(lang, "chart.file_title", title=title, month=month_label(review.month_start, lang)),
         alt_text=alt,
     )
