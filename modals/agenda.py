@@ -42,7 +42,6 @@ from modals.digest_text import (
     TEXT_LINES_MAX,
     Fmt,
     Part,
-    aware,
     block_size,
     notice_permalink,
     one_line,
@@ -342,7 +341,6 @@ def _issues_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
 
 
 def _issue_text(issue: IssueLine, agenda: WeeklyAgenda, fmt: Fmt) -> str:
-    age = max((aware(agenda.generated_at) - aware(issue.raised_at)).days, 0)
     first = fmt.t(
         "agenda.issues.open_line",
         quadrant=fmt.bold(
@@ -353,7 +351,7 @@ def _issue_text(issue: IssueLine, agenda: WeeklyAgenda, fmt: Fmt) -> str:
     detail = fmt.t(
         "agenda.issues.open_detail",
         owner=fmt.user(issue.owner_id) if issue.owner_id else fmt.t("agenda.issues.no_owner"),
-        age=fmt.days(age),
+        age=fmt.days_between(issue.raised_at, agenda.generated_at),
         raised_by=fmt.user(issue.raised_by),
     )
     return f"{first}\n{detail}"

@@ -137,6 +137,11 @@ class Fmt:
     def moment(self, dt: datetime) -> str:
         return format_datetime(aware(dt), self.tz, self.lang)
 
+    def days_between(self, since: datetime, until: datetime) -> str:
+        """Calendar days in the team's zone ("open 20 days"): elapsed hours fall a day short across a
+        spring-forward (23 hours are not a day's wait)."""
+        return self.days(max((local_date(aware(until), self.tz) - local_date(aware(since), self.tz)).days, 0))
+
     def days(self, count: int) -> str:
         return self.t("agenda.days.one" if count == 1 else "agenda.days.other", days=f"{count:,}")
 

@@ -34,7 +34,6 @@ from modals.digest_text import (
     PROBLEM_MAX,
     Fmt,
     Part,
-    aware,
     one_decimal,
     part_blocks,
     part_text,
@@ -277,7 +276,7 @@ def _measure_parts(review: MonthlyReview, fmt: Fmt) -> list[Part]:
             quadrant=fmt.t(f"issues.quadrant.{issue.quadrant.value}"),
             problem=fmt.user_text(issue.problem, PROBLEM_MAX),
             owner=fmt.user(issue.owner_id) if issue.owner_id else fmt.t("monthly.measures.no_owner"),
-            days=fmt.days(max((aware(review.generated_at) - aware(issue.raised_at)).days, 0)),
+            days=fmt.days_between(issue.raised_at, review.generated_at),
         )
         for issue in review.open_issues
     ]

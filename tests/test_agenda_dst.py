@@ -16,6 +16,8 @@ from bot.domain.agenda import AgendaFacts
 from bot.domain.kpi import week_of
 from bot.domain.moments import local_days_before
 from bot.domain.score import ScoreBreakdown, ScoreItem, ScoreItemKey
+from bot.i18n import Lang
+from modals.digest_text import Fmt
 from store.agenda import load_agenda_facts
 from store.handoffs import NewHandoff, create_handoff
 from tests.test_store import make_memo
@@ -91,3 +93,14 @@ async def test_last_week_is_the_previous_agendas_window_across_the_switch(sessio
     await toss(session_factory, "FridayMorning", at=ny(10, 30, 9, 30), meeting=LATER, points=10)
     await toss(session_factory, "Tuesday", at=ny(11, 3, 9, 30), meeting=LATER, points=60)
     assert (await agenda_facts(session_factory, date(2026, 11, 13))).last_week_average == 35.0
+
+
+def test_an_issues_age_is_counted_in_calendar_days_across_a_switch() -> None:
+    """Raised 12 March 09:00 in Chicago, read 1 April 09:00: 20 days, though 23 hours were lost to the
+    spring-forward (elapsed time said 19); the weekly agenda and the monthly review both count this way."""
+    chicago = ZoneInfo("America/Chicago")
+    raised = datetime(2027, 3, 12, 9, tzinfo=chicago).astimezone(UTC)
+    read = datetime(2027, 4, 1, 9, tzinfo=chicago).astimezone(UTC)
+    fmt = Fmt(Lang.EN, chicago, mrkdwn=True)
+    assert fmt.days_between(raised, read) == fmt.days(20)
+    assert fmt.days_between(read, raised) == fmt.days(0)  # never negative
