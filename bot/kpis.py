@@ -88,4 +88,5 @@ async def kpi_report(
         mine=mine,
         by_rep=by_rep,
         currency=config.currency,
+        try_last=not argument.strip(),
     )

@@ -179,9 +179,12 @@ async def scorecard_report(
     period = parse_scorecard_period(" ".join(words), now=now, tz=config.tz)
     if period is None:
         return build_scorecard_usage(lang=lang)
+    this_month = not words  # the default: on the 1st it is empty, and last month's is what people want
     if not overview:
         card = await compute_scorecard(sessions, config, period=period, now=now, user_id=target)
         if not (card.is_empty and manager and target == user_id):
-            return build_scorecard(card, lang=lang, tz=config.tz)
+            return build_scorecard(card, lang=lang, tz=config.tz, try_last=this_month)
     cards = await compute_scorecards(sessions, config, period=period, now=now)
-    return build_scorecard_overview(cards.values(), lang=lang, tz=config.tz, period=period)
+    return build_scorecard_overview(
+        cards.values(), lang=lang, tz=config.tz, period=period, try_last=this_month
+    )

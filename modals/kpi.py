@@ -224,6 +224,7 @@ def build_kpi_report(
     mine: Kpis | None = None,
     by_rep: Mapping[str, Kpis] | None = None,
     currency: str = "JPY",
+    try_last: bool = False,
 ) -> Message:
     """The KPI report of `period`: the team's KPIs; the reader's own when `mine` is given (`user_id` names
     them); one line per rep when `by_rep` is given (managers). `tz` is the team's time zone (the period's
@@ -234,8 +235,8 @@ def build_kpi_report(
         HeaderBlock(text=plain(truncate(t(lang, "kpi.header", period=label), HEADER_TEXT_MAX))),
         _context(t(lang, "kpi.cohort"), t(lang, "kpi.period.range", first=first, last=last, tz=tz.key)),
     ]
-    if team.toss_ups == 0:
-        blocks.append(_context(t(lang, "kpi.empty")))
+    if team.toss_ups == 0:  # (`try_last`: this month asked for by default, empty on the 1st)
+        blocks.append(_context(t(lang, "kpi.empty"), *([t(lang, "kpi.try_last")] if try_last else [])))
     blocks.extend(_kpi_blocks(team, t(lang, "kpi.team.title"), lang, currency))
     if mine is not None:
         title = (

@@ -310,15 +310,18 @@ def _context(*lines: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(line, TEXT_OBJECT_MAX)) for line in lines])
 
 
-def build_scorecard(card: Scorecard, *, lang: Lang, tz: ZoneInfo) -> Message:
+def build_scorecard(card: Scorecard, *, lang: Lang, tz: ZoneInfo, try_last: bool = False) -> Message:
     """The DM to the rep (or to a manager asking for theirs): the combined figure and how it is made, the
     rep's individual KPIs as IS and / or FS with the team's beside them, the shared KPIs, the feedback
-    received. A rep with no toss-up in the period gets one line saying so."""
+    received. A rep with no toss-up in the period gets one line saying so (`try_last`: and how to see last
+    month's, when they asked for this month's without naming it)."""
     fmt = Fmt(lang, tz, mrkdwn=True)
     label = _label(card, lang, tz)
     header = HeaderBlock(text=plain(truncate(t(lang, "scorecard.header", period=label), HEADER_TEXT_MAX)))
     if card.is_empty:
         text = t(lang, "scorecard.empty", user=fmt.user(card.user_id))
+        if try_last:
+            text += "\n" + t(lang, "scorecard.try_last")
         return truncate(text, FALLBACK_MAX), [header, _section(text)]
     title, how = _combined(card, lang)
     blocks: list[Block] = [
@@ -435,9 +438,13 @@ def _overview_head(cards: Sequence[Scorecard], lang: Lang, tz: ZoneInfo) -> tupl
     return header, rule
 
 
-def _empty_overview(period: Period | None, lang: Lang, tz: ZoneInfo) -> tuple[str | None, str]:
+def _empty_overview(
+    period: Period | None, lang: Lang, tz: ZoneInfo, try_last: bool = False
+) -> tuple[str | None, str]:
     """(the header when the period is known, the line saying there is nothing)."""
     text = t(lang, "scorecard.overview.empty")
+    if try_last:
+        text += "\n" + t(lang, "scorecard.overview.try_last")
     if period is None:
         return None, text
     label = scorecard_period_label(period.first_day, period.last_day, lang=lang, tz=tz)
@@ -454,12 +461,14 @@ def build_scorecard_overview(
     lang: Lang,
     tz: ZoneInfo,
     period: Period | None = None,
+    try_last: bool = False,
 ) -> Message:
     """The managers' overview: one line per rep, best combined figure first, within Slack's limits ("…and
-    N more reps"). With no cards, one line saying so (under a header naming `period` when given)."""
+    N more reps"). With no cards, one line saying so (under a header naming `period` when given; with how
+    to see last month's when `try_last`)."""
     ordered = ranked(cards)
     if not ordered:
-        header, text = _empty_overview(period, lang, tz)
+        header, text = _empty_overview(period, lang, tz, try_last)
         blocks: list[Block] = [_section(text)]
         if header:
             blocks.insert(0, HeaderBlock(text=plain(truncate(header, HEADER_TEXT_MAX))))

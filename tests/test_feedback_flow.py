@@ -433,6 +433,10 @@ async def test_kpi_command_explains_a_period_it_does_not_understand(harness: Har
     assert body is not None and body["response_type"] == "ephemeral" and "/tossup kpi 2026-10" in body["text"]
     empty = await harness.ask("kpi", user_id=IS_USER)  # this month, nothing yet
     assert empty is not None and empty["response_type"] == "ephemeral" and "KPI" in empty["text"]
+    # On the 1st this month is empty: the answer says how to see last month's (not when one was named)
+    assert "/tossup kpi 先月" in str(empty["blocks"])
+    named = await harness.ask("kpi 今月", user_id=IS_USER)
+    assert named is not None and "/tossup kpi 先月" not in str(named["blocks"])
 
 
 async def test_a_full_width_space_after_the_sub_command_works_too(harness: Harness) -> None:

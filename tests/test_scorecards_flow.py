@@ -153,6 +153,12 @@ async def test_tossup_scorecard_answers_privately_and_only_managers_see_others(h
         assert IS_USER in shown and FS_USER in shown, (words, shown)
     refused = await h.ask("scorecard team", user_id=IS_USER)
     assert "マネージャー" in refused["text"] and FS_USER not in refused["text"]
+    # On the 1st, this month (asked for by default) has no toss-up yet: how to see last month's.
+    h.clock.now = tokyo(12, 1, 10, 0)
+    first = await h.ask("scorecard team", user_id=MANAGER)
+    assert "/tossup scorecard team 先月" in str(first.get("blocks")) + first["text"]
+    mine = await h.ask("scorecard", user_id=IS_USER)
+    assert "/tossup scorecard 先月" in str(mine.get("blocks")) + mine["text"]
 
     usage = await h.ask("scorecard someday", user_id=IS_USER)
     assert "2026-Q3" in usage["text"]
