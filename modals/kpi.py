@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.domain.kpi import Kpis, Period, PeriodKind
+from bot.domain.kpi import Kpis, Period, PeriodKind, exact_quarter
 from bot.domain.score import ScoreItemKey
 from bot.i18n import Lang, has, t
 from modals.common import plain
@@ -160,7 +160,11 @@ def kpi_blocks(k: Kpis, title: str, lang: Lang, currency: str = "JPY") -> list[B
 
 
 def period_label(period: Period, lang: Lang) -> str:
-    """ "November 2026" / "2026年11月" for a month; the first and last day for a week or a range."""
+    """ "November 2026" / "2026年11月" for a month, "Q1 2027" / "2027年 第1四半期" for a calendar quarter,
+    the first and last day for a week or another range."""
+    quarter = exact_quarter(period.first_day, period.last_day)
+    if quarter is not None:
+        return t(lang, "kpi.period.quarter", year=period.first_day.year, quarter=quarter)
     if period.kind is PeriodKind.MONTH:
         months = t(lang, "kpi.months").split()
         return t(

@@ -59,7 +59,7 @@ def scorecard_period_label(first_day: date, last_day: date, *, lang: Lang, tz: Z
     """ "Q3 2026" / "2026年 第3四半期" for a calendar quarter, the month's name for a month, else the days."""
     quarter = exact_quarter(first_day, last_day)
     if quarter is not None:
-        return t(lang, "scorecard.period.quarter", year=first_day.year, quarter=quarter)
+        return t(lang, "kpi.period.quarter", year=first_day.year, quarter=quarter)
     month = month_of(first_day, tz)
     if (month.first_day, month.last_day) == (first_day, last_day):
         return period_label(month, lang)

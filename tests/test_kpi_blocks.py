@@ -189,6 +189,14 @@ def test_period_labels_for_every_month() -> None:
     assert period_label(period("2027-01"), Lang.JA) == "2027年1月"
 
 
+def test_a_quarter_is_labelled_as_one_as_the_scorecards_and_the_quarterly_review_do() -> None:
+    assert period_label(period("2027-Q1"), Lang.EN) == "Q1 2027"
+    assert period_label(period("2026年第4四半期"), Lang.JA) == "2026年 第4四半期"
+    assert report(Lang.EN, period=period("2027-Q1"))[1][0].to_dict()["text"]["text"] == "KPIs — Q1 2027"
+    days = period("2026-10-01..2026-12-30")  # not a whole quarter: its days
+    assert "Q4" not in period_label(days, Lang.EN)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_missing_data_reads_as_a_dash(lang: Lang) -> None:
     text, blocks = report(lang, team=EMPTY)

@@ -322,6 +322,15 @@ def quarter_number(day: date) -> int:
     return (day.month - 1) // 3 + 1
 
 
+def exact_quarter(first_day: date, last_day: date) -> int | None:
+    """1–4 when [first_day, last_day] is exactly a calendar quarter, else None."""
+    if first_day.day != 1 or first_day.month % 3 != 1:
+        return None
+    quarter = quarter_number(first_day)
+    expected = quarter_period(first_day.year, quarter, ZoneInfo("UTC")).last_day
+    return quarter if last_day == expected else None
+
+
 def quarter_of(day: date, tz: ZoneInfo) -> Period:
     """The calendar quarter `day` falls in."""
     return quarter_period(day.year, quarter_number(day), tz)

@@ -68,10 +68,9 @@ from bot.domain.kpi import (
     Period,
     PeriodKind,
     compute_kpis,
+    exact_quarter,
     parse_period,
     parse_quarter,
-    quarter_number,
-    quarter_period,
 )
 from bot.domain.moments import as_utc
 from bot.domain.score import ScoreWeights
@@ -494,15 +493,6 @@ def ranked(cards: Iterable[Scorecard]) -> list[Scorecard]:
 
 
 # ------------------------------------------------------------------------------------------ periods
-
-
-def exact_quarter(first_day: date, last_day: date) -> int | None:
-    """1–4 when [first_day, last_day] is exactly a calendar quarter, else None."""
-    if first_day.day != 1 or first_day.month % 3 != 1:
-        return None
-    quarter = quarter_number(first_day)
-    expected = quarter_period(first_day.year, quarter, ZoneInfo("UTC")).last_day
-    return quarter if last_day == expected else None
 
 
 def parse_scorecard_period(argument: str, *, now: datetime, tz: ZoneInfo) -> Period | None:
