@@ -18,7 +18,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
@@ -649,6 +649,13 @@ class Delivery:
         try:
             current = await self._load_handoff(handoff.id)
             if current is None:
+                return
+            # What it was built from, but for where it was just recorded: nothing it shows has changed (the
+            # usual case: no rebuild, no second serialisation of its blocks to compare).
+            if (
+                replace(current, is_dm_channel_id=handoff.is_dm_channel_id, is_dm_ts=handoff.is_dm_ts)
+                == handoff
+            ):
                 return
             fresh_text, fresh_blocks = await self._is_confirmation(current)
             if (fresh_text, _as_dicts(fresh_blocks)) != (text, _as_dicts(blocks)):
