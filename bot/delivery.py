@@ -627,6 +627,7 @@ class Delivery:
 
     async def _confirm_to_is(self, handoff: HandoffSnapshot) -> None:
         text, blocks = await self._is_confirmation(handoff)
+        linked = self._workspace_url is not None  # built with the notice's link (auth.test may have failed)
         posted = await self.dm(handoff.is_user_id, text, blocks)
         channel, ts = posted["channel"], posted["ts"]
         item = _SENDING.get()
@@ -650,9 +651,9 @@ class Delivery:
             current = await self._load_handoff(handoff.id)
             if current is None:
                 return
-            # What it was built from, but for where it was just recorded: nothing it shows has changed (the
-            # usual case: no rebuild, no second serialisation of its blocks to compare).
-            if (
+            # What it was built from, but for where it was just recorded, and with its link: nothing it shows
+            # has changed (the usual case: no rebuild, no second serialisation of its blocks to compare).
+            if linked and (
                 replace(current, is_dm_channel_id=handoff.is_dm_channel_id, is_dm_ts=handoff.is_dm_ts)
                 == handoff
             ):

@@ -900,3 +900,16 @@ async def test_healthz_answers_200(harness: Harness) -> None:
     async with aiohttp.ClientSession() as session, session.get(f"{harness.url}/healthz") as response:
         assert response.status == 200
         assert (await response.json())["ok"] is True
+
+
+async def test_a_confirmation_built_while_auth_test_failed_gets_its_link_in_place(harness: Harness) -> None:
+    """The notice's link comes from auth.test's workspace URL: when Slack failed that call as the
+    confirmation was built, it says the notice is saved, then is brought up to date with the link."""
+    h = harness
+    await h.ask("help", user_id=IS_USER)  # Bolt's own auth.test, made and kept
+    h.slack.fail_next("auth.test", status=500)  # the delivery's, for the workspace URL
+    assert (await submit_memo(h)).status == 200
+    await confirmation_recorded(h)
+    await h.bot.delivery.settled()
+    updates = await h.slack.wait_for("chat.update", where=lambda c: c.args["channel"] == f"D{IS_USER}")
+    assert "https://fake.slack.test/archives/" in block_text(updates[-1].args["blocks"])
