@@ -65,6 +65,7 @@ from modals.messages import (
     build_question_message,
 )
 from modals.notice import build_notice
+from modals.payload import as_payload
 from modals.quality import score_summary_text
 from modals.sla import build_sla_escalation, build_sla_reminder
 from store.db import for_reading
@@ -107,7 +108,7 @@ class PostKind(StrEnum):
 
 
 def _as_dicts(blocks: list) -> list:
-    return [block.to_dict() if hasattr(block, "to_dict") else block for block in blocks]
+    return as_payload(blocks)  # rendered once here, not re-validated inside slack_sdk (modals.payload)
 
 
 class NotReady(Exception):
@@ -853,7 +854,7 @@ class Delivery:
         args: dict[str, Any] = {
             "channel": channel,
             "text": text,
-            "blocks": blocks,
+            "blocks": _as_dicts(blocks),
             "unfurl_links": False,
             "unfurl_media": False,
         }
@@ -932,7 +933,8 @@ class Delivery:
     async def update(self, *, channel: str, ts: str, text: str, blocks: list) -> None:
         """chat.update (the same update twice is harmless: nothing to reconcile)."""
         await self._slack(
-            "chat.update", lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            "chat.update",
+            lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=_as_dicts(blocks)),
         )
 
     async def _slack(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
