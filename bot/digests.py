@@ -44,7 +44,7 @@ from bot.domain.quarterly import QuarterlyReview, QuarterlyRules, QuarterlySecti
 from bot.kpi_worker import PROCESS_FROM_ROWS, build_in_kpi_process, count_created, database_url
 from store.agenda import load_agenda_facts
 from store.db import for_reading
-from store.digests import DigestRecord, claim_digest, find_digest, get_digest
+from store.digests import DigestRecord, claim_digest, find_digest, get_digest, in_use_before
 from store.issues import list_closed_issues, list_open_issues
 from store.kpi import load_kpi_facts
 from store.monthly import load_cases, load_closed, load_sources, load_trend
@@ -139,9 +139,32 @@ def due_period(
     """The period whose scheduled post has come (and is still current), else None."""
     tz = config.tz
     current = _containing(kind, now.astimezone(tz).date(), tz)
-    if first_fire_between(parse_cron(schedule.cron, tz=tz), current.start, now) is None:
+    if due_moment(kind, schedule, now=now, config=config) is None:
         return None
     return _reviewed(kind, current, tz)
+
+
+def due_moment(
+    kind: DigestKind, schedule: DigestSchedule, *, now: datetime, config: AppConfig
+) -> datetime | None:
+    """When the current period's scheduled post came (this week's Friday 09:00, say), if it has."""
+    tz = config.tz
+    current = _containing(kind, now.astimezone(tz).date(), tz)
+    return first_fire_between(parse_cron(schedule.cron, tz=tz), current.start, now)
+
+
+async def missed_before_first_use(
+    kind: DigestKind, *, sessions: async_sessionmaker[AsyncSession], config: AppConfig, now: datetime
+) -> bool:
+    """For the catch-up: the due post's time came before the team used tossup at all (a first start on a
+    Saturday: last Friday's agenda would be an empty one about a week nobody used it). A bot that was down
+    at that time has toss-ups, digests or issues from before it, and posts."""
+    schedule = schedule_of(kind, config)
+    moment = due_moment(kind, schedule, now=now, config=config) if schedule else None
+    if moment is None:
+        return False
+    async with sessions() as session:
+        return not await in_use_before(session=session, moment=moment)
 
 
 # ------------------------------------------------------------------------------------------ content

@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.cron import parse_cron
-from bot.digests import DigestKind, run_schedule, schedule_of
+from bot.digests import DigestKind, missed_before_first_use, run_schedule, schedule_of
 from bot.feedback_watch import queue_due_feedback_requests
 from bot.scorecards import send_due_scorecards
 from bot.services import Services
@@ -76,8 +76,13 @@ def _add_digest(scheduler: AsyncIOScheduler, services: Services, kind: DigestKin
     if schedule is None:
         return
 
-    async def digest() -> None:
+    async def digest(catching_up: bool = False) -> None:
         try:
+            if catching_up and await missed_before_first_use(
+                kind, sessions=services.sessions, config=services.config, now=services.clock()
+            ):
+                log.debug("%s digest: its time came before tossup was in use; not posted", kind)
+                return
             outcome = await run_schedule(
                 kind,
                 sessions=services.sessions,
@@ -107,6 +112,7 @@ def _add_digest(scheduler: AsyncIOScheduler, services: Services, kind: DigestKin
     scheduler.add_job(
         digest,
         IntervalTrigger(seconds=DIGEST_CATCH_UP_SECONDS),
+        kwargs={"catching_up": True},
         id=digest_catch_up_job_id(kind),
         next_run_time=datetime.now(services.config.tz),
         coalesce=True,

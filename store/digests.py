@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store._tx import own_transaction
-from store.models import DigestPost
+from store.issue_models import CollabIssueRecord
+from store.models import DigestPost, Handoff
 from store.outbox import NewOutbox, add_outbox_rows
 
 __all__ = [
@@ -164,4 +165,21 @@ async def record_digest_lead(
             .where(DigestPost.id == digest_id, DigestPost.lead_ts.is_(None))
             .values(lead_channel_id=channel_id, lead_ts=ts, posted_at=now)
             .execution_options(synchronize_session=False)
+        )
+
+
+async def in_use_before(*, session: AsyncSession, moment: datetime) -> bool:
+    """Whether the team used tossup before `moment`: a toss-up made, a digest claimed or an issue raised
+    before it (each an indexed or small table; one query)."""
+    async with own_transaction(session):
+        return bool(
+            await session.scalar(
+                select(
+                    or_(
+                        exists().where(Handoff.created_at < moment),
+                        exists().where(DigestPost.claimed_at < moment),
+                        exists().where(CollabIssueRecord.raised_at < moment),
+                    )
+                )
+            )
         )

@@ -55,7 +55,9 @@ async def test_three_instances_racing_for_the_same_week_post_it_once(harness: Ha
         h.clock.now = tokyo(12, 11, 9, 0)
         jobs = [make_scheduler(bot.services).get_job(WEEKLY_DIGEST_JOB_ID) for bot in (h.bot, *others)]
         assert all(job is not None for job in jobs)
-        await asyncio.gather(*(job.func() for job in jobs for _ in range(2)))  # each fires twice
+        await asyncio.gather(
+            *(job.func(*job.args, **job.kwargs) for job in jobs for _ in range(2))
+        )  # each fires twice
         await asyncio.gather(*(bot.delivery.drain() for bot in (h.bot, *others)))
     finally:
         for bot in others:

@@ -87,7 +87,7 @@ async def win_on(h: Harness, handoff_id: int, *, at, closed_on: str) -> None:
 async def fire(h: Harness, job_id: str = MONTHLY_DIGEST_JOB_ID) -> None:
     job = make_scheduler(h.bot.services).get_job(job_id)
     assert job is not None
-    await job.func()
+    await job.func(*job.args, **job.kwargs)
     await settle(h)
 
 
