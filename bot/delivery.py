@@ -620,15 +620,20 @@ class Delivery:
             self._marked_done.add(item.id)
 
     async def _is_confirmation(self, handoff: HandoffSnapshot) -> tuple[str, list]:
+        text, blocks, _ = await self._linked_confirmation(handoff)
+        return text, blocks
+
+    async def _linked_confirmation(self, handoff: HandoffSnapshot) -> tuple[str, list, bool]:
+        """The IS rep's confirmation, and whether it holds the notice's link (auth.test may have failed)."""
         if not (handoff.notice_channel_id and handoff.notice_ts):
             raise NotReady("the notice is not posted yet")
         permalink = await self._permalink(handoff.notice_channel_id, handoff.notice_ts)
         lang = await self.users.lang(handoff.is_user_id)
-        return build_is_confirmation(handoff=handoff, lang=lang, permalink=permalink)
+        text, blocks = build_is_confirmation(handoff=handoff, lang=lang, permalink=permalink)
+        return text, blocks, permalink is not None
 
     async def _confirm_to_is(self, handoff: HandoffSnapshot) -> None:
-        text, blocks = await self._is_confirmation(handoff)
-        linked = self._workspace_url is not None  # built with the notice's link (auth.test may have failed)
+        text, blocks, linked = await self._linked_confirmation(handoff)
         posted = await self.dm(handoff.is_user_id, text, blocks)
         channel, ts = posted["channel"], posted["ts"]
         item = _SENDING.get()

@@ -183,7 +183,8 @@ async def scorecard_report(
     if not overview:
         card = await compute_scorecard(sessions, config, period=period, now=now, user_id=target)
         if not (card.is_empty and manager and target == user_id):
-            return build_scorecard(card, lang=lang, tz=config.tz, try_last=this_month)
+            # (the hint's command shows the asker's own card: not offered for a rep a manager named)
+            return build_scorecard(card, lang=lang, tz=config.tz, try_last=this_month and target == user_id)
     cards = await compute_scorecards(sessions, config, period=period, now=now)
     return build_scorecard_overview(
         cards.values(), lang=lang, tz=config.tz, period=period, try_last=this_month

@@ -39,4 +39,6 @@ def as_payload(value: Any) -> Any:
         return [as_payload(item) for item in value]
     if isinstance(value, dict):
         return {key: as_payload(item) for key, item in value.items()}
+    if callable(getattr(value, "to_dict", None)):  # not a JsonObject but renders itself (rich text styles)
+        return as_payload(value.to_dict())
     return value

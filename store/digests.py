@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store._tx import own_transaction
+from store.diagnosis_models import DiagnosisRow
 from store.issue_models import CollabIssueRecord
 from store.models import DigestPost, Handoff
 from store.outbox import NewOutbox, add_outbox_rows
@@ -169,8 +170,8 @@ async def record_digest_lead(
 
 
 async def in_use_before(*, session: AsyncSession, moment: datetime) -> bool:
-    """Whether the team used tossup before `moment`: a toss-up made, a digest claimed or an issue raised
-    before it (each an indexed or small table; one query)."""
+    """Whether the team used tossup before `moment`: a toss-up made, a digest claimed, an issue raised or a
+    diagnosis taken before it (each an indexed or small table; one query)."""
     async with own_transaction(session):
         return bool(
             await session.scalar(
@@ -179,6 +180,7 @@ async def in_use_before(*, session: AsyncSession, moment: datetime) -> bool:
                         exists().where(Handoff.created_at < moment),
                         exists().where(DigestPost.claimed_at < moment),
                         exists().where(CollabIssueRecord.raised_at < moment),
+                        exists().where(DiagnosisRow.diagnosed_at < moment),
                     )
                 )
             )

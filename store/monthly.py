@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, and_, case, desc, func, literal, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, desc, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.handoff import HandoffStatus, fs_rep_on
@@ -56,12 +56,13 @@ async def load_trend(*, session: AsyncSession, months: Sequence[Period]) -> list
 
 
 _CLOSED_ON = OutcomeRecord.outcome["closed_on"].as_string()  # ISO dates: compared as text in SQL
-_AMOUNT = OutcomeRecord.outcome["amount"].as_integer()
+# 64-bit: a deal may be up to ¥1 trillion, past PostgreSQL's INTEGER (as_integer() casts to it)
+_AMOUNT = cast(OutcomeRecord.outcome["amount"].as_string(), BigInteger)
 
 
 async def load_closed(*, session: AsyncSession, month: Period) -> ClosedInMonth:
-    """Deals won or lost with a close date in `month` (one aggregate over the outcomes, whatever month
-    they were tossed up in)."""
+    """Deals won or lost with a close date in `month` (a lost one without a date: recorded in it), whatever
+    month they were tossed up in; one aggregate over the outcomes."""
     async with own_transaction(session):
         row = (
             await session.execute(
@@ -70,8 +71,18 @@ async def load_closed(*, session: AsyncSession, month: Period) -> ClosedInMonth:
                     func.sum(case((OutcomeRecord.kind == OutcomeKind.WON.value, _AMOUNT), else_=0)),
                     func.sum(case((OutcomeRecord.kind == OutcomeKind.LOST.value, 1), else_=0)),
                 ).where(
-                    _CLOSED_ON >= month.first_day.isoformat(),
-                    _CLOSED_ON <= month.last_day.isoformat(),
+                    or_(
+                        and_(
+                            _CLOSED_ON >= month.first_day.isoformat(),
+                            _CLOSED_ON <= month.last_day.isoformat(),
+                        ),
+                        # a lost deal may have no close date: the month it was recorded in
+                        and_(
+                            _CLOSED_ON.is_(None),
+                            OutcomeRecord.recorded_at >= month.start,
+                            OutcomeRecord.recorded_at < month.end,
+                        ),
+                    )
                 )
             )
         ).one()

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     Option,
     RichTextBlock,
+    RichTextElementParts,
     RichTextSectionElement,
     StaticSelectElement,
 )
@@ -93,9 +94,18 @@ def test_objects_with_a_rendering_of_their_own_and_the_empty_lists_slack_allows(
             ]
         ),
         RichTextBlock(elements=[RichTextSectionElement(elements=[])]),  # an empty section Slack accepts
+        RichTextBlock(  # a style is no JsonObject but renders itself
+            elements=[
+                RichTextSectionElement(
+                    elements=[
+                        RichTextElementParts.Text(text="x", style=RichTextElementParts.TextStyle(bold=True))
+                    ]
+                )
+            ]
+        ),
         ContextBlock(elements=[], block_id="x"),  # an empty list that is left out
         {"type": "divider"},  # already JSON
     ]
     rendered = as_payload(blocks)
-    assert rendered[:3] == [block.to_dict() for block in blocks[:2]] + [{"type": "context", "block_id": "x"}]
-    assert rendered[3] == {"type": "divider"}
+    assert rendered[:3] == [block.to_dict() for block in blocks[:3]]
+    assert rendered[3:] == [{"type": "context", "block_id": "x"}, {"type": "divider"}]

@@ -159,6 +159,9 @@ async def test_tossup_scorecard_answers_privately_and_only_managers_see_others(h
     assert "/tossup scorecard team 先月" in str(first.get("blocks")) + first["text"]
     mine = await h.ask("scorecard", user_id=IS_USER)
     assert "/tossup scorecard 先月" in str(mine.get("blocks")) + mine["text"]
+    # A manager naming a rep: the hint's command would show the manager's own card, so none is given.
+    named = await h.ask(f"scorecard <@{FS_USER}|fiona>", user_id=MANAGER)
+    assert "/tossup scorecard 先月" not in str(named.get("blocks")) + named["text"]
 
     usage = await h.ask("scorecard someday", user_id=IS_USER)
     assert "2026-Q3" in usage["text"]
