@@ -188,8 +188,8 @@ async def test_the_monthly_review_over_the_wire(harness: Harness) -> None:
     assert all(f["thread_ts"] == lead.response["ts"] and f["data"].startswith(PNG) for f in files)
     assert all(f["alt_txt"] for f in files) and all(1_000 < len(f["data"]) < 1_000_000 for f in files)
     assert {f["title"] for f in files} == {  # what each chart is, and of which month, whole
-        "チーム平均メモスコアの推移（月別）（2026年11月）",
-        "月別のトスアップ数・受注数・トスアップ後受注率（2026年11月）",
+        "チーム平均メモスコアの推移（月別） — 2026年11月",
+        "月別のトスアップ数・受注数・トスアップ後受注率 — 2026年11月",
     }
 
     # Again (the catch-up, a replica, a restart): nothing more
