@@ -74,6 +74,8 @@ def _line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, marks: _Marks) -> 
         if outcome in (OutcomeKind.WON, OutcomeKind.LOST)
         else enum_label(lang, handoff.status)
     )
+    if handoff.id in marks.overdue:  # with the status it qualifies
+        status += t(lang, "home.waiting.overdue")
     line = t(
         lang,
         "home.line",
@@ -84,8 +86,6 @@ def _line(handoff: HandoffSnapshot, lang: Lang, tz: ZoneInfo, marks: _Marks) -> 
     if handoff.score is not None:
         score = handoff.score
         line += t(lang, "home.score", total=score.total, max_total=score.max_total)
-    if handoff.id in marks.overdue:
-        line += t(lang, "home.waiting.overdue")
     return line
 
 

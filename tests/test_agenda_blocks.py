@@ -425,7 +425,7 @@ def test_lead_in_english() -> None:
     assert texts(blocks)[1:] == [
         "Mon, Nov 16, 2026 – Sun, Nov 22, 2026",
         "*1. This week's toss-ups (10 min)* — toss-ups made this week: 3\n"
-        "*2. Deals in progress needing support (10 min)* — deals needing support: 2\n"
+        "*2. Deals and toss-ups needing support (10 min)* — deals needing support: 2\n"
         "*3. Next week (5 min)* — meetings booked: 1 · toss-ups awaiting a decision: 1\n"
         "*4. Collaboration issues (15 min)* — topics (low scores, returns, overrides, open issues): 5",
         "Team average memo score: *48.3/70* (+1.8 from last week)",
@@ -443,7 +443,7 @@ def test_lead_in_japanese() -> None:
         "週次連携ミーティング アジェンダ",
         "2026年11月16日(月)〜2026年11月22日(日)",
         "*1. 今週のトスアップ（10分）* — 今週のトスアップ 3件\n"
-        "*2. 支援が必要な進行中の商談（10分）* — 支援が必要な商談 2件\n"
+        "*2. 支援が必要な商談・トスアップ（10分）* — 支援が必要な商談 2件\n"
         "*3. 来週の予定（5分）* — 来週の商談 1件・判断待ちのトスアップ 1件\n"
         "*4. 連携課題（15分）* — 論点（低スコア・差し戻し・基準未達・未解決の連携課題） 5件",
         "チーム平均メモスコア: *48.3/70*（先週比 +1.8）",
@@ -541,9 +541,9 @@ def test_no_link_without_workspace_url_or_a_sane_notice() -> None:
 
 def test_support_grouped_by_reason() -> None:
     text, blocks = section(small_agenda(), Section.SUPPORT)
-    assert text == "2. Deals in progress needing support (10 min) — deals needing support: 2"
+    assert text == "2. Deals and toss-ups needing support (10 min) — deals needing support: 2"
     assert texts(blocks) == [
-        "2. Deals in progress needing support (10 min)",
+        "2. Deals and toss-ups needing support (10 min)",
         "*Feedback sheet overdue* (1)\n"
         "• Epsilon — IS <@U0IS2> / FS <@U0FS2> · since Wed, Nov 18, 2026 (1 day)",
         "*On hold* (1)\n• Delta — IS <@U0IS1> / FS <@U0FS1> · since Tue, Nov 10, 2026 (10 days)",

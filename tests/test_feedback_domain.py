@@ -102,7 +102,7 @@ def test_is_rating() -> None:
 def test_feedback_config_defaults_and_bounds() -> None:
     config = FeedbackConfig()
     assert (config.delay_hours, config.remind_every_hours, config.max_reminders) == (2, 24, 3)
-    assert config.anonymous is False and config.learning_loop_items == 3
+    assert config.anonymous is False and config.learning_loop_items == 5  # items, a line each
     for bad in (
         {"max_reminders": 11},
         {"max_reminders": -1},

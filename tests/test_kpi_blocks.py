@@ -127,7 +127,7 @@ def test_team_report_in_japanese() -> None:
         "商談後のFS評価": "22.3点",  # 22.25 rounded half up
     }
     all_text = "\n".join(texts(blocks))
-    assert "この期間に作成されたトスアップが対象です" in all_text
+    assert "この期間にトスアップされた案件が対象です" in all_text
     assert "期間: 2026年11月1日(日)〜2026年11月30日(月)（Asia/Tokyo）" in all_text
     assert "*チーム全体のKPI*" in all_text
     assert text == "KPI — 2026年11月: トスアップ 12件・受け入れ率 66.7%・受注率 75.0%"

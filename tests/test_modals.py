@@ -838,7 +838,7 @@ def test_home_lines_link_their_notice_say_won_or_lost_and_mark_what_is_overdue()
     assert "<https://acme.slack.com/archives/C0FS/p1000200|" in mine[0] and " — Won " in mine[0]
     assert " — Lost " in mine[1] and "<https://" not in mine[1]  # no notice posted: no link
     assert " — Accepted " in mine[2]  # still open: the decision stands
-    assert waiting[0].endswith("⏰ past the deadline to accept or return")
+    assert " — Waiting for FS ⏰ past its deadline (meeting: " in waiting[0]
     assert not any("⏰" in line for line in mine)
 
 

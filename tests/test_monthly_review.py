@@ -220,7 +220,7 @@ async def test_a_deal_won_this_month_from_last_months_toss_up_shows_as_closed_th
     assert {line.key: line.current for line in review.kpis}[KpiKey.WON_AMOUNT] == 0
     assert review.closed == ClosedLine(won=1, won_amount=3_000_000, lost=0)
     kpi_text = block_text(review_posts(h)[1].args["blocks"])
-    assert "今月クローズした商談（トスアップ月を問わず）: 受注 1件（3,000,000円）・失注 0件" in kpi_text
+    assert "当月クローズした商談（トスアップした月を問わず）: 受注 1件（3,000,000円）・失注 0件" in kpi_text
     assert t(Lang.JA, "kpi.cohort") in kpi_text
 
 
@@ -229,7 +229,7 @@ def test_a_review_stored_before_the_close_date_count_still_renders() -> None:
         november(), MonthlySection.KPIS, lang=Lang.EN, tz=team_config().tz, workspace_url=None, config=None
     )
     shown = block_text([block.to_dict() for block in blocks])
-    assert t(Lang.EN, "kpi.cohort") in shown and "Closed this month" not in shown
+    assert t(Lang.EN, "kpi.cohort") in shown and "Closed in the month" not in shown
 
 
 def november(**parts: object) -> MonthlyReview:

@@ -157,7 +157,7 @@ def test_the_dm_of_an_is_rep_in_japanese() -> None:
     assert texts(blocks) == [
         "スコアカード — 2026年11月",
         "<@U0IS1>・2026年11月1日(日)〜2026年11月30日(月)（Asia/Tokyo）",
-        "この期間に作成されたトスアップが対象です。受け入れ・FS評価・商談結果は、いつ記録されたものでも含みます。",
+        "この期間にトスアップされた案件が対象です。受け入れ・FS評価・商談結果は、記録日を問わず含みます。",
         "*総合評価: 81.5 / 100*\n個別KPI 85.0 × 65% ＋ 共通KPI 75.0 × 35%",
         "*ISとしての個別KPI（チーム全体と比較）*",
         "*トスアップ数*\n4件 ／ チーム 6件",
@@ -251,7 +251,7 @@ def test_the_formula_shows_the_configured_weight(weight: float, en: str, ja: str
         (Lang.EN, "<@U0NOBODY> has no toss-up in this period, as IS or as FS: no scorecard."),
         (
             Lang.JA,
-            "<@U0NOBODY> さんはこの期間、ISとしてもFSとしてもトスアップがないため、"
+            "<@U0NOBODY>: この期間、ISとしてもFSとしても担当したトスアップがないため、"
             "スコアカードはありません。",
         ),
     ],

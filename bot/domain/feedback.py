@@ -20,9 +20,9 @@ Rules (the README repeats them):
 - Reminder k (1-based, k ≤ `max_reminders`) is due `k × remind_every_hours` after the due time, counted in
   business time when the team has business hours (so reminders land inside working windows). The caller
   stops asking once the sheet is submitted and skips the reminders it already sent.
-- Learning loop: the `learning_loop_items` most recent non-empty "information to collect next time" texts
-  an IS rep received, newest first, de-duplicated (NFKC, case and whitespace insensitive), resurface in
-  that rep's next memo modal.
+- Learning loop: the `learning_loop_items` most recent "information to collect next time" items (a line of
+  an answer each) an IS rep received, newest first, de-duplicated (`request_key`), resurface in that
+  rep's next memo modal.
 Naive datetimes are read as UTC; results are aware UTC.
 """
 
@@ -113,7 +113,7 @@ class FeedbackConfig(BaseModel):
     remind_every_hours: float = Field(default=24.0, gt=0, le=MAX_HOURS, allow_inf_nan=False)
     max_reminders: int = Field(default=3, ge=0, le=10)
     anonymous: bool = False  # the IS rep sees the feedback without the rater's name
-    learning_loop_items: int = Field(default=3, ge=0, le=10)
+    learning_loop_items: int = Field(default=5, ge=0, le=10)  # items: a line of an answer each
     # No request about a meeting whose feedback fell due longer ago than this (stale, or before install).
     ask_within_days: float = Field(default=14, gt=0, le=365, allow_inf_nan=False)
     # How much each star rating counts towards the FS rating points (the rule of the last 30 points).
