@@ -186,11 +186,11 @@ def test_support_section_by_hand() -> None:
     ]
     agenda = build_weekly_agenda(facts(pending=pending, accepted_open=accepted), RULES)
     lines = [(line.id, line.reason, line.days) for line in agenda.support]
-    assert lines == [
-        (20, SupportReason.FEEDBACK_OVERDUE, 0),
-        (22, SupportReason.ON_HOLD, 2),
-        (10, SupportReason.PAST_SLA, 0),
-        (23, SupportReason.OUTCOME_MISSING, 25),  # 8 Nov 10:00 → 4 Dec 09:00
+    assert lines == [  # calendar days in Tokyo, as the dates shown beside them
+        (20, SupportReason.FEEDBACK_OVERDUE, 1),  # due Thu 3 Dec 12:00, read Fri 4 Dec 09:00
+        (22, SupportReason.ON_HOLD, 3),  # met Tue 1 Dec
+        (10, SupportReason.PAST_SLA, 1),  # deadline Thu 3 Dec 10:00
+        (23, SupportReason.OUTCOME_MISSING, 26),  # 8 Nov → 4 Dec
     ]
     past_sla = next(line for line in agenda.support if line.reason is SupportReason.PAST_SLA)
     assert past_sla.since == at(3, 10)  # the deadline, 24 h after the toss-up

@@ -519,7 +519,8 @@ def _support(facts: AgendaFacts, rules: AgendaRules) -> tuple[list[SupportLine],
             fs_user_id=row.fs_user_id,
             reason=reason,
             since=since,
-            days=max((now - since).days, 0),
+            # calendar days in the team's zone, as the date shown beside them ("since Thu 3 Dec (1 day)")
+            days=max((now.astimezone(rules.tz).date() - as_utc(since).astimezone(rules.tz).date()).days, 0),
             notice=_notice(row.notice_channel_id, row.notice_ts),
         )
         for row, reason, since in shown
