@@ -77,7 +77,7 @@ def _value(key: KpiKey, value: float | None, lang: Lang, currency: str = "JPY") 
         return t(lang, "kpi.value.days", days=one_decimal(value))
     if key is KpiKey.HOURS_TO_ACCEPT:
         return t(lang, "kpi.value.hours", hours=one_decimal(value))
-    return f"{round(value):,}"
+    return t(lang, "kpi.value.count", count=f"{round(value):,}")  # "6件" as /tossup kpi shows counts
 
 
 def _change(line: KpiLine, lang: Lang, currency: str) -> str:
@@ -94,7 +94,8 @@ def _change(line: KpiLine, lang: Lang, currency: str) -> str:
         change = ("+" if line.change > 0 else "−" if line.change < 0 else "±") + amount
     elif line.key in (KpiKey.TOSS_UPS, KpiKey.SQLS):
         count = round(line.change)
-        change = f"+{count:,}" if count > 0 else f"−{-count:,}" if count < 0 else "±0"
+        signed_count = f"+{count:,}" if count > 0 else f"−{-count:,}" if count < 0 else "±0"
+        change = t(lang, "kpi.value.count", count=signed_count)
     elif line.key is KpiKey.LEAD_TIME_DAYS:  # in the value's own unit: "−2.8 days", "−2.8日"
         change = t(lang, "kpi.value.days", days=signed(line.change))
     elif line.key is KpiKey.HOURS_TO_ACCEPT:

@@ -256,7 +256,10 @@ def november(**parts: object) -> MonthlyReview:
 
 @pytest.mark.parametrize(
     ("lang", "expected"),
-    [(Lang.EN, ["−2.8 h", "+2.5 days", "+5.0 pts"]), (Lang.JA, ["−2.8時間", "+2.5日", "+5.0ポイント"])],
+    [
+        (Lang.EN, ["−2.8 h", "+2.5 days", "+5.0 pts", "*6* (the month before 0, +6)"]),
+        (Lang.JA, ["−2.8時間", "+2.5日", "+5.0ポイント", "*6件*（前月 0件、+6件）"]),
+    ],
 )
 def test_each_change_from_last_month_is_in_its_values_unit(lang: Lang, expected: list[str]) -> None:
     review = november(
@@ -264,6 +267,7 @@ def test_each_change_from_last_month_is_in_its_values_unit(lang: Lang, expected:
             KpiLine(key=KpiKey.HOURS_TO_ACCEPT, current=1.0, previous=3.8),
             KpiLine(key=KpiKey.LEAD_TIME_DAYS, current=31.0, previous=28.5),
             KpiLine(key=KpiKey.WIN_RATE, current=0.30, previous=0.25),
+            KpiLine(key=KpiKey.TOSS_UPS, current=6, previous=0),
         ]
     )
     config = team_config()
