@@ -189,9 +189,11 @@ def _my_kpis_section(
     period, mine = my_kpis
     title = t(lang, "home.my_kpis.title", period=period_label(period, lang))
     lead = t(lang, "home.my_kpis.lead", tz=team_tz.key)
+    # nothing of this month yet (the 1st): where last month's figures are
+    hint = [MarkdownTextObject(text=t(lang, "kpi.try_last"))] if mine.toss_ups == 0 else []
     return [
         HeaderBlock(text=plain(title)),
-        ContextBlock(elements=[MarkdownTextObject(text=lead)]),
+        ContextBlock(elements=[MarkdownTextObject(text=lead), *hint]),
         *kpi_blocks(mine, t(lang, "kpi.mine.title"), lang, currency),
         DividerBlock(),
     ]
@@ -230,7 +232,9 @@ def build_home(
     if team_kpis is not None:
         period, team = team_kpis
         team_blocks = [
-            *build_kpi_report(period=period, team=team, lang=lang, tz=team_zone, currency=currency)[1],
+            *build_kpi_report(
+                period=period, team=team, lang=lang, tz=team_zone, currency=currency, try_last=True
+            )[1],
             DividerBlock(),
         ]
     blocks: list[Block] = [

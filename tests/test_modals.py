@@ -911,6 +911,11 @@ def test_a_managers_home_opens_with_the_team_kpis(lang: Lang) -> None:
     assert view["blocks"][0]["type"] == "header" and t(lang, "kpi.team.title") in json.dumps(
         view, ensure_ascii=False
     )
+    # nothing this month yet (the 1st): where last month's are, for the team and for the reader's own
+    mine = build_home(
+        lang=lang, tz=TOKYO, tossed_up=[], waiting=[], team_kpis=(period, kpis), my_kpis=(period, kpis)
+    ).to_dict()
+    assert json.dumps(mine, ensure_ascii=False).count(t(lang, "kpi.try_last").split("`")[1]) == 2
 
 
 # ---------------------------------------------------------------- the memo's blank sections, built once
