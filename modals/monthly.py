@@ -246,6 +246,8 @@ def _case_lines(cases: list, fmt: Fmt, *, anonymous: bool) -> list[str]:
             score=fmt.score(case.score, case.score_max),
             outcome=outcome,
         )
+        if case.revision_of:  # the same company's returned toss-up may be a case too: say which is which
+            text += fmt.t("agenda.this_week.revision", id=case.revision_of)
         for key, said in (("good", case.good), ("improve", case.improve)):
             if said:
                 text += "\n   " + fmt.t(f"monthly.cases.{key}", text=fmt.user_text(said, NOTE_MAX))

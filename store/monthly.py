@@ -129,6 +129,7 @@ def _cases_query(month: Period, *, best: bool, memo_max: int) -> Select:
             Handoff.score_total,
             Handoff.notice_channel_id,
             Handoff.notice_ts,
+            Handoff.revision_of_id,
             FeedbackRecord.handoff_id.label("rated_id"),
             FeedbackRecord.sheet["good"].as_string().label("good"),
             FeedbackRecord.sheet["improve"].as_string().label("improve"),
@@ -165,6 +166,7 @@ def _case(row: object) -> CaseFacts:
         improve=row.improve or None,  # type: ignore[attr-defined]
         notice_channel_id=row.notice_channel_id,  # type: ignore[attr-defined]
         notice_ts=row.notice_ts,  # type: ignore[attr-defined]
+        revision_of_id=row.revision_of_id,  # type: ignore[attr-defined]
     )
 
 

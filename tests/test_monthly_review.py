@@ -410,3 +410,22 @@ def test_the_monthly_memo_averages_are_out_of_what_the_teams_weights_allow() -> 
     unrated, rated = case_facts(1, 66, rated=False, outcome=won), case_facts(2, 90, outcome=won)
     assert [c.id for c in split_cases([unrated, rated], [], memo_max=80)[0]] == [2, 1]
     assert [c.id for c in split_cases([unrated, rated], [])[0]] == [1, 2]
+
+
+@pytest.mark.parametrize("lang", list(Lang))
+def test_a_revision_among_the_cases_says_which_returned_toss_up_it_revises(lang: Lang) -> None:
+    """The same company can be a case twice (returned 62/70, then its revision 70/70): the revision's line
+    says which one it revises, as the weekly agenda does."""
+    returned = case_line(id=3, score=62, score_max=70, status=HandoffStatus.RETURNED)
+    revision = case_line(id=5, score=70, score_max=70, status=HandoffStatus.ACCEPTED, revision_of=3)
+    config = team_config()
+    _, blocks = build_review_section(
+        november(best=[revision], worst=[returned]),
+        MonthlySection.CASES,
+        lang=lang,
+        tz=config.tz,
+        workspace_url=None,
+        config=config,
+    )
+    text = block_text([block.to_dict() for block in blocks])
+    assert text.count(t(lang, "agenda.this_week.revision", id=3)) == 1

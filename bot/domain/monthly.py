@@ -127,6 +127,7 @@ class CaseFacts:
     improve: str | None = None
     notice_channel_id: str | None = None
     notice_ts: str | None = None
+    revision_of_id: int | None = None  # the returned toss-up it revises
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +224,7 @@ class CaseLine(_Model):
     improve: str | None
     notice: NoticeRef = NoticeRef()
     status: HandoffStatus | None = None  # None in reviews stored before it was kept
+    revision_of: int | None = None  # 🔁 the returned toss-up it revises, as the weekly agenda marks it
 
 
 class SourceLine(_Model):
@@ -421,6 +423,7 @@ def _case(case: CaseFacts, memo_max: int) -> CaseLine:
         improve=case.improve,
         notice=NoticeRef(channel_id=case.notice_channel_id, ts=case.notice_ts),
         status=case.status,
+        revision_of=case.revision_of_id,
     )
 
 
