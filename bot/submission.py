@@ -51,13 +51,12 @@ from store.handoffs import (
     MemoEdit,
     NewHandoff,
     NewOutbox,
-    create_handoff,
     duplicate_confirmed,
     edit_handoff,
     find_open_duplicate,
     get_handoff,
     list_memo_versions,
-    look_up_submission,
+    submit_handoff,
     warn_of_duplicate,
 )
 
@@ -133,14 +132,6 @@ async def _submit_new(
     checked = await _checked(services, form, memo)
     if checked.errors:
         return Submitted(errors=checked.errors)
-    # Reads that decide nothing alone go beside the one writer (store.db): the unique key decides doubles.
-    company = company_key(memo.company)
-    async with for_reading(services.sessions)() as session:
-        found = await look_up_submission(
-            session=session, submission_key=key, company=company, since=services.clock() - DUPLICATE_WINDOW
-        )
-    if found.stored is not None:  # the same view again (double click, Slack retry): one toss-up
-        return Submitted(deliver_for=found.stored.id)
     # `revises` came back through the client: it may only link to a toss-up of this IS rep's that FS
     # returned. A forged one is refused on the form rather than dropped, so the rep is not misled.
     if meta.revises is not None and await revision_problem(
@@ -148,11 +139,6 @@ async def _submit_new(
     ):
         log.warning("a memo named a toss-up it may not revise; refused on the form")
         return _refuse(lang, "message.form.bad_revision")
-    duplicate_of, warning = await _answer_duplicate(
-        services, key=key, company=company, duplicate=found.open_duplicate, lang=lang
-    )
-    if warning:
-        return Submitted(errors=warning)
 
     now = services.clock()
     turn, route = await routing_plan(
@@ -167,7 +153,6 @@ async def _submit_new(
         memo=memo,
         lang=lang,
         revision_of_id=meta.revises,
-        duplicate_of_id=duplicate_of,
         criteria=checked.criteria,
         override_reason=checked.override_reason,
         score=checked.score,
@@ -176,15 +161,27 @@ async def _submit_new(
     )
     try:
         async with services.sessions() as session:
-            result = await create_handoff(
-                session=session, data=data, outbox=submission_posts(submission_key=key), now=now
+            # One transaction decides it all: this view stored already (double click, Slack's retry: one
+            # toss-up), an open toss-up of the company not yet warned of (nothing stored), or stored.
+            result = await submit_handoff(
+                session=session,
+                data=data,
+                outbox=submission_posts(submission_key=key),
+                now=now,
+                duplicate_since=now - DUPLICATE_WINDOW,
             )
     except Exception:
         log.exception("could not store the toss-up of %s", data.is_user_id)
         # The modal stays open with everything the rep typed: nothing is lost, they can submit again.
         return _refuse(lang, "handler.store_failed")
+    if result.open_duplicate is not None:
+        duplicate, company = result.open_duplicate, company_key(memo.company)
+        return Submitted(
+            errors=await _warn_of(services, key=key, company=company, duplicate=duplicate, lang=lang)
+        )
+    stored = result.handoff
+    assert stored is not None
     if result.created:  # the number `tossup repost <id>` takes, as the notice and the IS rep's DMs show it
-        stored = result.handoff
         log.info(
             "toss-up #%d stored (IS %s, FS %s, channel %s)",
             stored.id,
@@ -192,7 +189,7 @@ async def _submit_new(
             stored.fs_user_id or "-",
             stored.channel_id,
         )
-    return Submitted(deliver_for=result.handoff.id)
+    return Submitted(deliver_for=stored.id)
 
 
 async def _duplicate_check(
@@ -220,6 +217,14 @@ async def _answer_duplicate(
     async with services.sessions() as session:
         if await duplicate_confirmed(session=session, submission_key=key, key=company):
             return duplicate.id, {}
+    return None, await _warn_of(services, key=key, company=company, duplicate=duplicate, lang=lang)
+
+
+async def _warn_of(
+    services: Services, *, key: str, company: str, duplicate: HandoffSnapshot, lang: Lang
+) -> dict[str, str]:
+    """Remember that modal `key` was warned of `duplicate` (submitting it again confirms); the warning."""
+    async with services.sessions() as session:
         await warn_of_duplicate(
             session=session,
             submission_key=key,
@@ -228,7 +233,7 @@ async def _answer_duplicate(
             now=services.clock(),
         )
     permalink = await _permalink(services, duplicate)
-    return None, {COMPANY: duplicate_warning(duplicate=duplicate, lang=lang, permalink=permalink)}
+    return {COMPANY: duplicate_warning(duplicate=duplicate, lang=lang, permalink=permalink)}
 
 
 async def _permalink(services: Services, handoff: HandoffSnapshot) -> str | None:

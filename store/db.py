@@ -139,7 +139,15 @@ def make_engine(url: str | URL = DEFAULT_DATABASE_URL, *, read_only: bool = Fals
     if file is not None:
         _check_sqlite_location(file)
     one_writer = {} if file is None or read_only else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
-    engine = create_async_engine(parsed, json_serializer=json_dumps, **one_writer)
+    engine = create_async_engine(parsed, json_serializer=json_dumps, pool_reset_on_return=None, **one_writer)
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        # A connection back in the pool is rolled back only when it is inside a transaction: most come
+        # back with theirs ended (a session's commit, store.one_trip), and the pool's unconditional
+        # rollback was one more trip to aiosqlite's thread for each (two of a submission's four).
+        if dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

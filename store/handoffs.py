@@ -9,7 +9,7 @@ objects, and end their read transaction too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -40,7 +40,7 @@ __all__ = [
     "MemoEdit",
     "NewHandoff",
     "NewOutbox",
-    "SubmissionLookup",
+    "SubmitResult",
     "create_handoff",
     "decide_handoff",
     "duplicate_confirmed",
@@ -50,9 +50,9 @@ __all__ = [
     "list_events",
     "list_handoffs",
     "list_memo_versions",
-    "look_up_submission",
     "record_event",
     "record_notice",
+    "submit_handoff",
     "to_snapshot",
     "warn_of_duplicate",
 ]
@@ -291,29 +291,60 @@ def _decided_route(session: Session, data: NewHandoff, now: datetime) -> RouteDe
 
 
 @dataclass(frozen=True)
-class SubmissionLookup:
-    stored: HandoffSnapshot | None  # this modal's toss-up, when the same view was stored already
-    open_duplicate: HandoffSnapshot | None  # else the newest open toss-up of the same company, if any
+class SubmitResult:
+    """What `submit_handoff` did: stored the toss-up (`created`), found this view stored already, or
+    stored nothing because the company has an open toss-up this modal was not warned of yet."""
+
+    handoff: HandoffSnapshot | None  # None only with `open_duplicate`
+    created: bool = False
+    open_duplicate: HandoffSnapshot | None = None
 
 
-async def look_up_submission(
-    *, session: AsyncSession, submission_key: str, company: str, since: datetime
-) -> SubmissionLookup:
-    """What a new memo submission looks up before it is stored, in one trip: the toss-up stored for this
-    view already, else the open toss-up of company key `company` since `since` (`find_open_duplicate`)."""
+_WARNED = select(DuplicateWarning.__table__.c.submission_key).where(
+    DuplicateWarning.__table__.c.submission_key == bindparam("submission_key"),
+    DuplicateWarning.__table__.c.company_key == bindparam("key"),
+)
 
-    def work(sync_session: Session) -> SubmissionLookup:
-        stored = sync_session.scalar(_BY_KEY, {"submission_key": submission_key})
+
+async def submit_handoff(
+    *,
+    session: AsyncSession,
+    data: NewHandoff,
+    outbox: Sequence[NewOutbox] = (),
+    now: datetime,
+    duplicate_since: datetime,
+) -> SubmitResult:
+    """A new memo submission, in one transaction (one trip to SQLite's writer, where a look-up beside it
+    and then the store were two): the toss-up stored for this view already, if any (a double click,
+    Slack's retry); else, when the company has an open toss-up since `duplicate_since` and this modal was
+    not warned of it (`warn_of_duplicate`), nothing is written and that toss-up is returned; else the
+    toss-up is stored as `create_handoff` stores it, as a duplicate of that open one when the warning was
+    given (submitting the warned modal again confirms)."""
+    company = company_key(data.memo.company)
+
+    def work(sync_session: Session) -> SubmitResult:
+        stored = sync_session.scalar(_BY_KEY, {"submission_key": data.submission_key})
         if stored is not None:
-            return SubmissionLookup(stored=to_snapshot(stored), open_duplicate=None)
-        if not company:
-            return SubmissionLookup(stored=None, open_duplicate=None)
-        duplicate = sync_session.scalar(
-            _OPEN_OF_COMPANY, {"key": company, "since": since, "exclude_id": None}
-        )
-        return SubmissionLookup(stored=None, open_duplicate=to_snapshot(duplicate) if duplicate else None)
+            return SubmitResult(handoff=to_snapshot(stored))
+        new = data
+        if company and data.duplicate_of_id is None:
+            duplicate = sync_session.scalar(
+                _OPEN_OF_COMPANY, {"key": company, "since": duplicate_since, "exclude_id": None}
+            )
+            if duplicate is not None:
+                warned = {"submission_key": data.submission_key, "key": company}
+                if sync_session.scalar(_WARNED, warned) is None:
+                    return SubmitResult(handoff=None, open_duplicate=to_snapshot(duplicate))
+                new = replace(data, duplicate_of_id=duplicate.id)
+        return SubmitResult(handoff=_store_new(sync_session, data=new, outbox=outbox, now=now), created=True)
 
-    return await run_in_one_trip(session, work)
+    try:
+        return await run_in_one_trip(session, work)
+    except IntegrityError:  # the same view stored by a concurrent request meanwhile (nothing of this kept)
+        existing = await _existing(session, data.submission_key)
+        if existing is None:
+            raise
+        return SubmitResult(handoff=existing)
 
 
 async def get_handoff(*, session: AsyncSession, handoff_id: int) -> HandoffSnapshot | None:

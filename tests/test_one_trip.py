@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from store.handoffs import create_handoff, look_up_submission
-from store.models import Handoff, OutboxMessage
+from bot.domain.memo import HandoffMemo
+from store.handoffs import SubmitResult, create_handoff, submit_handoff, warn_of_duplicate
+from store.models import DuplicateWarning, Handoff, OutboxMessage
 from store.one_trip import run_in_one_trip
 from store.outbox import NewOutbox, insert_outbox_rows
-from tests.test_store import NOW, new_handoff, notices
+from tests.test_store import NOW, make_memo, new_handoff, notices
 
 Factory = async_sessionmaker[AsyncSession]
 
@@ -107,21 +108,45 @@ async def test_concurrent_trips_and_async_writes_share_the_one_writer_without_a_
     assert await _outbox_rows(session_factory) == 20 + 20 * 2
 
 
-async def test_the_submission_look_up_finds_the_stored_view_else_the_open_duplicate(
-    session_factory: Factory,
-) -> None:
+async def _handoffs(factory: Factory) -> int:
+    async with factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(Handoff)) or 0)
+
+
+async def test_a_submission_is_decided_in_one_transaction(session_factory: Factory) -> None:
+    """submit_handoff: this view stored already → that toss-up; the company open and the modal not warned
+    → nothing written; warned, then submitted again → stored as its duplicate; no company → stored."""
+
+    async def submit(key: str, memo: HandoffMemo | None = None) -> SubmitResult:
+        async with session_factory() as session:
+            return await submit_handoff(
+                session=session,
+                data=new_handoff(key, memo),
+                outbox=notices(key),
+                now=NOW,
+                duplicate_since=NOW,
+            )
+
+    first = await submit("V-1")
+    assert first.created and first.handoff is not None and first.open_duplicate is None
+    again = await submit("V-1")
+    assert not again.created and again.handoff is not None and again.handoff.id == first.handoff.id
+    assert await _handoffs(session_factory) == 1 and await _outbox_rows(session_factory) == 2
+
+    other = await submit("V-2")  # the same company, open: nothing written until the modal was warned
+    assert other.handoff is None and not other.created
+    assert other.open_duplicate is not None and other.open_duplicate.id == first.handoff.id
+    assert await _handoffs(session_factory) == 1 and await _outbox_rows(session_factory) == 2
     async with session_factory() as session:
-        stored = (await create_handoff(session=session, data=new_handoff("V-1"), now=NOW)).handoff
-    async with session_factory() as session:
-        again = await look_up_submission(session=session, submission_key="V-1", company="x", since=NOW)
-    assert again.stored is not None and again.stored.id == stored.id and again.open_duplicate is None
-    async with session_factory() as session:
-        row = await session.get(Handoff, stored.id)
-        assert row is not None
-        company = row.company_key
-    async with session_factory() as session:
-        other = await look_up_submission(session=session, submission_key="V-2", company=company, since=NOW)
-    assert other.stored is None and other.open_duplicate is not None and other.open_duplicate.id == stored.id
-    async with session_factory() as session:
-        nothing = await look_up_submission(session=session, submission_key="V-3", company="", since=NOW)
-    assert nothing.stored is None and nothing.open_duplicate is None
+        key = (await session.get(Handoff, first.handoff.id)).company_key  # type: ignore[union-attr]
+        await warn_of_duplicate(
+            session=session, submission_key="V-2", key=key, duplicate_of_id=first.handoff.id, now=NOW
+        )
+    confirmed = await submit("V-2")
+    assert confirmed.created and confirmed.handoff is not None
+    assert confirmed.handoff.duplicate_of_id == first.handoff.id
+    async with session_factory() as session:  # the answered warning is forgotten in the same transaction
+        assert await session.scalar(select(func.count()).select_from(DuplicateWarning)) == 0
+
+    nameless = await submit("V-3", make_memo().model_copy(update={"company": None}))
+    assert nameless.created and nameless.open_duplicate is None

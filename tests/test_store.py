@@ -219,6 +219,28 @@ async def test_make_engine_creates_the_sqlite_directory(tmp_path: Path) -> None:
     assert path.exists()
 
 
+async def test_a_sqlite_connection_back_in_the_pool_mid_transaction_is_rolled_back(tmp_path: Path) -> None:
+    """The pool rolls back only connections inside a transaction (store.db): one returned holding SQLite's
+    write lock must not keep it, nor its uncommitted write."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        async with engine.connect() as connection:  # the one writer, taken and left mid-transaction
+            driver = (await connection.get_raw_connection()).driver_connection
+            await driver.execute("BEGIN IMMEDIATE")
+            await driver.execute("INSERT INTO t VALUES (1)")
+            assert driver.in_transaction
+        async with engine.begin() as connection:  # the same connection (pool of one): usable, lock free
+            await connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("SELECT x FROM t")).scalars().all() == [2]
+            driver = (await connection.get_raw_connection()).driver_connection
+        assert not driver.in_transaction
+    finally:
+        await engine.dispose()
+
+
 async def test_database_url_is_a_fresh_migrated_database(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
