@@ -203,8 +203,8 @@ async def create_handoff(
     stored handoff with `created=False` and writes nothing. Outbox rows get `next_attempt_at = now`;
     their dedupe keys cannot contain the new id, so derive them from the submission key.
     """
-    # No look-up first: the unique submission_key decides (a look-up was a transaction of its own through
-    # SQLite's one writer for every submission; the caller has looked beside the writer already).
+    # No look-up first: the unique submission_key decides (a memo submission looks up in the same
+    # transaction: `submit_handoff`).
     try:
         snapshot = await run_in_one_trip(
             session, lambda sync_session: _store_new(sync_session, data=data, outbox=outbox, now=now)
