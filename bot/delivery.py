@@ -127,6 +127,7 @@ class Paused(Exception):
 # can find what an earlier one already posted (conversations.history / .replies) instead of posting twice.
 METADATA_EVENT_TYPE = "tossup_outbox"
 RECONCILE_PAGES = 5  # pages of history searched for an earlier attempt's post (200 messages each)
+WORKSPACE_URL_RETRY = timedelta(seconds=60)  # a failed auth.test is asked again after this
 RECONCILE_SLACK_SECONDS = 120  # how far before the row was queued to start looking (clock skew)
 # Looking is impossible (no history scope, the bot not in the channel): send, accepting a rare double.
 _CANNOT_LOOK = frozenset({"missing_scope", "not_in_channel", "channel_not_found", "thread_not_found"})
@@ -261,6 +262,8 @@ class Delivery:
     _soon: SendQueue | None = None
     _dm_channels: dict[str, str] = field(default_factory=dict)
     _workspace_url: str | None = None
+    _workspace_url_retry_at: datetime | None = None  # after a failed auth.test: not asked again before
+    _workspace_url_lookup: asyncio.Future[str | None] | None = None  # the auth.test under way, shared
 
     def __post_init__(self) -> None:
         if self.throttle is None:
@@ -664,15 +667,18 @@ class Delivery:
                 == handoff
             ):
                 return
-            fresh_text, fresh_blocks = await self._is_confirmation(current)
+            fresh_text, fresh_blocks, fresh_linked = await self._linked_confirmation(current)
             if (fresh_text, _as_dicts(fresh_blocks)) != (text, _as_dicts(blocks)):
                 await self.update(channel=channel, ts=ts, text=fresh_text, blocks=fresh_blocks)
+            if not fresh_linked:  # auth.test failed: the link once it may be asked again
+                await self._refresh_later(handoff.id, f"is_dm_link:{ts}", at=self._workspace_url_retry_at)
         except Exception as exc:  # Slack refused or paused chat.update, the database failed: retried later
             log.warning("could not bring toss-up #%d's confirmation up to date (%s); queued", handoff.id, exc)
             await self._refresh_later(handoff.id, f"is_dm:{ts}")
 
-    async def _refresh_later(self, handoff_id: int, why: str) -> None:
-        """Queue a refresh of the toss-up's notices in place (never raises: the send it follows is done)."""
+    async def _refresh_later(self, handoff_id: int, why: str, *, at: datetime | None = None) -> None:
+        """Queue a refresh of the toss-up's notices in place, due now or `at` (never raises: the send it
+        follows is done)."""
         refresh = PostKind.NOTICE_REFRESH
         try:
             async with self.sessions() as session:
@@ -680,7 +686,7 @@ class Delivery:
                     session=session,
                     messages=[NewOutbox(kind=refresh, dedupe_key=f"{refresh}:{handoff_id}:{why}")],
                     handoff_id=handoff_id,
-                    now=self.clock(),
+                    now=max(at or self.clock(), self.clock()),
                 )
         except Exception:
             log.exception("could not queue a refresh of toss-up #%d's notices", handoff_id)
@@ -1012,14 +1018,34 @@ class Delivery:
         return None
 
     async def workspace_url(self) -> str | None:
-        """The workspace's base URL (auth.test, asked once), for links to messages; None if unknown."""
-        if self._workspace_url is None:
-            try:
-                url = (await self.client.auth_test()).get("url")
-            except Exception as exc:  # a missing link must not hold a digest back
-                log.info("auth.test failed (%s): digests go without links", slack_error_code(exc))
-                return None
-            self._workspace_url = str(url) if url else None
+        """The workspace's base URL (auth.test, asked once), for links to messages; None if unknown.
+
+        Callers at the same moment share one auth.test; after a failure it is not asked again for
+        `WORKSPACE_URL_RETRY` (each App Home open and each digest asked again while Slack failed, each
+        waiting out the client's timeout). A caller that stops waiting does not cancel it for the others.
+        """
+        if self._workspace_url is not None:
+            return self._workspace_url
+        if self._workspace_url_retry_at is not None and self.clock() < self._workspace_url_retry_at:
+            return None
+        if self._workspace_url_lookup is None or self._workspace_url_lookup.done():
+            self._workspace_url_lookup = asyncio.ensure_future(self._ask_workspace_url())
+        return await asyncio.shield(self._workspace_url_lookup)
+
+    async def _ask_workspace_url(self) -> str | None:
+        try:
+            url = (await self.client.auth_test()).get("url")
+        except Exception as exc:  # a missing link must not hold a digest back
+            log.info(
+                "auth.test failed (%s): messages go without links for %d s",
+                slack_error_code(exc),
+                WORKSPACE_URL_RETRY.total_seconds(),
+            )
+            url = None
+        if not url:
+            self._workspace_url_retry_at = self.clock() + WORKSPACE_URL_RETRY
+            return None
+        self._workspace_url, self._workspace_url_retry_at = str(url), None
         return self._workspace_url
 
     async def _permalink(self, channel: str, ts: str) -> str | None:

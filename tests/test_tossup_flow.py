@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.config import AppConfig
-from bot.delivery import Delivery, queue_notice_repost
+from bot.delivery import WORKSPACE_URL_RETRY, Delivery, queue_notice_repost
 from bot.domain.handoff import EventKind, HandoffStatus
 from bot.domain.memo import REQUIRED_FIELDS, MemoField
 from bot.i18n import Lang, t
@@ -904,12 +904,36 @@ async def test_healthz_answers_200(harness: Harness) -> None:
 
 async def test_a_confirmation_built_while_auth_test_failed_gets_its_link_in_place(harness: Harness) -> None:
     """The notice's link comes from auth.test's workspace URL: when Slack failed that call as the
-    confirmation was built, it says the notice is saved, then is brought up to date with the link."""
+    confirmation was built, it says the notice is saved, then is brought up to date with the link once
+    auth.test may be asked again (not at every message meanwhile)."""
     h = harness
     await h.ask("help", user_id=IS_USER)  # Bolt's own auth.test, made and kept
     h.slack.fail_next("auth.test", status=500)  # the delivery's, for the workspace URL
     assert (await submit_memo(h)).status == 200
     await confirmation_recorded(h)
     await h.bot.delivery.settled()
+    assert len(h.slack.calls_to("auth.test", ok_only=False)) == 2  # Bolt's, then the failed one: no more
+    assert not [c for c in h.slack.calls_to("chat.update") if c.args["channel"] == f"D{IS_USER}"]
+    assert await h.bot.delivery.workspace_url() is None  # still within the minute: not asked
+    h.clock.advance(seconds=WORKSPACE_URL_RETRY.total_seconds() + 1)
+    await h.bot.delivery.drain()
     updates = await h.slack.wait_for("chat.update", where=lambda c: c.args["channel"] == f"D{IS_USER}")
     assert "https://fake.slack.test/archives/" in block_text(updates[-1].args["blocks"])
+    assert len(h.slack.calls_to("auth.test", ok_only=False)) == 3
+
+
+async def test_callers_at_once_share_one_auth_test_and_a_failure_is_not_asked_again_at_once(
+    harness: Harness,
+) -> None:
+    """App Home opens and digests while auth.test fails: one call for all waiting, then none for a minute."""
+    h = harness
+    h.slack.slow("auth.test", 0.3)
+    h.slack.fail_next("auth.test", status=500)
+    assert await asyncio.gather(*(h.bot.delivery.workspace_url() for _ in range(5))) == [None] * 5
+    assert await h.bot.delivery.workspace_url() is None
+    assert len(h.slack.calls_to("auth.test", ok_only=False)) == 1
+    h.slack.slow("auth.test", 0)
+    h.clock.advance(seconds=WORKSPACE_URL_RETRY.total_seconds() + 1)
+    assert await h.bot.delivery.workspace_url() == "https://fake.slack.test/"
+    assert await h.bot.delivery.workspace_url() == "https://fake.slack.test/"  # kept
+    assert len(h.slack.calls_to("auth.test", ok_only=False)) == 2
