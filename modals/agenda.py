@@ -147,7 +147,7 @@ def _this_week_parts(agenda: WeeklyAgenda, fmt: Fmt) -> list[Part]:
             status=fmt.t(f"agenda.status.{line.status.value}"),
             score=fmt.score(line.score, line.score_max),
         )
-        + (fmt.t("agenda.this_week.revision", id=line.revision_of) if line.revision_of else "")
+        + (fmt.revision_mark(line.revision_of, line.revision_notice) if line.revision_of else "")
         for line in week.toss_ups
     ]
     counts = fmt.t("agenda.this_week.count_separator").join(

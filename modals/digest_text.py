@@ -130,6 +130,14 @@ class Fmt:
         link = notice_permalink(self.workspace_url, notice) if notice and self.mrkdwn else None
         return f"<{escape_mrkdwn(link)}|{label}>" if link else label
 
+    def revision_mark(self, revised_id: int, notice: NoticeRef) -> str:
+        """ " · 🔁 revises #3 (returned)", the #3 linked to that toss-up's notice when it was posted."""
+        number = f"#{revised_id}"
+        link = notice_permalink(self.workspace_url, notice) if self.mrkdwn else None
+        return self.t(
+            "agenda.this_week.revision", toss_up=f"<{escape_mrkdwn(link)}|{number}>" if link else number
+        )
+
     def day(self, dt: datetime | date) -> str:
         day = local_date(dt, self.tz) if isinstance(dt, datetime) else dt
         return format_date(day, self.lang)

@@ -247,7 +247,7 @@ def _case_lines(cases: list, fmt: Fmt, *, anonymous: bool) -> list[str]:
             outcome=outcome,
         )
         if case.revision_of:  # the same company's returned toss-up may be a case too: say which is which
-            text += fmt.t("agenda.this_week.revision", id=case.revision_of)
+            text += fmt.revision_mark(case.revision_of, case.revision_notice)
         for key, said in (("good", case.good), ("improve", case.improve)):
             if said:
                 text += "\n   " + fmt.t(f"monthly.cases.{key}", text=fmt.user_text(said, NOTE_MAX))

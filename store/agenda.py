@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.domain.agenda import (
     LIST_MAX,
@@ -121,6 +122,8 @@ def _losses(handoff_id: int, score: dict | None) -> ScoreLossFacts:
 # The statements are built once, with the times as bound parameters: a read costs its SQL, not the
 # building and cache-keying of a dozen statements.
 
+# The returned toss-up a revision revises, for the link on its "🔁 revises #3" mark.
+_REVISED = aliased(Handoff, name="revised")
 _THIS_WEEK = (
     select(
         Handoff.id,
@@ -136,11 +139,14 @@ _THIS_WEEK = (
         Handoff.notice_ts,
         Handoff.override_reason,
         Handoff.revision_of_id,
+        _REVISED.notice_channel_id.label("revised_notice_channel_id"),
+        _REVISED.notice_ts.label("revised_notice_ts"),
         FeedbackRecord.handoff_id.label("rated_id"),
         OutcomeRecord.kind.label("outcome"),
     )
     .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
     .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
+    .outerjoin(_REVISED, _REVISED.id == Handoff.revision_of_id)
     .where(Handoff.created_at >= bindparam("start"), Handoff.created_at < bindparam("end"))
     .order_by(Handoff.created_at, Handoff.id)
 )
@@ -321,6 +327,8 @@ async def load_agenda_facts(
                 notice_ts=row.notice_ts,
                 override_reason=row.override_reason,
                 revision_of_id=row.revision_of_id,
+                revision_notice_channel_id=row.revised_notice_channel_id,
+                revision_notice_ts=row.revised_notice_ts,
             )
             for row in week_rows
         ],

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import BigInteger, Select, and_, case, cast, desc, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.domain.handoff import HandoffStatus, fs_rep_on
 from bot.domain.kpi import Period
@@ -115,6 +116,10 @@ def _case_tier(*, best: bool) -> tuple[object, object]:
     )
 
 
+# The returned toss-up a revision revises, for the link on its "🔁 revises #3" mark.
+_REVISED = aliased(Handoff, name="revised")
+
+
 def _cases_query(month: Period, *, best: bool, memo_max: int) -> Select:
     share = _share(memo_max)
     candidate, tier = _case_tier(best=best)
@@ -130,6 +135,8 @@ def _cases_query(month: Period, *, best: bool, memo_max: int) -> Select:
             Handoff.notice_channel_id,
             Handoff.notice_ts,
             Handoff.revision_of_id,
+            _REVISED.notice_channel_id.label("revised_notice_channel_id"),
+            _REVISED.notice_ts.label("revised_notice_ts"),
             FeedbackRecord.handoff_id.label("rated_id"),
             FeedbackRecord.sheet["good"].as_string().label("good"),
             FeedbackRecord.sheet["improve"].as_string().label("improve"),
@@ -137,6 +144,7 @@ def _cases_query(month: Period, *, best: bool, memo_max: int) -> Select:
         )
         .outerjoin(FeedbackRecord, FeedbackRecord.handoff_id == Handoff.id)
         .outerjoin(OutcomeRecord, OutcomeRecord.handoff_id == Handoff.id)
+        .outerjoin(_REVISED, _REVISED.id == Handoff.revision_of_id)
         .where(
             Handoff.created_at >= month.start,
             Handoff.created_at < month.end,
@@ -167,6 +175,8 @@ def _case(row: object) -> CaseFacts:
         notice_channel_id=row.notice_channel_id,  # type: ignore[attr-defined]
         notice_ts=row.notice_ts,  # type: ignore[attr-defined]
         revision_of_id=row.revision_of_id,  # type: ignore[attr-defined]
+        revision_notice_channel_id=row.revised_notice_channel_id,  # type: ignore[attr-defined]
+        revision_notice_ts=row.revised_notice_ts,  # type: ignore[attr-defined]
     )
 
 

@@ -428,4 +428,4 @@ def test_a_revision_among_the_cases_says_which_returned_toss_up_it_revises(lang:
         config=config,
     )
     text = block_text([block.to_dict() for block in blocks])
-    assert text.count(t(lang, "agenda.this_week.revision", id=3)) == 1
+    assert text.count(t(lang, "agenda.this_week.revision", toss_up="#3")) == 1

@@ -105,6 +105,8 @@ class WeekTossUp:
     notice_ts: str | None = None
     override_reason: str | None = None  # warn mode: tossed up though criteria failed
     revision_of_id: int | None = None  # the returned toss-up this one revises
+    revision_notice_channel_id: str | None = None  # … and its notice, for the link on the mark
+    revision_notice_ts: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,7 @@ class TossUpLine(_Model):
     score_max: int  # 70 until FS rated it, then 100
     notice: NoticeRef = NoticeRef()
     revision_of: int | None = None  # 🔁 the returned toss-up it revises (both are in the week's count)
+    revision_notice: NoticeRef = NoticeRef()  # … linked from the mark
 
 
 class RepAverage(_Model):
@@ -438,6 +441,7 @@ def _this_week(facts: AgendaFacts, memo_max: int) -> ThisWeek:
                 score_max=FULL_SCORE_MAX if row.rated else memo_max,
                 notice=_notice(row.notice_channel_id, row.notice_ts),
                 revision_of=row.revision_of_id,
+                revision_notice=_notice(row.revision_notice_channel_id, row.revision_notice_ts),
             )
         )
     counts = dict.fromkeys(AgendaStatus, 0)

@@ -128,6 +128,8 @@ class CaseFacts:
     notice_channel_id: str | None = None
     notice_ts: str | None = None
     revision_of_id: int | None = None  # the returned toss-up it revises
+    revision_notice_channel_id: str | None = None  # … and its notice, for the link on the mark
+    revision_notice_ts: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +227,7 @@ class CaseLine(_Model):
     notice: NoticeRef = NoticeRef()
     status: HandoffStatus | None = None  # None in reviews stored before it was kept
     revision_of: int | None = None  # 🔁 the returned toss-up it revises, as the weekly agenda marks it
+    revision_notice: NoticeRef = NoticeRef()  # … linked from the mark
 
 
 class SourceLine(_Model):
@@ -424,6 +427,7 @@ def _case(case: CaseFacts, memo_max: int) -> CaseLine:
         notice=NoticeRef(channel_id=case.notice_channel_id, ts=case.notice_ts),
         status=case.status,
         revision_of=case.revision_of_id,
+        revision_notice=NoticeRef(channel_id=case.revision_notice_channel_id, ts=case.revision_notice_ts),
     )
 
 
