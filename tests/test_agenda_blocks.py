@@ -517,7 +517,7 @@ def test_this_week_in_japanese() -> None:
     assert texts(blocks)[1].splitlines()[3].endswith("・🔁 差し戻された #9 の再トスアップ")
     assert texts(blocks)[2] == (
         "*ステータス別*\n"
-        "受け入れ待ち 1件・受け入れ済み 1件・差し戻し 0件・FS評価済み 1件・受注 0件・失注 0件\n"
+        "受け入れ待ち 1件・受け入れ済み 1件・差し戻し済み 0件・FS評価済み 1件・受注 0件・失注 0件\n"
         "チーム平均メモスコア: *48.3/70*（先週比 +1.8）"
     )
     assert texts(blocks)[3].splitlines()[1] == "• <@U0IS1> 52.0/70（2件）"
