@@ -23,7 +23,7 @@ async def routing_plan(
     is_user_id: str,
     now: datetime,
 ) -> tuple[TurnRequest | None, Callable[[str | None], RouteDecision]]:
-    """How `memo` is routed, for `create_handoff` to apply in the toss-up's own transaction.
+    """How `memo` is routed, for `submit_handoff` to apply in the toss-up's own transaction.
 
     The rep picked in the memo wins; else the first matching rule's pool takes turns, skipping reps away
     (app.yaml or `/tossup away`) and the one tossing it up (who may not decide their own toss-up, as the

@@ -142,11 +142,16 @@ def make_engine(url: str | URL = DEFAULT_DATABASE_URL, *, read_only: bool = Fals
     engine = create_async_engine(parsed, json_serializer=json_dumps, pool_reset_on_return=None, **one_writer)
 
     @event.listens_for(engine.sync_engine, "reset")
-    def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
         # A connection back in the pool is rolled back only when it is inside a transaction: most come
         # back with theirs ended (a session's commit, store.one_trip), and the pool's unconditional
         # rollback was one more trip to aiosqlite's thread for each (two of a submission's four).
-        if dbapi_connection.driver_connection.in_transaction:
+        # Not from the garbage collector (no event loop to await on: SQLAlchemy's own reset skips it
+        # too), nor for a driver connection already closed.
+        driver = dbapi_connection.driver_connection
+        if not state.asyncio_safe or driver is None or driver._connection is None:
+            return
+        if driver.in_transaction:
             dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "connect")

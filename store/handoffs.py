@@ -67,7 +67,7 @@ class HandoffNotFoundError(LookupError):
 
 @dataclass(frozen=True)
 class TurnRequest:
-    """A round-robin turn to take in the same transaction as the new toss-up (see `create_handoff`)."""
+    """A round-robin turn to take in the same transaction as the new toss-up (see `submit_handoff`)."""
 
     rule: str
     pool: tuple[str, ...]
@@ -203,8 +203,8 @@ async def create_handoff(
     stored handoff with `created=False` and writes nothing. Outbox rows get `next_attempt_at = now`;
     their dedupe keys cannot contain the new id, so derive them from the submission key.
     """
-    # No look-up first: the unique submission_key decides (a memo submission looks up in the same
-    # transaction: `submit_handoff`).
+    # No look-up first: the unique submission_key decides (a memo submission looks up in the same trip:
+    # `submit_handoff`).
     try:
         snapshot = await run_in_one_trip(
             session, lambda sync_session: _store_new(sync_session, data=data, outbox=outbox, now=now)
@@ -228,9 +228,9 @@ _INSERT_EVENT = HandoffEvent.__table__.insert()
 def _store_new(
     session: Session, *, data: NewHandoff, outbox: Sequence[NewOutbox], now: datetime
 ) -> HandoffSnapshot:
-    """`create_handoff`'s writes, in one transaction run by store.one_trip. The routing turn (if any) is
-    taken first, in the same transaction: a duplicate submission_key fails the INSERT after it and rolls
-    the turn back with everything else."""
+    """`create_handoff`'s and `submit_handoff`'s writes, in one transaction run by store.one_trip. The
+    routing turn (if any) is taken first, in the same transaction: a duplicate submission_key fails the
+    INSERT after it and rolls the turn back with everything else."""
     route, fs_user_id, channel_id = data.route, data.fs_user_id, data.channel_id
     if data.decide_route is not None:
         route = _decided_route(session, data, now)
@@ -314,8 +314,8 @@ async def submit_handoff(
     now: datetime,
     duplicate_since: datetime,
 ) -> SubmitResult:
-    """A new memo submission, in one transaction (one trip to SQLite's writer, where a look-up beside it
-    and then the store were two): the toss-up stored for this view already, if any (a double click,
+    """A new memo submission, in one trip to the database (SQLite's writer; a look-up beside it and then
+    the store were two): the toss-up stored for this view already, if any (a double click,
     Slack's retry); else, when the company has an open toss-up since `duplicate_since` and this modal was
     not warned of it (`warn_of_duplicate`), nothing is written and that toss-up is returned; else the
     toss-up is stored as `create_handoff` stores it, as a duplicate of that open one when the warning was
@@ -331,9 +331,17 @@ async def submit_handoff(
             duplicate = sync_session.scalar(
                 _OPEN_OF_COMPANY, {"key": company, "since": duplicate_since, "exclude_id": None}
             )
+            if duplicate is not None and duplicate.submission_key == data.submission_key:
+                return SubmitResult(handoff=to_snapshot(duplicate))  # this very view, stored meanwhile
             if duplicate is not None:
                 warned = {"submission_key": data.submission_key, "key": company}
                 if sync_session.scalar(_WARNED, warned) is None:
+                    # The reads before the first write see each commit as it lands (PostgreSQL's READ
+                    # COMMITTED; SQLite's driver begins at the first INSERT): a double click's other request
+                    # may have stored this view, and forgotten its warning, since the first look.
+                    again = sync_session.scalar(_BY_KEY, {"submission_key": data.submission_key})
+                    if again is not None:
+                        return SubmitResult(handoff=to_snapshot(again))
                     return SubmitResult(handoff=None, open_duplicate=to_snapshot(duplicate))
                 new = replace(data, duplicate_of_id=duplicate.id)
         return SubmitResult(handoff=_store_new(sync_session, data=new, outbox=outbox, now=now), created=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,11 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from bot.domain.company import company_key
 from bot.domain.memo import HandoffMemo
+from store.db import make_engine, make_sessionmaker
 from store.handoffs import SubmitResult, create_handoff, submit_handoff, warn_of_duplicate
 from store.models import DuplicateWarning, Handoff, OutboxMessage
 from store.one_trip import run_in_one_trip
 from store.outbox import NewOutbox, insert_outbox_rows
+from tests.db_fixtures import BACKENDS, drop_database, fresh_database
 from tests.test_store import NOW, make_memo, new_handoff, notices
 
 Factory = async_sessionmaker[AsyncSession]
@@ -150,3 +154,54 @@ async def test_a_submission_is_decided_in_one_transaction(session_factory: Facto
 
     nameless = await submit("V-3", make_memo().model_copy(update={"company": None}))
     assert nameless.created and nameless.open_duplicate is None
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_two_replicas_submitting_the_same_warned_views_never_warn_of_their_own(
+    kind: str, tmp_path: Path
+) -> None:
+    """A double click of a warned modal's confirmation, landing on two replicas at once: one stores the
+    toss-up (and forgets the warning), the other finds it — never warns the rep of their own toss-up
+    (seen in review: the second read found the first's new toss-up open and its warning gone)."""
+    url = await fresh_database(kind, tmp_path)
+    memo, views = make_memo(), [f"V0K{i}" for i in range(40)]
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    try:
+        async with factory() as session:
+            first = await submit_handoff(
+                session=session, data=new_handoff("V0FIRST", memo), now=NOW, duplicate_since=NOW
+            )
+        assert first.created and first.handoff is not None
+        for view in views:  # each modal was warned of the first: submitting it again confirms
+            async with factory() as session:
+                await warn_of_duplicate(
+                    session=session,
+                    submission_key=view,
+                    key=company_key(memo.company),
+                    duplicate_of_id=first.handoff.id,
+                    now=NOW,
+                )
+
+        async def replica() -> list[SubmitResult]:
+            own = make_engine(url)  # its own engine, event loop and thread: another process's view
+            try:
+                results = []
+                for view in views:
+                    async with make_sessionmaker(own)() as session:
+                        results.append(
+                            await submit_handoff(
+                                session=session, data=new_handoff(view, memo), now=NOW, duplicate_since=NOW
+                            )
+                        )
+                return results
+            finally:
+                await own.dispose()
+
+        a, b = await asyncio.gather(*(asyncio.to_thread(asyncio.run, replica()) for _ in range(2)))
+        assert [r.open_duplicate for r in a + b] == [None] * len(a + b)
+        assert [x.created + y.created for x, y in zip(a, b, strict=True)] == [1] * len(views)
+        assert await _handoffs(factory) == 1 + len(views)
+    finally:
+        await engine.dispose()
+        await drop_database(url)
