@@ -300,9 +300,14 @@ class SubmitResult:
     open_duplicate: HandoffSnapshot | None = None
 
 
+# A warning given this long ago or more is answered by the same modal submitted again; a submission
+# closer to it than a person can read is the same click twice (a double click's two requests: the second
+# must not store, unwarned, what the first was warned of).
+CONFIRM_AFTER = timedelta(seconds=1)
 _WARNED = select(DuplicateWarning.__table__.c.submission_key).where(
     DuplicateWarning.__table__.c.submission_key == bindparam("submission_key"),
     DuplicateWarning.__table__.c.company_key == bindparam("key"),
+    DuplicateWarning.__table__.c.warned_at <= bindparam("warned_before"),
 )
 
 
@@ -334,7 +339,11 @@ async def submit_handoff(
             if duplicate is not None and duplicate.submission_key == data.submission_key:
                 return SubmitResult(handoff=to_snapshot(duplicate))  # this very view, stored meanwhile
             if duplicate is not None:
-                warned = {"submission_key": data.submission_key, "key": company}
+                warned = {
+                    "submission_key": data.submission_key,
+                    "key": company,
+                    "warned_before": now - CONFIRM_AFTER,
+                }
                 if sync_session.scalar(_WARNED, warned) is None:
                     # The reads before the first write see each commit as it lands (PostgreSQL's READ
                     # COMMITTED; SQLite's driver begins at the first INSERT): a double click's other request

@@ -85,6 +85,7 @@ async def test_a_duplicate_in_another_spelling_is_warned_then_confirmed_and_flag
     assert len(await handoffs(h)) == 1  # nothing stored, nothing posted
     assert len(channel_notices(h)) == 1
 
+    h.clock.advance(seconds=5)  # the rep reads the warning, then submits again
     confirmed = await submit_memo(h, view_id="VDUPLICATE", company="ＡＣＭＥ Inc.")
     assert confirmed.status == 200 and not (confirmed.json() or {}).get("errors")
     await eventually(lambda: _notice_count(h, 2))
@@ -96,6 +97,22 @@ async def test_a_duplicate_in_another_spelling_is_warned_then_confirmed_and_flag
     async with h.bot.services.sessions() as session:
         keys = (await session.scalars(select(Handoff.company_key).order_by(Handoff.id))).all()
     assert keys == ["acme", "acme"]
+
+
+async def test_the_warned_modal_sent_twice_in_one_click_is_warned_not_stored(harness: Harness) -> None:
+    """A double click's second request, right behind the one that was warned, is not the rep confirming:
+    warned again, nothing stored; the rep's real second press (after reading) confirms."""
+    h = harness
+    await first_toss_up(h, company="株式会社Acme")
+    first = await submit_memo(h, view_id="VDOUBLE", company="ＡＣＭＥ Inc.")
+    second = await submit_memo(h, view_id="VDOUBLE", company="ＡＣＭＥ Inc.")  # the same instant
+    for answer in (first, second):
+        assert set((answer.json() or {}).get("errors") or {}) == {MemoField.COMPANY.value}
+    assert len(await handoffs(h)) == 1
+    h.clock.advance(seconds=5)
+    confirmed = await submit_memo(h, view_id="VDOUBLE", company="ＡＣＭＥ Inc.")
+    assert confirmed.status == 200 and not (confirmed.json() or {}).get("errors")
+    assert len(await handoffs(h)) == 2
 
 
 async def _notice_count(h: Harness, n: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from tests.db_fixtures import BACKENDS, drop_database, fresh_database
 from tests.test_store import NOW, make_memo, new_handoff, notices
 
 Factory = async_sessionmaker[AsyncSession]
+READ = timedelta(seconds=5)  # a warning read before the modal is submitted again
 
 
 async def _outbox_rows(factory: Factory) -> int:
@@ -146,6 +148,11 @@ async def test_a_submission_is_decided_in_one_transaction(session_factory: Facto
         await warn_of_duplicate(
             session=session, submission_key="V-2", key=key, duplicate_of_id=first.handoff.id, now=NOW
         )
+    assert (await submit("V-2")).open_duplicate is not None  # the same moment: a double click, not a reply
+    async with session_factory() as session:  # the rep read the warning a few seconds ago
+        await warn_of_duplicate(
+            session=session, submission_key="V-2", key=key, duplicate_of_id=first.handoff.id, now=NOW - READ
+        )
     confirmed = await submit("V-2")
     assert confirmed.created and confirmed.handoff is not None
     assert confirmed.handoff.duplicate_of_id == first.handoff.id
@@ -180,7 +187,7 @@ async def test_two_replicas_submitting_the_same_warned_views_never_warn_of_their
                     submission_key=view,
                     key=company_key(memo.company),
                     duplicate_of_id=first.handoff.id,
-                    now=NOW,
+                    now=NOW - READ,
                 )
 
         async def replica() -> list[SubmitResult]:
