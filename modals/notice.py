@@ -249,11 +249,15 @@ def build_notice(
     if quality:
         blocks.append(SectionBlock(text=_mrkdwn(truncate(quality, SECTION_TEXT_MAX))))
     blocks += [ContextBlock(elements=[_mrkdwn(line) for line in context]), _buttons(handoff, lang, rated)]
+    # A closed deal reads Won / Lost where the notification shows it, as on App Home (not "Accepted").
+    closed = outcome is not None and outcome.kind is not OutcomeKind.OPEN
     fallback = t(
         lang,
         "notice.fallback",
         company=escape_within(company, SHORT_MAX),
         user=user_mention(handoff.is_user_id),
-        status=enum_label(lang, handoff.status),
+        status=t(lang, f"feedback.outcome.kind.{outcome.kind.value}")
+        if closed
+        else enum_label(lang, handoff.status),
     )
     return fallback, blocks

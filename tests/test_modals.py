@@ -31,7 +31,7 @@ from bot.domain.memo import (
     Timeline,
     validate_memo,
 )
-from bot.domain.outcome import OutcomeKind
+from bot.domain.outcome import Outcome, OutcomeKind
 from bot.domain.score import ScoreConfig, score_memo
 from bot.i18n import Lang, t
 from modals.decision import (
@@ -966,3 +966,23 @@ def test_a_section_with_answers_is_the_section_built_anew(prefill: HandoffMemo) 
             kept = _memo_section(section, lang=lang, config=CUSTOM_SELECTS_CONFIG, prefill=prefill)
             anew = _section_blocks(section, lang=lang, config=CUSTOM_SELECTS_CONFIG, prefill=prefill)
             assert [b.to_dict() for b in kept] == [b.to_dict() for b in anew], (lang, section)
+
+
+@pytest.mark.parametrize(
+    ("lang", "outcome", "status"),
+    [
+        (Lang.JA, Outcome.won(3_000_000, date(2026, 12, 10)), "受注"),
+        (Lang.JA, Outcome(kind=OutcomeKind.LOST, lost_reason="予算"), "失注"),
+        (Lang.JA, Outcome(kind=OutcomeKind.OPEN), "受け入れ済み"),
+        (Lang.EN, Outcome.won(3_000_000, date(2026, 12, 10)), "Won"),
+        (Lang.EN, None, "Accepted"),
+    ],
+)
+def test_the_notices_fallback_text_says_won_or_lost_once_the_deal_closed(
+    lang: Lang, outcome: Outcome | None, status: str
+) -> None:
+    """The text a notification shows (and a client without blocks) follows the deal, as App Home does."""
+    text, _ = build_notice(
+        handoff=sample_handoff(HandoffStatus.ACCEPTED), lang=lang, tz=TOKYO, outcome=outcome
+    )
+    assert text.endswith(f"{status}）" if lang is Lang.JA else f"{status})"), text
