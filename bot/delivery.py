@@ -107,6 +107,15 @@ class PostKind(StrEnum):
     OUTCOME_DM = "outcome_dm"  # the deal's outcome, to the IS rep (a win is theirs too)
 
 
+def _with_notice(
+    handoff: HandoffSnapshot, where: Literal["channel", "dm", "is_dm"], channel_id: str, ts: str
+) -> HandoffSnapshot:
+    """The toss-up with a notice recorded where `record_notice` records it."""
+    fields = {"channel": ("notice_channel_id", "notice_ts"), "dm": ("dm_channel_id", "dm_ts")}
+    channel_field, ts_field = fields.get(where, ("is_dm_channel_id", "is_dm_ts"))
+    return replace(handoff, **{channel_field: channel_id, ts_field: ts})
+
+
 def _as_dicts(blocks: list) -> list:
     return as_payload(blocks)  # rendered once here, not re-validated inside slack_sdk (modals.payload)
 
@@ -134,6 +143,12 @@ _CANNOT_LOOK = frozenset({"missing_scope", "not_in_channel", "channel_not_found"
 
 # The outbox row being sent by the current task: post() stamps and reconciles with it.
 _SENDING: contextvars.ContextVar[OutboxItem | None] = contextvars.ContextVar("tossup_sending", default=None)
+# The toss-up as this batch's last send recorded it (its notice's channel and ts): the batch's next send of
+# the same toss-up starts from it instead of reading it again (a submission's DM copy and confirmation
+# follow its notice; each read was a trip to SQLite's thread). Used once, and only within the batch.
+_JUST_RECORDED: contextvars.ContextVar[HandoffSnapshot | None] = contextvars.ContextVar(
+    "tossup_just_recorded", default=None
+)
 
 T = TypeVar("T")
 
@@ -388,6 +403,13 @@ class Delivery:
                     self._batch_released.notify_all()
 
     async def _send_batch(self, items: list[OutboxItem], claimed_at: datetime) -> int:
+        _JUST_RECORDED.set(None)  # a worker's batches share its task: nothing carries over from the last
+        try:
+            return await self._send_items(items, claimed_at)
+        finally:
+            _JUST_RECORDED.set(None)
+
+    async def _send_items(self, items: list[OutboxItem], claimed_at: datetime) -> int:
         sent = 0
         for n, item in enumerate(items):
             # Rows leased together could outlive their lease while earlier ones wait on a slow Slack, and
@@ -488,6 +510,10 @@ class Delivery:
     async def _load(self, item: OutboxItem) -> HandoffSnapshot:
         if item.handoff_id is None:
             raise ValueError(f"outbox item {item.id} has no toss-up")
+        recorded = _JUST_RECORDED.get()
+        _JUST_RECORDED.set(None)
+        if recorded is not None and recorded.id == item.handoff_id:
+            return recorded  # as fresh as a read here: the record was this task's last step
         handoff = await self._load_handoff(item.handoff_id)
         if handoff is None:
             raise ValueError(f"toss-up {item.handoff_id} is gone")
@@ -610,7 +636,7 @@ class Delivery:
         response = await self.post(channel=channel, text=text, blocks=blocks)
         item = _SENDING.get()  # the outbox row of this post: recording the notice is its last step
         async with self.sessions() as session:
-            await record_notice(
+            recorded = await record_notice(
                 session=session,
                 handoff_id=handoff.id,
                 where=where,
@@ -621,6 +647,8 @@ class Delivery:
             )
         if item is not None:
             self._marked_done.add(item.id)
+        if recorded:
+            _JUST_RECORDED.set(_with_notice(handoff, where, response["channel"], response["ts"]))
 
     async def _is_confirmation(self, handoff: HandoffSnapshot) -> tuple[str, list]:
         text, blocks, _ = await self._linked_confirmation(handoff)
