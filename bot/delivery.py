@@ -69,7 +69,7 @@ from modals.payload import as_payload
 from modals.quality import score_summary_text
 from modals.sla import build_sla_escalation, build_sla_reminder
 from store.db import for_reading
-from store.handoffs import NewOutbox, get_handoff, record_notice
+from store.handoffs import NewOutbox, get_handoff, record_notice, record_notice_and_read
 from store.outbox import (
     OutboxItem,
     claim_due,
@@ -670,8 +670,11 @@ class Delivery:
         item = _SENDING.get()
         # Recorded (to be kept current in place: `_refresh_notices`) with its outbox row marked done in the
         # same commit: nothing that fails after this posts the confirmation a second time.
+        # A decision made while it was being posted refreshed the notices before it was recorded: read with
+        # the record, it brings the confirmation up to date now (a refresh that reads the toss-up after the
+        # recording sees it and updates it).
         async with self.sessions() as session:
-            await record_notice(
+            current = await record_notice_and_read(
                 session=session,
                 handoff_id=handoff.id,
                 where="is_dm",
@@ -682,10 +685,8 @@ class Delivery:
             )
         if item is not None:
             self._marked_done.add(item.id)
-        # A decision made while it was being posted refreshed the notices before it was recorded: bring it
-        # up to date now (a refresh that reads the toss-up after the recording sees it and updates it).
+        _JUST_RECORDED.set(current)
         try:
-            current = await self._load_handoff(handoff.id)
             if current is None:
                 return
             # What it was built from, but for where it was just recorded, and with its link: nothing it shows

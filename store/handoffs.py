@@ -52,6 +52,7 @@ __all__ = [
     "list_memo_versions",
     "record_event",
     "record_notice",
+    "record_notice_and_read",
     "submit_handoff",
     "to_snapshot",
     "warn_of_duplicate",
@@ -522,30 +523,60 @@ async def record_notice(
     again changes nothing and returns False; so does an unknown handoff id (a worker that posted for a
     handoff deleted meanwhile has nothing to fix). Returns True when something was recorded.
     """
-    statement = _RECORD_NOTICE.get(where)
-    if statement is None:
-        raise ValueError(f"where must be 'channel', 'dm' or 'is_dm', not {where!r}")
+    notice = _NoticeRecord(handoff_id, where, channel_id, ts, now, done_item_id)
+    return await run_in_one_trip(session, notice.record)
 
-    def record(sync: Session) -> bool:
-        changed = (
-            rowcount(
-                sync.execute(statement, {"handoff_id": handoff_id, "channel_id_": channel_id, "ts_": ts})
-            )
-            == 1
-        )
-        if done_item_id is not None:
-            mark_done_in_transaction(sync, item_id=done_item_id, now=now)
-        if changed and where == "channel":
+
+async def record_notice_and_read(
+    *,
+    session: AsyncSession,
+    handoff_id: int,
+    where: Literal["channel", "dm", "is_dm"],
+    channel_id: str,
+    ts: str,
+    now: datetime,
+    done_item_id: int | None = None,
+) -> HandoffSnapshot | None:
+    """`record_notice`, then the toss-up as it is once recorded, in the same trip: a change that committed
+    before the record is in it (on SQLite the record holds the one write lock; on PostgreSQL it locks the
+    toss-up's row, so a decision under way commits first or after, and its refresh then sees the record)."""
+    notice = _NoticeRecord(handoff_id, where, channel_id, ts, now, done_item_id)
+
+    def record_and_read(sync: Session) -> HandoffSnapshot | None:
+        notice.record(sync)
+        row = sync.scalar(_BY_ID, {"handoff_id": handoff_id})
+        return to_snapshot(row) if row is not None else None
+
+    return await run_in_one_trip(session, record_and_read)
+
+
+@dataclass(frozen=True)
+class _NoticeRecord:
+    handoff_id: int
+    where: Literal["channel", "dm", "is_dm"]
+    channel_id: str
+    ts: str
+    now: datetime
+    done_item_id: int | None
+
+    def __post_init__(self) -> None:
+        if self.where not in _RECORD_NOTICE:
+            raise ValueError(f"where must be 'channel', 'dm' or 'is_dm', not {self.where!r}")
+
+    def record(self, sync: Session) -> bool:
+        values = {"handoff_id": self.handoff_id, "channel_id_": self.channel_id, "ts_": self.ts}
+        changed = rowcount(sync.execute(_RECORD_NOTICE[self.where], values)) == 1
+        if self.done_item_id is not None:
+            mark_done_in_transaction(sync, item_id=self.done_item_id, now=self.now)
+        if changed and self.where == "channel":
             event = {
-                "handoff_id": handoff_id,
+                "handoff_id": self.handoff_id,
                 "kind": EventKind.NOTICE_POSTED,
                 "actor_user_id": None,
-                "at": now,
+                "at": self.now,
             }
-            sync.execute(_INSERT_EVENT, {**event, "detail": {"channel_id": channel_id, "ts": ts}})
+            sync.execute(_INSERT_EVENT, {**event, "detail": {"channel_id": self.channel_id, "ts": self.ts}})
         return changed
-
-    return await run_in_one_trip(session, record)
 
 
 async def list_events(

@@ -38,6 +38,7 @@ from store.handoffs import (
     list_handoffs,
     record_event,
     record_notice,
+    record_notice_and_read,
 )
 from store.models import Handoff, HandoffEvent, OutboxMessage
 from store.outbox import (
@@ -643,6 +644,37 @@ async def test_a_notice_recorded_with_its_outbox_row_marks_the_row_done_in_the_s
         }
     assert rows[channel_row.id].done_at == NOW and rows[channel_row.id].lease_owner is None
     assert rows[dm_row.id].done_at is None and rows[dm_row.id].lease_owner == "w"  # untouched
+
+
+async def test_a_confirmation_recorded_and_read_back_in_one_trip(session_factory: Factory) -> None:
+    """record_notice_and_read: the record (its outbox row marked done in the same commit) and the toss-up
+    as it is once recorded, a decision made before it included."""
+    handoff_id = await create(session_factory, outbox=notices("V-1"))
+    async with session_factory() as session:
+        await decide_handoff(
+            session=session, handoff_id=handoff_id, actor_id="UFS0001", decision=EventKind.ACCEPTED, now=NOW
+        )
+    async with session_factory() as session:
+        row, _ = await claim_due(session=session, now=NOW, owner="w", lease=LEASE)
+        current = await record_notice_and_read(
+            session=session,
+            handoff_id=handoff_id,
+            where="is_dm",
+            channel_id="DIS0001",
+            ts="1.000200",
+            now=NOW,
+            done_item_id=row.id,
+        )
+        done = await session.scalar(select(OutboxMessage.done_at).where(OutboxMessage.id == row.id))
+    assert current is not None and (current.is_dm_channel_id, current.is_dm_ts) == ("DIS0001", "1.000200")
+    assert current.status is HandoffStatus.ACCEPTED and done == NOW
+    async with session_factory() as session:
+        assert (
+            await record_notice_and_read(
+                session=session, handoff_id=999_999, where="is_dm", channel_id="D", ts="1.1", now=NOW
+            )
+            is None
+        )
 
 
 async def test_one_statement_counts_only_the_new_rows_of_a_batch(session_factory: Factory) -> None:
