@@ -708,7 +708,11 @@ def build_outcome_dm(
     """To the IS rep: FS recorded the deal's outcome (a win counts for both reps). `recorded_by=None`:
     anonymous mode ("FS")."""
     params = {
-        "fs_user": user_mention(recorded_by) if recorded_by else t(lang, "feedback.anonymous_fs"),
+        "fs_user": (
+            t(lang, "common.person", user=user_mention(recorded_by))
+            if recorded_by
+            else t(lang, "feedback.anonymous_fs")
+        ),
         "company": _company(handoff, lang),
     }
     if outcome.kind is OutcomeKind.WON:

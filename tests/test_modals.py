@@ -986,3 +986,16 @@ def test_the_notices_fallback_text_says_won_or_lost_once_the_deal_closed(
         handoff=sample_handoff(HandoffStatus.ACCEPTED), lang=lang, tz=TOKYO, outcome=outcome
     )
     assert text.endswith(f"{status}）" if lang is Lang.JA else f"{status})"), text
+
+
+def test_the_outcome_dm_names_the_fs_rep_with_san_as_the_decision_dm_does_and_anonymous_fs_without() -> None:
+    from modals.feedback import build_outcome_dm
+
+    won = Outcome.won(3_000_000, date(2026, 12, 10))
+    handoff = sample_handoff(HandoffStatus.ACCEPTED)
+    named, _ = build_outcome_dm(handoff=handoff, outcome=won, lang=Lang.JA, recorded_by="U0FS")
+    assert named.startswith("🎉 <@U0FS> さんが ")
+    anonymous, _ = build_outcome_dm(handoff=handoff, outcome=won, lang=Lang.JA, recorded_by=None)
+    assert anonymous.startswith(f"🎉 {t(Lang.JA, 'feedback.anonymous_fs')}が ") and "さん" not in anonymous
+    english, _ = build_outcome_dm(handoff=handoff, outcome=won, lang=Lang.EN, recorded_by="U0FS")
+    assert english.startswith("🎉 <@U0FS> ")
