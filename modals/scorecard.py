@@ -392,16 +392,7 @@ def _overview_line(rank: int, card: Scorecard, fmt: Fmt) -> str:
         )
     if card.as_fs is not None:
         part = card.as_fs
-        on_time = (
-            t(
-                lang,
-                "scorecard.value.pair",
-                first=f"{part.sheets_on_time:,}",
-                second=f"{part.sheets_counted:,}",
-            )
-            if part.sheets_counted
-            else _none(lang)
-        )
+        on_time = _rate_of(part.sheets_on_time, part.sheets_counted, lang)  # as the rep's own card says it
         parts.append(
             fmt.t(
                 "scorecard.overview.fs_part",
