@@ -6,7 +6,9 @@ stays in the table and the background loop retries it with backoff, so a Slack o
 the unique dedupe key and the lease on each row mean nothing is sent twice, even with several replicas.
 
 Messages are rendered when they are sent, from the toss-up's current state, so a late notice never
-shows a stale status.
+shows a stale status; a notice, DM copy or confirmation is read back with its record and brought up to
+date in place when the toss-up changed while it was being posted (another replica's refresh of it ran
+before it was recorded).
 """
 
 from __future__ import annotations
@@ -143,9 +145,9 @@ _CANNOT_LOOK = frozenset({"missing_scope", "not_in_channel", "channel_not_found"
 
 # The outbox row being sent by the current task: post() stamps and reconciles with it.
 _SENDING: contextvars.ContextVar[OutboxItem | None] = contextvars.ContextVar("tossup_sending", default=None)
-# The toss-up as this batch's last send recorded it (its notice's channel and ts): the batch's next send of
-# the same toss-up starts from it instead of reading it again (a submission's DM copy and confirmation
-# follow its notice; each read was a trip to SQLite's thread). Used once, and only within the batch.
+# The toss-up as read back with the batch's last notice record: the batch's next send of the same toss-up
+# starts from it instead of reading it again (a submission's DM copy and confirmation follow its notice;
+# each read was a trip to SQLite's thread). Used once, and only within the batch.
 _JUST_RECORDED: contextvars.ContextVar[HandoffSnapshot | None] = contextvars.ContextVar(
     "tossup_just_recorded", default=None
 )
@@ -513,7 +515,7 @@ class Delivery:
         recorded = _JUST_RECORDED.get()
         _JUST_RECORDED.set(None)
         if recorded is not None and recorded.id == item.handoff_id:
-            return recorded  # as fresh as a read here: the record was this task's last step
+            return recorded  # read with the record that was this task's last step
         handoff = await self._load_handoff(item.handoff_id)
         if handoff is None:
             raise ValueError(f"toss-up {item.handoff_id} is gone")
@@ -634,21 +636,34 @@ class Delivery:
         """Post a notice and remember where, so it can be updated in place and threaded under."""
         text, blocks = await self._notice(handoff, lang, reader)
         response = await self.post(channel=channel, text=text, blocks=blocks)
+        posted_channel, ts = response["channel"], response["ts"]
         item = _SENDING.get()  # the outbox row of this post: recording the notice is its last step
         async with self.sessions() as session:
-            recorded = await record_notice(
+            current = await record_notice_and_read(
                 session=session,
                 handoff_id=handoff.id,
                 where=where,
-                channel_id=response["channel"],
-                ts=response["ts"],
+                channel_id=posted_channel,
+                ts=ts,
                 now=self.clock(),
                 done_item_id=item.id if item is not None else None,
             )
         if item is not None:
             self._marked_done.add(item.id)
-        if recorded:
-            _JUST_RECORDED.set(_with_notice(handoff, where, response["channel"], response["ts"]))
+        _JUST_RECORDED.set(current)
+        # A decision or an edit made while it was being posted refreshed the notices before this one was
+        # recorded (another replica's refresh, which did not know it yet): bring it up to date now.
+        if current is None or _with_notice(handoff, where, posted_channel, ts) == current:
+            return  # nothing it shows has changed (the usual case: no rebuild)
+        try:
+            fresh_text, fresh_blocks = await self._notice(current, lang, reader)
+            if (fresh_text, _as_dicts(fresh_blocks)) != (text, _as_dicts(blocks)):
+                await self.update(channel=posted_channel, ts=ts, text=fresh_text, blocks=fresh_blocks)
+        except Exception as exc:  # Slack refused or paused chat.update, the database failed: retried later
+            log.warning(
+                "could not bring toss-up #%d's %s notice up to date (%s); queued", handoff.id, where, exc
+            )
+            await self._refresh_later(handoff.id, f"{where}:{ts}")
 
     async def _is_confirmation(self, handoff: HandoffSnapshot) -> tuple[str, list]:
         text, blocks, _ = await self._linked_confirmation(handoff)
@@ -1047,7 +1062,7 @@ class Delivery:
         return None
 
     async def workspace_url(self) -> str | None:
-        """The workspace's base URL (auth.test, asked once), for links to messages; None if unknown.
+        """The workspace's base URL (auth.test, kept once known), for links to messages; None if unknown.
 
         Callers at the same moment share one auth.test; after a failure it is not asked again for
         `WORKSPACE_URL_RETRY` (each App Home open and each digest asked again while Slack failed, each
@@ -1078,7 +1093,7 @@ class Delivery:
         return self._workspace_url
 
     async def _permalink(self, channel: str, ts: str) -> str | None:
-        """A message's link, made from the workspace's URL (auth.test, asked once) as the digests make
+        """A message's link, made from the workspace's URL (auth.test, kept once known) as the digests make
         theirs: no `chat.getPermalink` per toss-up (a notice's link never changes, and each toss-up has its
         own notice)."""
         return notice_permalink(await self.workspace_url(), NoticeRef(channel_id=channel, ts=ts))
