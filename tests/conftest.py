@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.app import Bot, build_bot
 from bot.config import AppConfig
+from bot.delivery import Delivery
 from bot.settings import Settings
 from tests import db_fixtures
 from tests.db_fixtures import *  # noqa: F403  (session_factory and database fixtures for both backends)
@@ -115,6 +116,18 @@ class Harness:
     driver: SlackDriver
     clock: Clock
     url: str
+
+    def other_replica(self, **settings: Any) -> Delivery:
+        """The delivery of another replica on the same database and Slack (its own owner, leases and
+        in-process bookkeeping); `settings`: its clock, lease…; the harness's clock by default."""
+        services = self.bot.services
+        return Delivery(
+            client=self.bot.delivery.client,
+            sessions=services.sessions,
+            config=services.config,
+            users=services.users,
+            **{"clock": self.clock, **settings},
+        )
 
     async def ask(self, text: str, *, user_id: str, channel_id: str = "C0GENERAL") -> dict[str, Any]:
         """`/tossup <text>`'s private answer: the ack's own, or what replaced its "computing…" note."""

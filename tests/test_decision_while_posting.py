@@ -11,7 +11,6 @@ import json
 
 import pytest
 
-from bot.delivery import Delivery
 from modals.ids import ActionId
 from tests.conftest import FS_CHANNEL, FS_USER, IS_USER, Harness
 from tests.db_fixtures import BACKENDS
@@ -27,14 +26,7 @@ async def test_a_decision_while_a_post_is_under_way_leaves_no_message_stale(
     harness: Harness, held: str
 ) -> None:
     h = harness
-    services = h.bot.services
-    other_replica = Delivery(
-        client=h.bot.delivery.client,
-        sessions=services.sessions,
-        config=services.config,
-        users=services.users,
-        clock=h.clock,
-    )
+    other_replica = h.other_replica()
     h.slack.slow("chat.postMessage", 0.8)  # each post answered 0.8 s late: the decision lands meanwhile
     assert (await submit_memo(h)).status == 200
     for _ in range(500):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.delivery import CLAIM_BATCH, Delivery, PostKind, submission_posts, utc_now
+from bot.delivery import CLAIM_BATCH, PostKind, submission_posts, utc_now
 from store.handoffs import create_handoff
 from store.models import OutboxMessage
 from store.outbox import NewOutbox, enqueue
@@ -37,25 +37,10 @@ async def test_a_batch_gives_back_what_it_has_no_lease_left_for_and_sends_each_o
             handoff_id=handoff.id,
             now=datetime.now(UTC),
         )
-    services = h.bot.services
     # A real clock and a 1-second lease: each refresh (three chat.updates of 0.2 s: the channel notice, the
     # FS rep's DM copy, the IS rep's confirmation) takes more than half.
-    worker = Delivery(
-        client=h.bot.delivery.client,
-        sessions=services.sessions,
-        config=services.config,
-        users=services.users,
-        clock=utc_now,
-        lease=timedelta(seconds=1),
-    )
-    replica = Delivery(
-        client=h.bot.delivery.client,
-        sessions=services.sessions,
-        config=services.config,
-        users=services.users,
-        clock=utc_now,
-        lease=timedelta(seconds=1),
-    )
+    worker = h.other_replica(clock=utc_now, lease=timedelta(seconds=1))
+    replica = h.other_replica(clock=utc_now, lease=timedelta(seconds=1))
     h.slack.slow("chat.update", 0.2)
     first = asyncio.create_task(worker.drain())
     for _ in range(500):  # the first worker leases the batch …
@@ -71,7 +56,7 @@ async def test_a_batch_gives_back_what_it_has_no_lease_left_for_and_sends_each_o
 
     assert len(h.slack.calls_to("chat.update")) - updates_before == 9  # 3 refreshes × 3 messages
     assert h.slack.calls_to("conversations.history") == []  # no lease ran out: nothing was in doubt
-    async with services.sessions() as session:
+    async with h.bot.services.sessions() as session:
         rows = (
             await session.scalars(
                 select(OutboxMessage).where(OutboxMessage.dedupe_key.like("batch-refresh-%"))

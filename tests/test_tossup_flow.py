@@ -425,14 +425,7 @@ async def test_two_replicas_draining_at_once_send_every_post_once(harness: Harne
 
     await eventually(first_attempt_failed)
     await h.bot.delivery.wait_idle()
-    services = h.bot.services
-    replica = Delivery(
-        client=h.bot.delivery.client,
-        sessions=services.sessions,
-        config=services.config,
-        users=services.users,
-        clock=h.clock,
-    )
+    replica = h.other_replica()
     h.slack.slow("chat.postMessage", 0.3)  # both workers are mid-send at the same time
     h.clock.advance(minutes=1)
     await asyncio.gather(h.bot.delivery.drain(), replica.drain(), h.bot.delivery.drain(), replica.drain())
